@@ -1,0 +1,40 @@
+# mediaflow: make dev (run it all locally), make test (what CI runs).
+SHELL := /bin/bash
+TEMPORAL_CLI_VERSION := v1.5.1
+# Dev-only secret used by `make dev` when ANIMUS_WEBHOOK_SECRET is unset.
+# Never use it anywhere else.
+DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
+
+.PHONY: dev test build send fmt vet clean temporal-cli
+
+## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
+dev: bin/temporal
+	@DEV_SECRET=$(DEV_SECRET) scripts/dev.sh
+
+## test: vet and all tests, integration tests against a real Temporal dev server
+test: bin/temporal
+	@scripts/test.sh
+
+## send: deliver the success sample to the local server, signed with the dev secret
+send:
+	go run ./cmd/send --secret $${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} $(ARGS)
+
+build:
+	go build -o bin/ ./cmd/...
+
+temporal-cli: bin/temporal
+
+# The Temporal CLI (dev server + Web UI), built from the Go module proxy;
+# about 4 minutes the first time.
+bin/temporal:
+	@echo "Installing the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (about 4 minutes the first time)..."
+	GOBIN=$(CURDIR)/bin go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+fmt:
+	gofmt -l -w .
+
+vet:
+	go vet ./...
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,212 @@
+// Package animus holds the shape of the webhook events Animus sends
+// (payload shape per the Animus webhook docs) and the rules for reading
+// them: parsing the envelope, validating a media.completed job and
+// classifying its status.
+package animus
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// EventMediaCompleted is the only event type mediaflow acts on.
+const EventMediaCompleted = "media.completed"
+
+// MaxJobIDLength bounds data.job_id: it becomes a search attribute value and
+// a directory name, so an unbounded string is refused as invalid data.
+const MaxJobIDLength = 256
+
+// Errors returned by ParseEnvelope and ParseJob. They name the problem; the
+// HTTP layer answers 400 for each.
+var (
+	ErrNotJSON      = errors.New("body is not a JSON object")
+	ErrInvalidField = errors.New("invalid field")
+	ErrMissingJobID = errors.New("data.job_id is missing")
+)
+
+// Envelope is the outer object of every Animus event:
+//
+//	{"event_type": "media.completed", "timestamp": "2024-01-15T10:30:00Z", "data": {…}}
+//
+// Data is kept as received; ParseJob reads it.
+type Envelope struct {
+	EventType string
+	// Timestamp is the envelope's timestamp when it is a JSON string, else "".
+	Timestamp string
+	Data      json.RawMessage
+}
+
+// ParseEnvelope reads an event body. It returns ErrNotJSON when the body is
+// not valid UTF-8 JSON with an object at the top, and ErrInvalidField when
+// event_type is not a string. Unknown fields are allowed.
+func ParseEnvelope(body []byte) (Envelope, error) {
+	if !utf8.Valid(body) {
+		return Envelope{}, fmt.Errorf("%w: invalid UTF-8", ErrNotJSON)
+	}
+	var raw struct {
+		EventType json.RawMessage `json:"event_type"`
+		Timestamp json.RawMessage `json:"timestamp"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if !isObject(body) {
+		return Envelope{}, ErrNotJSON
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	env := Envelope{Data: raw.Data}
+	if err := optionalString(raw.EventType, &env.EventType); err != nil {
+		return Envelope{}, fmt.Errorf("%w: event_type must be a string", ErrInvalidField)
+	}
+	// A non-string timestamp is kept in nothing but the raw body: it is
+	// informational and must not make Svix redeliver forever.
+	_ = optionalString(raw.Timestamp, &env.Timestamp)
+	return env, nil
+}
+
+// Job is the data object of a media.completed event. The known fields are
+// parsed; the object itself is kept verbatim in Raw, so fields Animus adds
+// later (percent_complete, …) survive the trip through Temporal and into
+// the database. Job marshals to Raw.
+type Job struct {
+	JobID    string
+	Status   string
+	MediaURL string
+	// Results depends on the job type (an array of findings, an object…);
+	// nil when absent or null.
+	Results json.RawMessage
+	// Error is whatever a failed job carries (string or object); nil when
+	// absent or null.
+	Error json.RawMessage
+	// CustomPayload is the caller's own JSON, passed through untouched;
+	// nil when absent or null.
+	CustomPayload json.RawMessage
+	// Raw is the data object exactly as received.
+	Raw json.RawMessage
+}
+
+// ParseJob reads a media.completed data object. It returns ErrNotJSON when
+// data is not an object, ErrMissingJobID when job_id is absent or empty,
+// and ErrInvalidField when job_id, status or media_url has the wrong type or
+// job_id is longer than MaxJobIDLength.
+func ParseJob(data json.RawMessage) (Job, error) {
+	if !isObject(data) {
+		return Job{}, fmt.Errorf("%w: data must be an object", ErrNotJSON)
+	}
+	var raw struct {
+		JobID         json.RawMessage `json:"job_id"`
+		Status        json.RawMessage `json:"status"`
+		MediaURL      json.RawMessage `json:"media_url"`
+		Results       json.RawMessage `json:"results"`
+		Error         json.RawMessage `json:"error"`
+		CustomPayload json.RawMessage `json:"custom_payload"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Job{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	job := Job{
+		Results:       nonNull(raw.Results),
+		Error:         nonNull(raw.Error),
+		CustomPayload: nonNull(raw.CustomPayload),
+		Raw:           data,
+	}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  *string
+	}{
+		{"data.job_id", raw.JobID, &job.JobID},
+		{"data.status", raw.Status, &job.Status},
+		{"data.media_url", raw.MediaURL, &job.MediaURL},
+	} {
+		if err := optionalString(f.raw, f.dst); err != nil {
+			return Job{}, fmt.Errorf("%w: %s must be a string", ErrInvalidField, f.name)
+		}
+	}
+	if strings.TrimSpace(job.JobID) == "" {
+		return Job{}, ErrMissingJobID
+	}
+	if len(job.JobID) > MaxJobIDLength {
+		return Job{}, fmt.Errorf("%w: data.job_id is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
+	}
+	return job, nil
+}
+
+// MarshalJSON returns the data object as received.
+func (j Job) MarshalJSON() ([]byte, error) {
+	if len(j.Raw) == 0 {
+		return []byte("null"), nil
+	}
+	return j.Raw, nil
+}
+
+// UnmarshalJSON parses a data object with ParseJob.
+func (j *Job) UnmarshalJSON(b []byte) error {
+	job, err := ParseJob(bytes.Clone(b))
+	if err != nil {
+		return err
+	}
+	*j = job
+	return nil
+}
+
+// Outcome is the classification of a job's status.
+type Outcome int
+
+// The outcomes of Classify.
+const (
+	Unknown Outcome = iota
+	Succeeded
+	Failed
+)
+
+// Classify maps a status, case-insensitively and ignoring surrounding
+// space, to an outcome: completed/succeeded/success → Succeeded,
+// failed/failure/error → Failed, anything else → Unknown.
+func Classify(status string) Outcome {
+	switch strings.ToLower(strings.TrimSpace(status)) {
+	case "completed", "succeeded", "success":
+		return Succeeded
+	case "failed", "failure", "error":
+		return Failed
+	}
+	return Unknown
+}
+
+// StatusLabel is the value stored as AnimusJobStatus and in the database:
+// "completed" or "failed" for a classified status, else the status
+// lowercased (so an odd one stays visible).
+func StatusLabel(status string) string {
+	switch Classify(status) {
+	case Succeeded:
+		return "completed"
+	case Failed:
+		return "failed"
+	}
+	return strings.ToLower(strings.TrimSpace(status))
+}
+
+func isObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{'
+}
+
+// optionalString decodes a JSON string into dst; absent or null leaves dst
+// empty.
+func optionalString(raw json.RawMessage, dst *string) error {
+	if len(nonNull(raw)) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+func nonNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	return raw
+}

@@ -1,0 +1,116 @@
+// Package config reads the server's and the worker's settings from the
+// environment (names per DESIGN.md) with caarlos0/env, and Temporal's own
+// TEMPORAL_* settings with the SDK's envconfig. A missing or malformed
+// required value is an error naming the variable, never its value.
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/mediaflow/mediaflow"
+)
+
+// DefaultTemporalAddress is used when neither TEMPORAL_ADDRESS nor a
+// Temporal config file names one.
+const DefaultTemporalAddress = "127.0.0.1:7233"
+
+// DefaultDatabaseURL is the SQLite file used when DATABASE_URL is unset.
+var DefaultDatabaseURL = "sqlite://" + filepath.Join("data", "mediaflow.db")
+
+// Server is cmd/server's configuration.
+type Server struct {
+	// Secrets are the webhook signing secrets ("whsec_…"), comma-separated
+	// in ANIMUS_WEBHOOK_SECRET; more than one during a rotation.
+	Secrets []string `env:"ANIMUS_WEBHOOK_SECRET,required,notEmpty,unset" envSeparator:","`
+	// HTTPAddr is the listen address.
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
+	// TaskQueue is the Temporal task queue workflows start on.
+	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"animus-media"`
+	// MaxBodyBytes bounds a webhook body, in bytes (413 above it).
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// StartTimeout bounds one workflow start (Go duration, e.g. "5s"); it
+	// must stay well under Svix's 15 s so a slow Temporal gets a 503, not
+	// a timed-out delivery.
+	StartTimeout time.Duration `env:"START_TIMEOUT" envDefault:"5s"`
+}
+
+// Worker is cmd/worker's configuration.
+type Worker struct {
+	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"animus-media"`
+	// DatabaseURL selects the store: "sqlite://path" (or a bare path) for
+	// SQLite, "postgres://…" for PostgreSQL.
+	DatabaseURL string `env:"DATABASE_URL"`
+	// MediaDir, NotifyURL and AlertURL enable the optional steps; empty
+	// skips them.
+	MediaDir  string `env:"MEDIA_DIR"`
+	NotifyURL string `env:"NOTIFY_URL"`
+	AlertURL  string `env:"ALERT_URL"`
+}
+
+// LoadServer reads Server from the environment. It fails when
+// ANIMUS_WEBHOOK_SECRET is unset or empty, or a value does not parse. The
+// secret is removed from the process environment once read, so a child
+// process or a crash dump of the environment does not carry it.
+func LoadServer() (Server, error) {
+	c, err := env.ParseAs[Server]()
+	if err != nil {
+		return Server{}, fmt.Errorf("config: %w", err)
+	}
+	var secrets []string
+	for _, s := range c.Secrets {
+		if s = strings.TrimSpace(s); s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	if len(secrets) == 0 {
+		return Server{}, fmt.Errorf(`config: environment variable "ANIMUS_WEBHOOK_SECRET" holds no secret`)
+	}
+	c.Secrets = secrets
+	if c.MaxBodyBytes <= 0 {
+		return Server{}, fmt.Errorf(`config: environment variable "MAX_BODY_BYTES" must be positive`)
+	}
+	if c.StartTimeout <= 0 || c.StartTimeout >= 15*time.Second {
+		return Server{}, fmt.Errorf(`config: environment variable "START_TIMEOUT" must be between 0 and 15s (Svix waits 15 s)`)
+	}
+	return c, nil
+}
+
+// LoadWorker reads Worker from the environment.
+func LoadWorker() (Worker, error) {
+	c, err := env.ParseAs[Worker]()
+	if err != nil {
+		return Worker{}, fmt.Errorf("config: %w", err)
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = DefaultDatabaseURL
+	}
+	if c.TaskQueue == "" {
+		c.TaskQueue = mediaflow.DefaultTaskQueue
+	}
+	return c, nil
+}
+
+// Temporal returns client options from Temporal's own environment variables
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+// and an optional TEMPORAL_CONFIG_FILE profile), defaulting the address to
+// DefaultTemporalAddress and the namespace to "default".
+func Temporal() (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("config: temporal: %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = DefaultTemporalAddress
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	return opts, nil
+}

@@ -1,0 +1,27 @@
+package httpapi
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+)
+
+// readBody reads the whole body, exactly as sent, up to limit bytes. A
+// larger body fails with *http.MaxBytesError, before any of it past the
+// limit is read when Content-Length already says so.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	size := r.ContentLength
+	if size < 0 || size > limit {
+		size = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, limit))
+	return buf.Bytes(), err
+}
+
+func errTooLarge(limit int64) error {
+	return fmt.Errorf("body larger than %d bytes", limit)
+}

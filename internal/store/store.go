@@ -1,0 +1,206 @@
+// Package store keeps one row per Animus job in SQL: SQLite
+// (modernc.org/sqlite, no cgo) by default, PostgreSQL when DATABASE_URL
+// says postgres://. Migrations are embedded and applied by goose at Open.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// ErrNotFound is returned by Store.Job when no row has that job ID.
+var ErrNotFound = errors.New("job not found")
+
+// Job is one row: the latest event received for an Animus job.
+type Job struct {
+	JobID   string
+	EventID string
+	// Status is animus.StatusLabel of RawStatus ("completed", "failed", …).
+	Status    string
+	RawStatus string
+	MediaURL  string
+	// Results, Error, CustomPayload and Data are JSON as received; nil for
+	// an absent or null value (Data is never nil).
+	Results       json.RawMessage
+	Error         json.RawMessage
+	CustomPayload json.RawMessage
+	Data          json.RawMessage
+	// EventTimestamp is the envelope's timestamp as sent.
+	EventTimestamp string
+	// ReceivedAt orders events for one job: an upsert older than the row is
+	// ignored.
+	ReceivedAt time.Time
+}
+
+// Store is a SQL database holding the jobs table.
+type Store struct {
+	db      *sql.DB
+	dialect goose.Dialect
+}
+
+// Open connects to the database named by url and applies pending
+// migrations. url is "postgres://…" / "postgresql://…" for PostgreSQL, or
+// "sqlite://path", "file:path" or a bare path for SQLite (the directory is
+// created). Errors name the database kind but not the URL, which may hold a
+// password.
+func Open(ctx context.Context, url string) (*Store, error) {
+	var (
+		s   Store
+		err error
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s.dialect = goose.DialectPostgres
+		s.db, err = openPostgres(url)
+	default:
+		s.dialect = goose.DialectSQLite3
+		s.db, err = openSQLite(url)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return &s, nil
+}
+
+func openSQLite(url string) (*sql.DB, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return nil, errors.New("sqlite: empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// WAL lets readers (a user's sqlite3 shell) work beside the worker; the
+	// busy timeout absorbs their locks.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// One writer at a time is all SQLite allows; one connection makes
+	// concurrent activities queue here instead of failing with SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	dir := "migrations/sqlite"
+	if s.dialect == goose.DialectPostgres {
+		dir = "migrations/postgres"
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(s.dialect, s.db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// receivedAtLayout is fixed width so SQLite's text comparison orders it.
+const receivedAtLayout = "2006-01-02T15:04:05.000000Z"
+
+// UpsertJob writes j as the row for j.JobID. Writing the same event again
+// changes nothing; an event received later than the row's replaces it; an
+// older one is ignored. Both dialects run the same statement.
+func (s *Store) UpsertJob(ctx context.Context, j Job) error {
+	const q = `
+INSERT INTO jobs (job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (job_id) DO UPDATE SET
+    event_id = excluded.event_id, status = excluded.status, raw_status = excluded.raw_status,
+    media_url = excluded.media_url, results = excluded.results, error = excluded.error,
+    custom_payload = excluded.custom_payload, data = excluded.data,
+    event_timestamp = excluded.event_timestamp, received_at = excluded.received_at,
+    updated_at = CURRENT_TIMESTAMP
+WHERE excluded.received_at >= jobs.received_at`
+	_, err := s.db.ExecContext(ctx, q,
+		j.JobID, j.EventID, j.Status, j.RawStatus, j.MediaURL,
+		jsonArg(j.Results), jsonArg(j.Error), jsonArg(j.CustomPayload), string(j.Data),
+		j.EventTimestamp, j.ReceivedAt.UTC().Format(receivedAtLayout))
+	if err != nil {
+		return fmt.Errorf("upserting job %s: %w", j.JobID, err)
+	}
+	return nil
+}
+
+// Job returns the row for jobID, or ErrNotFound.
+func (s *Store) Job(ctx context.Context, jobID string) (Job, error) {
+	const q = `
+SELECT job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at
+FROM jobs WHERE job_id = $1`
+	var (
+		j                              Job
+		results, jobErr, payload, data sql.NullString
+		receivedAt                     any
+	)
+	err := s.db.QueryRowContext(ctx, q, jobID).Scan(&j.JobID, &j.EventID, &j.Status, &j.RawStatus, &j.MediaURL,
+		&results, &jobErr, &payload, &data, &j.EventTimestamp, &receivedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, ErrNotFound
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("reading job %s: %w", jobID, err)
+	}
+	j.Results, j.Error, j.CustomPayload, j.Data = rawJSON(results), rawJSON(jobErr), rawJSON(payload), rawJSON(data)
+	switch v := receivedAt.(type) {
+	case time.Time:
+		j.ReceivedAt = v.UTC()
+	case string:
+		j.ReceivedAt, _ = time.Parse(receivedAtLayout, v)
+	}
+	return j, nil
+}
+
+// CountJobs returns the number of rows.
+func (s *Store) CountJobs(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs`).Scan(&n)
+	return n, err
+}
+
+func jsonArg(raw json.RawMessage) any {
+	if raw == nil {
+		return nil
+	}
+	return string(raw)
+}
+
+func rawJSON(s sql.NullString) json.RawMessage {
+	if !s.Valid {
+		return nil
+	}
+	return json.RawMessage(s.String)
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Everything CI runs: formatting, vet, and all tests with the race
+# detector. The e2e tests start their own Temporal dev server from
+# bin/temporal. A throwaway PostgreSQL on 127.0.0.1 is started for the
+# store tests when its binaries are installed (CI requires it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+
+pg_stop=
+if [ -z "${TEST_POSTGRES_URL:-}" ]; then
+	if pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1) && [ -x "$pgbin/initdb" ]; then
+		source scripts/postgres.sh
+		pg_start "$pgbin"
+		pg_stop=1
+	elif [ -n "${CI:-}" ]; then
+		echo "PostgreSQL is not installed (apt-get install postgresql)"; exit 1
+	else
+		echo "PostgreSQL not installed: store tests run on SQLite only."
+	fi
+fi
+[ -n "$pg_stop" ] && trap pg_stop EXIT
+
+go test -race -count=1 ./... "$@"
