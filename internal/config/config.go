@@ -5,7 +5,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"path/filepath"
 	"strings"
 	"time"
@@ -61,7 +63,7 @@ type Worker struct {
 func LoadServer() (Server, error) {
 	c, err := env.ParseAs[Server]()
 	if err != nil {
-		return Server{}, fmt.Errorf("config: %w", err)
+		return Server{}, explain[Server](err)
 	}
 	var secrets []string
 	for _, s := range c.Secrets {
@@ -86,7 +88,7 @@ func LoadServer() (Server, error) {
 func LoadWorker() (Worker, error) {
 	c, err := env.ParseAs[Worker]()
 	if err != nil {
-		return Worker{}, fmt.Errorf("config: %w", err)
+		return Worker{}, explain[Worker](err)
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = DefaultDatabaseURL
@@ -113,4 +115,27 @@ func Temporal() (client.Options, error) {
 		opts.Namespace = "default"
 	}
 	return opts, nil
+}
+
+// explain rewrites env's parse errors, which name the Go field, to name the
+// environment variable instead. Only fields without secrets can fail to
+// parse, so quoting the library's message (which holds the value) is safe.
+func explain[T any](err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("config: %w", err)
+	}
+	var msgs []string
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := reflect.TypeFor[T]().FieldByName(pe.Name); ok {
+				name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+				msgs = append(msgs, fmt.Sprintf("environment variable %q: %v", name, pe.Err))
+				continue
+			}
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
 }

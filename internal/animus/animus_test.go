@@ -1,0 +1,102 @@
+package animus
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mediaflow/mediaflow/internal/samples"
+)
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		status string
+		want   Outcome
+		label  string
+	}{
+		{"completed", Succeeded, "completed"},
+		{"COMPLETED", Succeeded, "completed"},
+		{" Succeeded ", Succeeded, "completed"},
+		{"success", Succeeded, "completed"},
+		{"failed", Failed, "failed"},
+		{"FAILED", Failed, "failed"},
+		{"Failure", Failed, "failed"},
+		{"error", Failed, "failed"},
+		{"PROCESSING", Unknown, "processing"},
+		{"", Unknown, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.status, func(t *testing.T) {
+			if got := Classify(tc.status); got != tc.want {
+				t.Errorf("Classify(%q) = %v, want %v", tc.status, got, tc.want)
+			}
+			if got := StatusLabel(tc.status); got != tc.label {
+				t.Errorf("StatusLabel(%q) = %q, want %q", tc.status, got, tc.label)
+			}
+		})
+	}
+}
+
+func TestParseSamples(t *testing.T) {
+	for _, name := range samples.Names() {
+		t.Run(name, func(t *testing.T) {
+			body, err := samples.Get(name)
+			require.NoError(t, err)
+			env, err := ParseEnvelope(body)
+			require.NoError(t, err)
+			if env.EventType != EventMediaCompleted {
+				require.Equal(t, "unknown", name)
+				return
+			}
+			job, err := ParseJob(env.Data)
+			require.NoError(t, err)
+			require.NotEmpty(t, job.JobID)
+			require.NotEqual(t, Unknown, Classify(job.Status))
+		})
+	}
+}
+
+func TestJobKeepsUnknownFieldsThroughJSON(t *testing.T) {
+	data := json.RawMessage(`{"job_id":"j1","status":"failed","error":{"code":7},"results":null,"custom_payload":{"b":1,"a":[true]},"percent_complete":100}`)
+	job, err := ParseJob(data)
+	require.NoError(t, err)
+	require.Nil(t, job.Results, "null results are absent")
+	require.Equal(t, `{"code":7}`, string(job.Error))
+	require.Equal(t, `{"b":1,"a":[true]}`, string(job.CustomPayload), "custom_payload untouched")
+
+	// Through encoding/json, as Temporal's converter does.
+	b, err := json.Marshal(struct{ Job Job }{job})
+	require.NoError(t, err)
+	var back struct{ Job Job }
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, job, back.Job)
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want error
+	}{
+		{"empty", ``, ErrNotJSON},
+		{"array", `[1,2]`, ErrNotJSON},
+		{"truncated", `{"event_type":"media.completed","data":{`, ErrNotJSON},
+		{"invalid UTF-8", "{\"event_type\":\"media.completed\xff\"}", ErrNotJSON},
+		{"event_type a number", `{"event_type":5}`, ErrInvalidField},
+		{"data a string", `{"event_type":"media.completed","data":"x"}`, ErrNotJSON},
+		{"no job_id", `{"event_type":"media.completed","data":{"status":"completed"}}`, ErrMissingJobID},
+		{"blank job_id", `{"event_type":"media.completed","data":{"job_id":"  "}}`, ErrMissingJobID},
+		{"job_id a number", `{"event_type":"media.completed","data":{"job_id":42}}`, ErrInvalidField},
+		{"status an object", `{"event_type":"media.completed","data":{"job_id":"j","status":{}}}`, ErrInvalidField},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := ParseEnvelope([]byte(tc.body))
+			if err == nil {
+				_, err = ParseJob(env.Data)
+			}
+			require.ErrorIs(t, err, tc.want, "got %v, want %v", err, tc.want)
+		})
+	}
+}
