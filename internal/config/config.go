@@ -7,8 +7,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
