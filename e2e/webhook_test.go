@@ -43,17 +43,33 @@ type app struct {
 	store  *store.Store
 }
 
-func newApp(t *testing.T) *app {
+// appConfig is what a test may change: the activities' settings (Store is
+// filled in), the workflow's options and the database.
+type appConfig struct {
+	acts        activities.Activities
+	options     workflows.Options
+	databaseURL string
+}
+
+func newApp(t *testing.T, configure ...func(*appConfig)) *app {
 	t.Helper()
 	ctx := context.Background()
 	queue := "e2e-" + rand.Text()
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "jobs.db"))
+	cfg := appConfig{
+		options:     workflows.DefaultOptions(),
+		databaseURL: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	st, err := store.Open(ctx, cfg.databaseURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
+	cfg.acts.Store = st
 
 	c := devServer.Client()
 	w := worker.New(c, queue, worker.Options{})
-	workflows.Register(w, &activities.Activities{Store: st})
+	workflows.Register(w, workflows.Workflow{Options: cfg.options}, &cfg.acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 

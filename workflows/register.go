@@ -8,10 +8,10 @@ import (
 	"github.com/mediaflow/mediaflow/activities"
 )
 
-// Register registers the workflow, under mediaflow.WorkflowType, and the
-// activities on r (a worker, or a test environment). Add new activities to
-// activities.Activities: they are registered with it.
-func Register(r worker.Registry, a *activities.Activities) {
-	r.RegisterWorkflowWithOptions(MediaCompleted, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
+// Register registers wf's workflow, under mediaflow.WorkflowType, and the
+// activities on r (a worker, a replayer or a test environment). A new
+// activity is a method on activities.Activities: it is registered with it.
+func Register(r worker.Registry, wf Workflow, a *activities.Activities) {
+	r.RegisterWorkflowWithOptions(wf.MediaCompleted, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
 	r.RegisterActivity(a)
 }

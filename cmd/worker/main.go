@@ -55,8 +55,17 @@ func run() error {
 	defer c.Close()
 
 	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
-	workflows.Register(w, &activities.Activities{Store: st})
-	logger.Info("worker starting", "temporal", topts.HostPort, "namespace", topts.Namespace, "task_queue", cfg.TaskQueue)
+	workflows.Register(w, workflows.Workflow{Options: workflows.DefaultOptions()}, &activities.Activities{
+		Store:         st,
+		HTTP:          activities.NewHTTPClient(),
+		MediaDir:      cfg.MediaDir,
+		MediaMaxBytes: cfg.MediaMaxBytes,
+		NotifyURL:     cfg.NotifyURL,
+		AlertURL:      cfg.AlertURL,
+		NotifySecret:  cfg.NotifySecret,
+	})
+	logger.Info("worker starting", "temporal", topts.HostPort, "namespace", topts.Namespace, "task_queue", cfg.TaskQueue,
+		"media_dir", cfg.MediaDir, "notify", cfg.NotifyURL != "", "alert", cfg.AlertURL != "", "signed", cfg.NotifySecret != "")
 	// Run returns on SIGINT/SIGTERM after running activities finish or
 	// time out (worker.Options.WorkerStopTimeout).
 	return w.Run(worker.InterruptCh())

@@ -144,8 +144,12 @@ func (j Job) MarshalJSON() ([]byte, error) {
 	return j.Raw, nil
 }
 
-// UnmarshalJSON parses a data object with ParseJob.
+// UnmarshalJSON parses a data object with ParseJob; null is the zero Job.
 func (j *Job) UnmarshalJSON(b []byte) error {
+	if len(nonNull(b)) == 0 {
+		*j = Job{}
+		return nil
+	}
 	job, err := ParseJob(bytes.Clone(b))
 	if err != nil {
 		return err

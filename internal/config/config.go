@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
 // DefaultTemporalAddress is used when neither TEMPORAL_ADDRESS nor a
@@ -54,6 +56,11 @@ type Worker struct {
 	MediaDir  string `env:"MEDIA_DIR"`
 	NotifyURL string `env:"NOTIFY_URL"`
 	AlertURL  string `env:"ALERT_URL"`
+	// MediaMaxBytes bounds one download, in bytes (default 5 GiB).
+	MediaMaxBytes int64 `env:"MEDIA_MAX_BYTES" envDefault:"5368709120"`
+	// NotifySecret ("whsec_…"), when set, signs notifications and alerts
+	// the Standard Webhooks way.
+	NotifySecret string `env:"NOTIFY_SECRET,unset"`
 }
 
 // LoadServer reads Server from the environment. It fails when
@@ -95,6 +102,20 @@ func LoadWorker() (Worker, error) {
 	}
 	if c.TaskQueue == "" {
 		c.TaskQueue = mediaflow.DefaultTaskQueue
+	}
+	for _, v := range []struct{ name, value string }{{"NOTIFY_URL", c.NotifyURL}, {"ALERT_URL", c.AlertURL}} {
+		// The value is not quoted: a Slack webhook URL is itself a secret.
+		if u, err := url.Parse(v.value); v.value != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return Worker{}, fmt.Errorf("config: environment variable %q must be an http or https URL", v.name)
+		}
+	}
+	if c.NotifySecret != "" {
+		if _, err := webhook.NewVerifier([]string{c.NotifySecret}); err != nil {
+			return Worker{}, fmt.Errorf("config: environment variable \"NOTIFY_SECRET\": %w", err)
+		}
+	}
+	if c.MediaMaxBytes <= 0 {
+		return Worker{}, fmt.Errorf(`config: environment variable "MEDIA_MAX_BYTES" must be positive`)
 	}
 	return c, nil
 }

@@ -45,6 +45,11 @@ type Job struct {
 	// ReceivedAt orders events for one job: an upsert older than the row is
 	// ignored.
 	ReceivedAt time.Time
+	// MediaPath, MediaSize (bytes) and MediaSHA256 (hex) describe the
+	// downloaded media; empty when it was not downloaded.
+	MediaPath   string
+	MediaSize   int64
+	MediaSHA256 string
 }
 
 // Store is a SQL database holding the jobs table.
@@ -137,19 +142,22 @@ const receivedAtLayout = "2006-01-02T15:04:05.000000Z"
 // older one is ignored. Both dialects run the same statement.
 func (s *Store) UpsertJob(ctx context.Context, j Job) error {
 	const q = `
-INSERT INTO jobs (job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+INSERT INTO jobs (job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at,
+                  media_path, media_size, media_sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (job_id) DO UPDATE SET
     event_id = excluded.event_id, status = excluded.status, raw_status = excluded.raw_status,
     media_url = excluded.media_url, results = excluded.results, error = excluded.error,
     custom_payload = excluded.custom_payload, data = excluded.data,
     event_timestamp = excluded.event_timestamp, received_at = excluded.received_at,
+    media_path = excluded.media_path, media_size = excluded.media_size, media_sha256 = excluded.media_sha256,
     updated_at = CURRENT_TIMESTAMP
 WHERE excluded.received_at >= jobs.received_at`
 	_, err := s.db.ExecContext(ctx, q,
 		j.JobID, j.EventID, j.Status, j.RawStatus, j.MediaURL,
 		jsonArg(j.Results), jsonArg(j.Error), jsonArg(j.CustomPayload), string(j.Data),
-		j.EventTimestamp, j.ReceivedAt.UTC().Format(receivedAtLayout))
+		j.EventTimestamp, j.ReceivedAt.UTC().Format(receivedAtLayout),
+		nullString(j.MediaPath), nullInt(j.MediaSize, j.MediaPath != ""), nullString(j.MediaSHA256))
 	if err != nil {
 		return fmt.Errorf("upserting job %s: %w", j.JobID, err)
 	}
@@ -159,15 +167,18 @@ WHERE excluded.received_at >= jobs.received_at`
 // Job returns the row for jobID, or ErrNotFound.
 func (s *Store) Job(ctx context.Context, jobID string) (Job, error) {
 	const q = `
-SELECT job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at
+SELECT job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at,
+       media_path, media_size, media_sha256
 FROM jobs WHERE job_id = $1`
 	var (
 		j                              Job
 		results, jobErr, payload, data sql.NullString
+		mediaPath, mediaSHA            sql.NullString
+		mediaSize                      sql.NullInt64
 		receivedAt                     any
 	)
 	err := s.db.QueryRowContext(ctx, q, jobID).Scan(&j.JobID, &j.EventID, &j.Status, &j.RawStatus, &j.MediaURL,
-		&results, &jobErr, &payload, &data, &j.EventTimestamp, &receivedAt)
+		&results, &jobErr, &payload, &data, &j.EventTimestamp, &receivedAt, &mediaPath, &mediaSize, &mediaSHA)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, ErrNotFound
 	}
@@ -175,6 +186,7 @@ FROM jobs WHERE job_id = $1`
 		return Job{}, fmt.Errorf("reading job %s: %w", jobID, err)
 	}
 	j.Results, j.Error, j.CustomPayload, j.Data = rawJSON(results), rawJSON(jobErr), rawJSON(payload), rawJSON(data)
+	j.MediaPath, j.MediaSize, j.MediaSHA256 = mediaPath.String, mediaSize.Int64, mediaSHA.String
 	switch v := receivedAt.(type) {
 	case time.Time:
 		j.ReceivedAt = v.UTC()
@@ -197,6 +209,10 @@ func jsonArg(raw json.RawMessage) any {
 	}
 	return string(raw)
 }
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func nullInt(n int64, valid bool) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: valid} }
 
 func rawJSON(s sql.NullString) json.RawMessage {
 	if !s.Valid {

@@ -104,6 +104,7 @@ func TestStore(t *testing.T) {
 			later := first
 			later.EventID, later.Status, later.RawStatus = "msg_2", "failed", "failed"
 			later.Results, later.Error = nil, json.RawMessage(`"decoder crashed"`)
+			later.MediaPath, later.MediaSize, later.MediaSHA256 = "/media/j/a.mp4", 5<<30, "ab12"
 			later.ReceivedAt = t0.Add(time.Second)
 			require.NoError(t, s.UpsertJob(ctx, later))
 			got, err = s.Job(ctx, first.JobID)

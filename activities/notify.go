@@ -1,0 +1,108 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/mediaflow/mediaflow/internal/webhook"
+)
+
+// NotifyTimeout bounds one notification or alert POST.
+const NotifyTimeout = 10 * time.Second
+
+// Notice is the JSON summary POSTed to NOTIFY_URL (a job that completed)
+// and ALERT_URL (a job that failed). Text makes it readable by a
+// Slack-style incoming webhook as it is.
+type Notice struct {
+	// Type is "mediaflow.job.completed" or "mediaflow.job.failed".
+	Type    string `json:"type"`
+	EventID string `json:"event_id"`
+	JobID   string `json:"job_id"`
+	// Status is "completed" or "failed".
+	Status string `json:"status"`
+	// Error is the job's error as Animus sent it (failed jobs).
+	Error json.RawMessage `json:"error,omitempty"`
+	// MediaURL is the job's media_url; Media where it was saved, if it was.
+	MediaURL string `json:"media_url,omitempty"`
+	Media    *Media `json:"media,omitempty"`
+	// CustomPayload is the caller's own JSON, untouched.
+	CustomPayload json.RawMessage `json:"custom_payload,omitempty"`
+	Text          string          `json:"text"`
+}
+
+// Delivery is what Notify or Alert did: Skipped when its URL is not set,
+// else the target's HTTP status.
+type Delivery struct {
+	Skipped bool `json:"skipped,omitempty"`
+	Status  int  `json:"status,omitempty"`
+}
+
+// Notify POSTs n to NOTIFY_URL (skipped when unset). See post for headers,
+// retries and errors.
+func (a *Activities) Notify(ctx context.Context, n Notice) (Delivery, error) {
+	return a.post(ctx, a.NotifyURL, "notifying", n)
+}
+
+// Alert POSTs n to ALERT_URL (skipped when unset). See post for headers,
+// retries and errors.
+func (a *Activities) Alert(ctx context.Context, n Notice) (Delivery, error) {
+	return a.post(ctx, a.AlertURL, "alerting", n)
+}
+
+// post sends n as JSON to target with Idempotency-Key: <event ID>, the
+// same on every attempt, so a target that deduplicates sees each event
+// once however often the activity runs; with NotifySecret it adds Standard
+// Webhooks signature headers (webhook-id = event ID). Each attempt is
+// bounded by NotifyTimeout. Network errors, 408, 429 and 5xx are retryable
+// (after Retry-After); any other non-2xx answer, a redirect included, is a
+// non-retryable HTTPStatus error.
+func (a *Activities) post(ctx context.Context, target, what string, n Notice) (Delivery, error) {
+	if target == "" {
+		return Delivery{Skipped: true}, nil
+	}
+	body, err := json.Marshal(n)
+	if err != nil {
+		return Delivery{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, NotifyTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return Delivery{}, temporal.NewNonRetryableApplicationError(what+": the URL does not parse", ErrTypeInvalidURL, nil)
+	}
+	if a.NotifySecret != "" {
+		h, err := webhook.Sign(a.NotifySecret, n.EventID, time.Now(), body)
+		if err != nil {
+			return Delivery{}, fmt.Errorf("%s: NOTIFY_SECRET: %w", what, err)
+		}
+		for _, name := range []string{"id", "timestamp", "signature"} {
+			req.Header.Set("webhook-"+name, h.Get("svix-"+name))
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", n.EventID)
+	req.Header.Set("User-Agent", "mediaflow")
+
+	// A POST is not redirected: the target's URL is configuration.
+	client := *a.httpClient()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("%s: %w", what, withoutURL(err))
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	if resp.StatusCode/100 != 2 {
+		return Delivery{}, statusError(what, resp)
+	}
+	activity.GetLogger(ctx).Info("Delivered", "what", what, "status", resp.StatusCode)
+	return Delivery{Status: resp.StatusCode}, nil
+}

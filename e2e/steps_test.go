@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/mediaflow/mediaflow"
+)
+
+// target is a notification or alert receiver: it records each POST.
+type target struct {
+	mu     sync.Mutex
+	keys   map[string]int
+	bodies []map[string]any
+}
+
+func (tg *target) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	json.NewDecoder(r.Body).Decode(&body)
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	if tg.keys == nil {
+		tg.keys = map[string]int{}
+	}
+	tg.keys[r.Header.Get("Idempotency-Key")]++
+	tg.bodies = append(tg.bodies, body)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (tg *target) snapshot() (map[string]int, []map[string]any) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.keys, tg.bodies
+}
+
+// eventFor returns a media.completed body for job with status and media URL.
+func eventFor(jobID, status, mediaURL string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"event_type": "media.completed",
+		"timestamp":  "2026-11-20T14:03:27Z",
+		"data": map[string]any{"job_id": jobID, "status": status, "media_url": mediaURL,
+			"error": "decoder crashed", "custom_payload": map[string]any{"customer_id": "cus_9"}},
+	})
+	return b
+}
+
+// TestAllStepsConfigured runs both paths with MEDIA_DIR, NOTIFY_URL and
+// ALERT_URL set, on SQLite and, when TEST_POSTGRES_URL is set, PostgreSQL.
+func TestAllStepsConfigured(t *testing.T) {
+	databases := map[string]string{"sqlite": ""}
+	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
+		databases["postgres"] = u
+	} else if os.Getenv("CI") != "" {
+		t.Fatal("TEST_POSTGRES_URL is not set in CI")
+	}
+	for kind, dbURL := range databases {
+		t.Run(kind, func(t *testing.T) {
+			video := bytes.Repeat([]byte("0123456789"), 100_000)
+			media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(video) }))
+			defer media.Close()
+			notify, alert := &target{}, &target{}
+			notifySrv, alertSrv := httptest.NewServer(notify), httptest.NewServer(alert)
+			defer notifySrv.Close()
+			defer alertSrv.Close()
+
+			mediaDir := t.TempDir()
+			a := newApp(t, func(c *appConfig) {
+				c.acts.MediaDir, c.acts.NotifyURL, c.acts.AlertURL = mediaDir, notifySrv.URL, alertSrv.URL
+				if dbURL != "" {
+					c.databaseURL = dbURL
+				}
+			})
+			jobOK, jobBad := "job-ok-"+newEventID(), "job-bad-"+newEventID()
+			okID, badID := newEventID(), newEventID()
+			require.Equal(t, "started", deliver(t, a.url, okID, eventFor(jobOK, "completed", media.URL+"/v/clip.mp4"), secret).body["status"])
+			require.Equal(t, "started", deliver(t, a.url, badID, eventFor(jobBad, "FAILED", media.URL+"/v/clip.mp4"), secret).body["status"])
+
+			res, err := a.result(t, okID)
+			require.NoError(t, err)
+			require.Len(t, res.Steps, 3)
+			require.True(t, strings.HasPrefix(res.Steps[0], "download: saved "), res.Steps[0])
+			require.Equal(t, "notify: delivered (HTTP 202)", res.Steps[2])
+
+			sum := sha256.Sum256(video)
+			row, err := a.store.Job(context.Background(), jobOK)
+			require.NoError(t, err)
+			require.Equal(t, hex.EncodeToString(sum[:]), row.MediaSHA256)
+			require.EqualValues(t, len(video), row.MediaSize)
+			saved, err := os.ReadFile(row.MediaPath)
+			require.NoError(t, err)
+			require.Equal(t, video, saved)
+
+			res, err = a.result(t, badID)
+			require.NoError(t, err)
+			require.Equal(t, mediaflow.PathFailure, res.Path)
+			require.Equal(t, []string{"record: stored", "alert: delivered (HTTP 202)"}, res.Steps)
+			row, err = a.store.Job(context.Background(), jobBad)
+			require.NoError(t, err)
+			require.Equal(t, "failed", row.Status)
+			require.Empty(t, row.MediaPath, "a failed job's media is not fetched")
+
+			keys, bodies := notify.snapshot()
+			require.Equal(t, map[string]int{okID: 1}, keys)
+			require.Equal(t, map[string]any{"customer_id": "cus_9"}, bodies[0]["custom_payload"])
+			keys, bodies = alert.snapshot()
+			require.Equal(t, map[string]int{badID: 1}, keys)
+			require.Contains(t, bodies[0]["text"], "decoder crashed", "readable by a Slack-style webhook")
+		})
+	}
+}
+
+// TestStalledDownloadIsRetried: the media server sends a little and then
+// nothing; heartbeats stop, Temporal times the attempt out and retries it,
+// and the second attempt gets the whole file.
+func TestStalledDownloadIsRetried(t *testing.T) {
+	video := bytes.Repeat([]byte("x"), 200_000)
+	var attempts atomic.Int32
+	release := make(chan struct{})
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if attempts.Add(1) == 1 {
+			w.Header().Set("Content-Length", "200000")
+			w.Write(video[:1000])
+			w.(http.Flusher).Flush()
+			select { // stall until the test ends
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Write(video)
+	}))
+	defer media.Close()
+	defer close(release)
+
+	a := newApp(t, func(c *appConfig) {
+		c.acts.MediaDir = t.TempDir()
+		c.options.Download.HeartbeatTimeout = 2 * time.Second
+		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
+	})
+	id := newEventID()
+	require.Equal(t, "started", deliver(t, a.url, id, eventFor("job-stall-"+id, "completed", media.URL+"/slow.mp4"), secret).body["status"])
+
+	res, err := a.result(t, id)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, attempts.Load(), "one stalled attempt, one retry")
+	require.Contains(t, res.Steps[0], "(200000 bytes")
+
+	// The history shows the heartbeat timeout as the retry's cause.
+	iter := a.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var cause enumspb.TimeoutType
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		if st := ev.GetActivityTaskStartedEventAttributes(); st != nil && st.GetAttempt() == 2 {
+			cause = st.GetLastFailure().GetTimeoutFailureInfo().GetTimeoutType()
+		}
+	}
+	require.Equal(t, enumspb.TIMEOUT_TYPE_HEARTBEAT, cause)
+}
