@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 
-.PHONY: dev test build send fmt vet clean temporal-cli
+.PHONY: dev test build send fmt vet clean temporal-cli fuzz
 
 ## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
 dev: bin/temporal
@@ -18,6 +18,12 @@ test: bin/temporal
 ## send: deliver the success sample to the local server, signed with the dev secret
 send:
 	go run ./cmd/send --secret $${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} $(ARGS)
+
+## fuzz: each fuzz target for FUZZTIME (default 60s); make test runs their seed corpora only
+FUZZTIME ?= 60s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/webhook/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/animus/
 
 build:
 	go build -o bin/ ./cmd/...

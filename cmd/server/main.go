@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"golang.org/x/time/rate"
 
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
@@ -61,27 +62,30 @@ func run() error {
 			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 			return err
 		},
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		StartTimeout: cfg.StartTimeout,
-		Logger:       logger,
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		StartTimeout:      cfg.StartTimeout,
+		MaxInflightStarts: cfg.MaxInflightStarts,
+		TrustedProxies:    cfg.TrustedProxies,
+		Logger:            logger,
 	}
-	srv := &http.Server{
-		Addr:              cfg.HTTPAddr,
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		// Longer than StartTimeout, shorter than Svix's 15 s.
-		WriteTimeout:   14 * time.Second,
-		IdleTimeout:    60 * time.Second,
-		MaxHeaderBytes: 64 << 10,
+	if cfg.RateLimitRPS > 0 {
+		api.Limiter = rate.NewLimiter(rate.Limit(cfg.RateLimitRPS), cfg.RateLimitBurst)
 	}
+	srv := httpapi.HTTPServer(cfg.HTTPAddr, api.Handler())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("listening", "addr", cfg.HTTPAddr, "temporal", topts.HostPort, "namespace", topts.Namespace,
-		"task_queue", cfg.TaskQueue, "secrets", len(cfg.Secrets))
+	go func() {
+		if cfg.TLSCertFile != "" {
+			errc <- srv.ListenAndServeTLS(cfg.TLSCertFile, cfg.TLSKeyFile)
+			return
+		}
+		errc <- srv.ListenAndServe()
+	}()
+	logger.Info("listening", "addr", cfg.HTTPAddr, "tls", cfg.TLSCertFile != "", "temporal", topts.HostPort,
+		"namespace", topts.Namespace, "task_queue", cfg.TaskQueue, "secrets", len(cfg.Secrets),
+		"rate_limit_rps", cfg.RateLimitRPS, "max_inflight_starts", cfg.MaxInflightStarts)
 
 	select {
 	case err := <-errc:

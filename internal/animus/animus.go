@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // EventMediaCompleted is the only event type mediaflow acts on.
@@ -40,27 +42,31 @@ type Envelope struct {
 	Data      json.RawMessage
 }
 
+// ErrMissingEventType is returned by ParseEnvelope for an event without
+// event_type.
+var ErrMissingEventType = errors.New("event_type is missing")
+
 // ParseEnvelope reads an event body. It returns ErrNotJSON when the body is
-// not valid UTF-8 JSON with an object at the top, and ErrInvalidField when
-// event_type is not a string. Unknown fields are allowed.
+// not strict JSON (RFC 8259 with valid UTF-8 and no duplicate member
+// names, so every reader of the signed bytes sees the same event) with an
+// object at the top, ErrMissingEventType without event_type, and
+// ErrInvalidField when event_type is not a string. Unknown fields are
+// allowed.
 func ParseEnvelope(body []byte) (Envelope, error) {
-	if !utf8.Valid(body) {
-		return Envelope{}, fmt.Errorf("%w: invalid UTF-8", ErrNotJSON)
-	}
 	var raw struct {
-		EventType json.RawMessage `json:"event_type"`
-		Timestamp json.RawMessage `json:"timestamp"`
-		Data      json.RawMessage `json:"data"`
+		EventType jsontext.Value `json:"event_type"`
+		Timestamp jsontext.Value `json:"timestamp"`
+		Data      jsontext.Value `json:"data"`
 	}
-	if !isObject(body) {
-		return Envelope{}, ErrNotJSON
+	if err := unmarshalObject(body, &raw); err != nil {
+		return Envelope{}, err
 	}
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return Envelope{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
-	}
-	env := Envelope{Data: raw.Data}
+	env := Envelope{Data: json.RawMessage(raw.Data)}
 	if err := optionalString(raw.EventType, &env.EventType); err != nil {
 		return Envelope{}, fmt.Errorf("%w: event_type must be a string", ErrInvalidField)
+	}
+	if env.EventType == "" {
+		return Envelope{}, ErrMissingEventType
 	}
 	// A non-string timestamp is kept in nothing but the raw body: it is
 	// informational and must not make Svix redeliver forever.
@@ -98,25 +104,25 @@ func ParseJob(data json.RawMessage) (Job, error) {
 		return Job{}, fmt.Errorf("%w: data must be an object", ErrNotJSON)
 	}
 	var raw struct {
-		JobID         json.RawMessage `json:"job_id"`
-		Status        json.RawMessage `json:"status"`
-		MediaURL      json.RawMessage `json:"media_url"`
-		Results       json.RawMessage `json:"results"`
-		Error         json.RawMessage `json:"error"`
-		CustomPayload json.RawMessage `json:"custom_payload"`
+		JobID         jsontext.Value `json:"job_id"`
+		Status        jsontext.Value `json:"status"`
+		MediaURL      jsontext.Value `json:"media_url"`
+		Results       jsontext.Value `json:"results"`
+		Error         jsontext.Value `json:"error"`
+		CustomPayload jsontext.Value `json:"custom_payload"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return Job{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	if err := unmarshalObject(data, &raw); err != nil {
+		return Job{}, err
 	}
 	job := Job{
-		Results:       nonNull(raw.Results),
-		Error:         nonNull(raw.Error),
-		CustomPayload: nonNull(raw.CustomPayload),
+		Results:       nonNull(json.RawMessage(raw.Results)),
+		Error:         nonNull(json.RawMessage(raw.Error)),
+		CustomPayload: nonNull(json.RawMessage(raw.CustomPayload)),
 		Raw:           data,
 	}
 	for _, f := range []struct {
 		name string
-		raw  json.RawMessage
+		raw  jsontext.Value
 		dst  *string
 	}{
 		{"data.job_id", raw.JobID, &job.JobID},
@@ -194,6 +200,28 @@ func StatusLabel(status string) string {
 	return strings.ToLower(strings.TrimSpace(status))
 }
 
+// unmarshalObject decodes the JSON object b into v with
+// go-json-experiment/json, which, unlike encoding/json, rejects duplicate
+// member names and invalid UTF-8 and matches names case-sensitively.
+func unmarshalObject(b []byte, v any) error {
+	if !isObject(b) {
+		return ErrNotJSON
+	}
+	if err := jsonv2.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %s", ErrNotJSON, describe(err))
+	}
+	return nil
+}
+
+// describe shortens the library's error to what a sender can act on.
+func describe(err error) string {
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v at byte %d", se.Err, se.ByteOffset)
+	}
+	return err.Error()
+}
+
 func isObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && b[0] == '{'
@@ -201,11 +229,11 @@ func isObject(b []byte) bool {
 
 // optionalString decodes a JSON string into dst; absent or null leaves dst
 // empty.
-func optionalString(raw json.RawMessage, dst *string) error {
+func optionalString(raw []byte, dst *string) error {
 	if len(nonNull(raw)) == 0 {
 		return nil
 	}
-	return json.Unmarshal(raw, dst)
+	return jsonv2.Unmarshal(raw, dst)
 }
 
 func nonNull(raw json.RawMessage) json.RawMessage {

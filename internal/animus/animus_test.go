@@ -2,6 +2,7 @@ package animus
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -84,6 +85,13 @@ func TestParseErrors(t *testing.T) {
 		{"truncated", `{"event_type":"media.completed","data":{`, ErrNotJSON},
 		{"invalid UTF-8", "{\"event_type\":\"media.completed\xff\"}", ErrNotJSON},
 		{"event_type a number", `{"event_type":5}`, ErrInvalidField},
+		{"no event_type", `{"data":{"job_id":"j"}}`, ErrMissingEventType},
+		{"duplicate event_type", `{"event_type":"media.progress","event_type":"media.completed","data":{"job_id":"j"}}`, ErrNotJSON},
+		{"duplicate job_id", `{"event_type":"media.completed","data":{"job_id":"a","job_id":"b"}}`, ErrNotJSON},
+		{"duplicate key deep in results", `{"event_type":"media.completed","data":{"job_id":"a","results":[{"x":1,"x":2}]}}`, ErrNotJSON},
+		{"trailing data", `{"event_type":"media.completed","data":{"job_id":"a"}} {}`, ErrNotJSON},
+		{"nesting bomb", `{"event_type":"media.completed","data":{"job_id":"a","results":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}}`, ErrNotJSON},
+		{"invalid UTF-8 in a key", "{\"event_type\":\"media.completed\",\"data\":{\"job_id\":\"a\",\"\xc3\x28\":1}}", ErrNotJSON},
 		{"data a string", `{"event_type":"media.completed","data":"x"}`, ErrNotJSON},
 		{"no job_id", `{"event_type":"media.completed","data":{"status":"completed"}}`, ErrMissingJobID},
 		{"blank job_id", `{"event_type":"media.completed","data":{"job_id":"  "}}`, ErrMissingJobID},

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -43,6 +44,18 @@ type Server struct {
 	// must stay well under Svix's 15 s so a slow Temporal gets a 503, not
 	// a timed-out delivery.
 	StartTimeout time.Duration `env:"START_TIMEOUT" envDefault:"5s"`
+	// RateLimitRPS bounds webhook requests per second (0: no limit);
+	// RateLimitBurst is the burst above it (default: RateLimitRPS).
+	RateLimitRPS   float64 `env:"RATE_LIMIT_RPS" envDefault:"0"`
+	RateLimitBurst int     `env:"RATE_LIMIT_BURST" envDefault:"0"`
+	// MaxInflightStarts bounds concurrent workflow starts; beyond it, 503.
+	MaxInflightStarts int `env:"MAX_INFLIGHT_STARTS" envDefault:"256"`
+	// TLSCertFile and TLSKeyFile (PEM), both or neither, serve HTTPS.
+	TLSCertFile string `env:"TLS_CERT_FILE"`
+	TLSKeyFile  string `env:"TLS_KEY_FILE"`
+	// TrustedProxies (comma-separated IPs or CIDRs) may set
+	// X-Forwarded-For; default none.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
 }
 
 // Worker is cmd/worker's configuration.
@@ -87,6 +100,25 @@ func LoadServer() (Server, error) {
 	}
 	if c.StartTimeout <= 0 || c.StartTimeout >= 15*time.Second {
 		return Server{}, fmt.Errorf(`config: environment variable "START_TIMEOUT" must be between 0 and 15s (Svix waits 15 s)`)
+	}
+	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 {
+		return Server{}, fmt.Errorf(`config: environment variables "RATE_LIMIT_RPS" and "RATE_LIMIT_BURST" must not be negative`)
+	}
+	if c.RateLimitBurst == 0 {
+		c.RateLimitBurst = max(1, int(c.RateLimitRPS))
+	}
+	if c.MaxInflightStarts <= 0 {
+		return Server{}, fmt.Errorf(`config: environment variable "MAX_INFLIGHT_STARTS" must be positive`)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return Server{}, fmt.Errorf(`config: environment variables "TLS_CERT_FILE" and "TLS_KEY_FILE" go together`)
+	}
+	for _, p := range c.TrustedProxies {
+		if net.ParseIP(strings.TrimSpace(p)) == nil {
+			if _, _, err := net.ParseCIDR(strings.TrimSpace(p)); err != nil {
+				return Server{}, fmt.Errorf(`config: environment variable "TRUSTED_PROXIES": %q is neither an IP nor a CIDR`, p)
+			}
+		}
 	}
 	return c, nil
 }

@@ -32,8 +32,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.startDuration)
-	for _, o := range []string{outcomeStarted, outcomeDuplicate, outcomeIgnored, outcomeUnauth,
-		outcomeBadRequest, outcomeTooLarge, outcomeRateLimited, outcomeUnavailable} {
+	for _, o := range outcomes {
 		m.requests.WithLabelValues(o) // export zeros, so rate() works from the start
 	}
 	return m

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/api/serviceerror"
+	"golang.org/x/time/rate"
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/animus"
@@ -25,8 +27,11 @@ const WebhookPath = "/webhooks/animus"
 
 // Defaults for the Server's zero fields.
 const (
-	DefaultMaxBodyBytes = 1 << 20
-	DefaultStartTimeout = 5 * time.Second
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultStartTimeout      = 5 * time.Second
+	DefaultMaxInflightStarts = 256
+	// MaxEventIDLength bounds the event ID, which becomes the workflow ID.
+	MaxEventIDLength = 255
 	// retryAfter is the Retry-After value, in seconds, of a 503.
 	retryAfter = "5"
 )
@@ -56,8 +61,19 @@ type Server struct {
 	Registry *prometheus.Registry
 	// Now is the clock for ReceivedAt (default time.Now).
 	Now func() time.Time
+	// Limiter, when set, bounds the rate of webhook requests; a request
+	// over it is answered 429 before its body is read.
+	Limiter *rate.Limiter
+	// MaxInflightStarts bounds concurrent workflow starts (default
+	// DefaultMaxInflightStarts); one more is answered 503 at once rather
+	// than queued towards Svix's 15 s deadline.
+	MaxInflightStarts int
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
+	// the client address in logs (default none).
+	TrustedProxies []string
 
-	metrics *metrics
+	metrics  *metrics
+	inflight chan struct{}
 }
 
 // Handler returns the http.Handler serving all routes.
@@ -74,6 +90,10 @@ func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.MaxInflightStarts <= 0 {
+		s.MaxInflightStarts = DefaultMaxInflightStarts
+	}
+	s.inflight = make(chan struct{}, s.MaxInflightStarts)
 	if s.Registry == nil {
 		s.Registry = prometheus.NewRegistry()
 		s.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
@@ -83,8 +103,10 @@ func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	// No proxy is trusted: ClientIP is the peer's address.
-	_ = r.SetTrustedProxies(nil)
+	// Without TrustedProxies, ClientIP is the peer's address.
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("httpapi: TrustedProxies: %v", err)) // config validates them first
+	}
 	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, _ any) {
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
 	}))
@@ -125,6 +147,10 @@ const (
 	outcomeUnavailable = "unavailable"
 )
 
+// The outcomes, for metrics that start at zero.
+var outcomes = []string{outcomeStarted, outcomeDuplicate, outcomeIgnored, outcomeUnauth,
+	outcomeBadRequest, outcomeTooLarge, outcomeRateLimited, outcomeUnavailable}
+
 // reply is one answer of the webhook route, with what it is logged as.
 type reply struct {
 	outcome string
@@ -161,6 +187,12 @@ func (s *Server) handleWebhook(c *gin.Context) {
 // webhook does the work of the route: raw body → verify → parse → start.
 // Nothing reads the body as JSON before the signature is verified.
 func (s *Server) webhook(c *gin.Context) reply {
+	if s.Limiter != nil && !s.Limiter.Allow() {
+		return fail(outcomeRateLimited, http.StatusTooManyRequests, errors.New("rate limit exceeded, retry later"))
+	}
+	if err := checkContentType(c.GetHeader("Content-Type")); err != nil {
+		return fail(outcomeBadRequest, http.StatusUnsupportedMediaType, err)
+	}
 	body, err := readBody(c.Request, s.MaxBodyBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -175,6 +207,9 @@ func (s *Server) webhook(c *gin.Context) reply {
 		return fail(outcomeUnauth, http.StatusUnauthorized, err)
 	}
 	rep := reply{eventID: delivery.ID}
+	if len(delivery.ID) > MaxEventIDLength {
+		return rep.fail(outcomeBadRequest, http.StatusBadRequest, fmt.Errorf("event ID longer than %d bytes", MaxEventIDLength))
+	}
 
 	env, err := animus.ParseEnvelope(body)
 	if err != nil {
@@ -198,6 +233,13 @@ func (s *Server) webhook(c *gin.Context) reply {
 		EventTimestamp: env.Timestamp,
 		ReceivedAt:     s.Now().UTC(),
 		Job:            job,
+	}
+	select {
+	case s.inflight <- struct{}{}:
+		defer func() { <-s.inflight }()
+	default:
+		return rep.fail(outcomeUnavailable, http.StatusServiceUnavailable,
+			fmt.Errorf("too many workflow starts in flight (%d), retry later", s.MaxInflightStarts))
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.StartTimeout)
 	defer cancel()

@@ -56,25 +56,32 @@ func (f *fakeStarter) count() int {
 
 type testServer struct {
 	*httptest.Server
+	api     *Server
 	starter *fakeStarter
 	logs    *bytes.Buffer
 }
 
-func newTestServer(t *testing.T, starter *fakeStarter) *testServer {
+// newServer returns a Server for starter with a log buffer.
+func newServer(t *testing.T, starter Starter) (*Server, *bytes.Buffer) {
 	t.Helper()
 	v, err := webhook.NewVerifier([]string{testSecret})
 	require.NoError(t, err)
 	logs := &bytes.Buffer{}
-	s := &Server{
+	return &Server{
 		Verifier:     v,
 		Starter:      starter,
 		Ready:        func(context.Context) error { return nil },
 		StartTimeout: 200 * time.Millisecond,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
-	}
+	}, logs
+}
+
+func newTestServer(t *testing.T, starter *fakeStarter) *testServer {
+	t.Helper()
+	s, logs := newServer(t, starter)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, starter: starter, logs: logs}
+	return &testServer{Server: ts, api: s, starter: starter, logs: logs}
 }
 
 // post sends body to the webhook route with headers h.

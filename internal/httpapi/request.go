@@ -2,8 +2,11 @@ package httpapi
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"mime"
 	"net/http"
+	"strings"
 )
 
 // readBody reads the whole body, exactly as sent, up to limit bytes. A
@@ -24,4 +27,18 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 
 func errTooLarge(limit int64) error {
 	return fmt.Errorf("body larger than %d bytes", limit)
+}
+
+// checkContentType accepts what Svix sends (application/json), any other
+// JSON type (…+json) and no type at all; an explicit non-JSON type is
+// refused (415) before the body is read.
+func checkContentType(v string) error {
+	if v == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(v)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return errors.New("content type must be application/json")
 }
