@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mediaflow/mediaflow"
@@ -65,6 +66,9 @@ type Activities struct {
 	// NotifySecret ("whsec_…"), when set, signs notifications and alerts
 	// the Standard Webhooks way (webhook-id/-timestamp/-signature).
 	NotifySecret string
+	// Jobs, when set, is mediaflow_jobs_total{status} (see
+	// telemetry.WorkerMetrics): RecordJob counts each job it records.
+	Jobs *prometheus.CounterVec
 }
 
 // RecordInput is RecordJob's argument: the event and what DownloadMedia
@@ -78,17 +82,18 @@ type RecordInput struct {
 // the downloaded media. Idempotent: a rerun writes the same row once, and
 // an event older than the row is ignored (store.UpsertJob). Database
 // errors are retryable; an event without a job ID is a non-retryable
-// InvalidData error.
+// InvalidData error. Once the row is written it counts the job in Jobs.
 func (a *Activities) RecordJob(ctx context.Context, in RecordInput) error {
 	ev := in.Event
 	if ev.Job.JobID == "" || len(ev.Job.Raw) == 0 {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("event %s has no job data", ev.EventID), ErrTypeInvalidData, nil)
 	}
-	return a.Store.UpsertJob(ctx, store.Job{
+	status := animus.StatusLabel(ev.Job.Status)
+	err := a.Store.UpsertJob(ctx, store.Job{
 		JobID:          ev.Job.JobID,
 		EventID:        ev.EventID,
-		Status:         animus.StatusLabel(ev.Job.Status),
+		Status:         status,
 		RawStatus:      ev.Job.Status,
 		MediaURL:       ev.Job.MediaURL,
 		Results:        ev.Job.Results,
@@ -101,4 +106,23 @@ func (a *Activities) RecordJob(ctx context.Context, in RecordInput) error {
 		MediaSize:      in.Media.Size,
 		MediaSHA256:    in.Media.SHA256,
 	})
+	if err != nil {
+		return err
+	}
+	a.countJob(status)
+	return nil
+}
+
+// countJob counts a recorded job in Jobs. It counts here, once the row is
+// written, rather than when the workflow completes, because the activity is
+// where a job becomes a row; the price is at-least-once: an attempt that
+// succeeded but whose completion did not reach Temporal (worker lost,
+// timeout at that very moment) is run again and counts the job twice.
+// That is rare, and the row itself is written once. Only the two
+// classified statuses are labels: the workflow never records another.
+func (a *Activities) countJob(status string) {
+	if a.Jobs == nil || (status != "completed" && status != "failed") {
+		return
+	}
+	a.Jobs.WithLabelValues(status).Inc()
 }

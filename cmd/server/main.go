@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/logging"
+	"github.com/mediaflow/mediaflow/internal/telemetry"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -48,6 +50,28 @@ func run() error {
 		return err
 	}
 	topts.Logger = tlog.NewStructuredLogger(logger)
+
+	// One registry for /metrics: the server's own metrics and the Temporal
+	// client's (temporal_request*).
+	reg := telemetry.NewRegistry()
+	if topts.MetricsHandler, err = telemetry.TemporalMetrics(reg, logger); err != nil {
+		return err
+	}
+	tracing, err := telemetry.TracingFromEnv(context.Background(), "mediaflow-server")
+	if err != nil {
+		return err
+	}
+	// Deferred before the client's Close, so it runs after it: the last
+	// spans are flushed on the way out.
+	defer tracing.Flush(logger)
+	if tracing.Enabled() {
+		ti, err := telemetry.TemporalTracing(tracing.Provider)
+		if err != nil {
+			return err
+		}
+		topts.Interceptors = append(topts.Interceptors, ti)
+	}
+
 	// Lazy: the server starts, and answers 503, while Temporal is down.
 	c, err := client.NewLazyClient(topts)
 	if err != nil {
@@ -67,6 +91,8 @@ func run() error {
 		MaxInflightStarts: cfg.MaxInflightStarts,
 		TrustedProxies:    cfg.TrustedProxies,
 		Logger:            logger,
+		Registry:          reg,
+		TracerProvider:    tracing.Provider,
 	}
 	if cfg.RateLimitRPS > 0 {
 		api.Limiter = rate.NewLimiter(rate.Limit(cfg.RateLimitRPS), cfg.RateLimitBurst)
@@ -85,7 +111,8 @@ func run() error {
 	}()
 	logger.Info("listening", "addr", cfg.HTTPAddr, "tls", cfg.TLSCertFile != "", "temporal", topts.HostPort,
 		"namespace", topts.Namespace, "task_queue", cfg.TaskQueue, "secrets", len(cfg.Secrets),
-		"rate_limit_rps", cfg.RateLimitRPS, "max_inflight_starts", cfg.MaxInflightStarts)
+		"rate_limit_rps", cfg.RateLimitRPS, "max_inflight_starts", cfg.MaxInflightStarts,
+		"tracing", cmp.Or(tracing.Exporter, "off"))
 
 	select {
 	case err := <-errc:

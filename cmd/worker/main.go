@@ -4,12 +4,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -17,6 +22,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/logging"
 	"github.com/mediaflow/mediaflow/internal/store"
+	"github.com/mediaflow/mediaflow/internal/telemetry"
 	"github.com/mediaflow/mediaflow/workflows"
 )
 
@@ -42,6 +48,28 @@ func run() error {
 	}
 	topts.Logger = tlog.NewStructuredLogger(logger)
 
+	// One registry for GET /metrics on WORKER_METRICS_ADDR: the worker's
+	// job and activity metrics and the Temporal SDK's (temporal_*).
+	reg := telemetry.NewRegistry()
+	metrics := telemetry.NewWorkerMetrics(reg)
+	if topts.MetricsHandler, err = telemetry.TemporalMetrics(reg, logger); err != nil {
+		return err
+	}
+	tracing, err := telemetry.TracingFromEnv(context.Background(), "mediaflow-worker")
+	if err != nil {
+		return err
+	}
+	// Deferred first, so it runs last: after the worker and the client
+	// stop, the last spans are flushed.
+	defer tracing.Flush(logger)
+	if tracing.Enabled() {
+		ti, err := telemetry.TemporalTracing(tracing.Provider)
+		if err != nil {
+			return err
+		}
+		topts.Interceptors = append(topts.Interceptors, ti)
+	}
+
 	st, err := store.Open(context.Background(), cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -54,7 +82,25 @@ func run() error {
 	}
 	defer c.Close()
 
-	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	if cfg.MetricsAddr != "" {
+		l, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: WORKER_METRICS_ADDR: %w", err)
+		}
+		srv := telemetry.MetricsServer(cfg.MetricsAddr, reg)
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics server", "error", err)
+			}
+		}()
+		defer srv.Close()
+	}
+
+	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		WorkerStopTimeout: 30 * time.Second,
+		// Times and counts every activity attempt, added ones included.
+		Interceptors: []interceptor.WorkerInterceptor{metrics.Interceptor()},
+	})
 	workflows.Register(w, workflows.Workflow{Options: workflows.DefaultOptions()}, &activities.Activities{
 		Store:         st,
 		HTTP:          activities.NewHTTPClient(),
@@ -63,9 +109,11 @@ func run() error {
 		NotifyURL:     cfg.NotifyURL,
 		AlertURL:      cfg.AlertURL,
 		NotifySecret:  cfg.NotifySecret,
+		Jobs:          metrics.Jobs,
 	})
 	logger.Info("worker starting", "temporal", topts.HostPort, "namespace", topts.Namespace, "task_queue", cfg.TaskQueue,
-		"media_dir", cfg.MediaDir, "notify", cfg.NotifyURL != "", "alert", cfg.AlertURL != "", "signed", cfg.NotifySecret != "")
+		"media_dir", cfg.MediaDir, "notify", cfg.NotifyURL != "", "alert", cfg.AlertURL != "", "signed", cfg.NotifySecret != "",
+		"metrics", cmp.Or(cfg.MetricsAddr, "off"), "tracing", cmp.Or(tracing.Exporter, "off"))
 	// Run returns on SIGINT/SIGTERM after running activities finish or
 	// time out (worker.Options.WorkerStopTimeout).
 	return w.Run(worker.InterruptCh())

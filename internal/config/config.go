@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -74,7 +75,16 @@ type Worker struct {
 	// NotifySecret ("whsec_…"), when set, signs notifications and alerts
 	// the Standard Webhooks way.
 	NotifySecret string `env:"NOTIFY_SECRET,unset"`
+	// MetricsAddr is where the worker serves GET /metrics (Prometheus),
+	// from WORKER_METRICS_ADDR: DefaultWorkerMetricsAddr when unset; set
+	// to "" or "off" it is empty after LoadWorker, and the worker serves
+	// no metrics.
+	MetricsAddr string `env:"WORKER_METRICS_ADDR"`
 }
+
+// DefaultWorkerMetricsAddr is the worker's metrics address when
+// WORKER_METRICS_ADDR is unset.
+const DefaultWorkerMetricsAddr = ":9091"
 
 // LoadServer reads Server from the environment. It fails when
 // ANIMUS_WEBHOOK_SECRET is unset or empty, or a value does not parse. The
@@ -148,6 +158,18 @@ func LoadWorker() (Worker, error) {
 	}
 	if c.MediaMaxBytes <= 0 {
 		return Worker{}, fmt.Errorf(`config: environment variable "MEDIA_MAX_BYTES" must be positive`)
+	}
+	// env's defaults also replace an empty value, which here means off.
+	if _, set := os.LookupEnv("WORKER_METRICS_ADDR"); !set {
+		c.MetricsAddr = DefaultWorkerMetricsAddr
+	}
+	if c.MetricsAddr = strings.TrimSpace(c.MetricsAddr); strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return Worker{}, fmt.Errorf(`config: environment variable "WORKER_METRICS_ADDR" must be host:port, ":port" or "off"`)
+		}
 	}
 	return c, nil
 }

@@ -69,3 +69,20 @@ func TestLoadWorkerDefaults(t *testing.T) {
 	require.Equal(t, DefaultDatabaseURL, c.DatabaseURL)
 	require.Equal(t, "animus-media", c.TaskQueue)
 }
+
+func TestWorkerMetricsAddr(t *testing.T) {
+	unsetenv(t, "WORKER_METRICS_ADDR")
+	c, err := LoadWorker()
+	require.NoError(t, err)
+	require.Equal(t, ":9091", c.MetricsAddr, "default when unset")
+
+	for value, want := range map[string]string{"": "", "off": "", "OFF": "", "127.0.0.1:9100": "127.0.0.1:9100", ":0": ":0"} {
+		t.Setenv("WORKER_METRICS_ADDR", value)
+		c, err := LoadWorker()
+		require.NoError(t, err, "WORKER_METRICS_ADDR=%q", value)
+		require.Equal(t, want, c.MetricsAddr, "WORKER_METRICS_ADDR=%q", value)
+	}
+	t.Setenv("WORKER_METRICS_ADDR", "9091")
+	_, err = LoadWorker()
+	require.ErrorContains(t, err, "WORKER_METRICS_ADDR")
+}

@@ -14,6 +14,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/serviceerror"
 	"golang.org/x/time/rate"
 
@@ -71,6 +75,10 @@ type Server struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
 	// the client address in logs (default none).
 	TrustedProxies []string
+	// TracerProvider, when set, traces each webhook request: a server span
+	// that the workflow start continues (through the Temporal client's
+	// tracing interceptor, set by main). Nil: no tracing.
+	TracerProvider trace.TracerProvider
 
 	metrics  *metrics
 	inflight chan struct{}
@@ -121,7 +129,20 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.handleReady)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
-	return r
+	if s.TracerProvider == nil {
+		return r
+	}
+	return otelhttp.NewHandler(r, "webhook",
+		otelhttp.WithTracerProvider(s.TracerProvider),
+		// Anyone can call the route: a traceparent it sends is linked to,
+		// not continued, so outsiders cannot pick our trace IDs; their
+		// baggage is not read, so it never reaches workflow headers.
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
+		// Only the webhook: probes and scrapes would drown it.
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path == WebhookPath }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + WebhookPath }),
+	)
 }
 
 func (s *Server) handleReady(c *gin.Context) {
@@ -181,7 +202,17 @@ func (s *Server) handleWebhook(c *gin.Context) {
 	if rep.err != nil {
 		attrs = append(attrs, "error", rep.err.Error())
 	}
+	span := trace.SpanFromContext(c.Request.Context())
+	if sc := span.SpanContext(); sc.IsValid() {
+		attrs = append(attrs, "trace_id", sc.TraceID().String()) // finds the trace from the log line
+	}
 	s.Logger.Log(c.Request.Context(), level, "webhook", attrs...)
+	// IDs and the outcome only: never the body, headers or secrets.
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("http.route", WebhookPath), attribute.String("mediaflow.outcome", rep.outcome),
+			attribute.String("mediaflow.event_id", rep.eventID), attribute.String("mediaflow.event_type", rep.evType),
+			attribute.String("animus.job_id", rep.jobID))
+	}
 }
 
 // webhook does the work of the route: raw body → verify → parse → start.

@@ -1,0 +1,318 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/mediaflow/mediaflow/internal/httpapi"
+	"github.com/mediaflow/mediaflow/internal/store"
+	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/workflows"
+)
+
+// observedApp is the service wired as cmd/server and cmd/worker wire it
+// with telemetry on: each side has its own Temporal client with the SDK's
+// metrics in its own registry and the tracing interceptor, the worker has
+// the activity metrics interceptor and counts jobs, and the HTTP handler
+// is traced. Both sides trace into one in-memory exporter.
+type observedApp struct {
+	app
+	spans      *tracetest.InMemoryExporter
+	serverReg  *prometheus.Registry
+	workerReg  *prometheus.Registry
+	worker     *telemetry.WorkerMetrics
+	metricsURL string // the worker's GET /metrics
+}
+
+func newObservedApp(t *testing.T, configure ...func(*appConfig)) *observedApp {
+	t.Helper()
+	ctx := context.Background()
+	queue := "e2e-obs-" + rand.Text()
+	cfg := appConfig{
+		options:     workflows.DefaultOptions(),
+		databaseURL: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	st, err := store.Open(ctx, cfg.databaseURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	t.Cleanup(func() { tp.Shutdown(context.Background()) })
+	tracing, err := telemetry.TemporalTracing(tp)
+	require.NoError(t, err)
+	quiet := slog.New(slog.DiscardHandler)
+	dial := func(reg *prometheus.Registry) client.Client {
+		mh, err := telemetry.TemporalMetrics(reg, quiet)
+		require.NoError(t, err)
+		c, err := client.Dial(client.Options{
+			HostPort:       devServer.FrontendHostPort(),
+			Namespace:      "default",
+			Logger:         tlog.NewStructuredLogger(quiet),
+			MetricsHandler: mh,
+			Interceptors:   []interceptor.ClientInterceptor{tracing},
+		})
+		require.NoError(t, err)
+		t.Cleanup(c.Close)
+		return c
+	}
+
+	// The worker, as cmd/worker: metrics served over HTTP.
+	workerReg := telemetry.NewRegistry()
+	wm := telemetry.NewWorkerMetrics(workerReg)
+	wc := dial(workerReg)
+	cfg.acts.Store, cfg.acts.Jobs = st, wm.Jobs
+	w := worker.New(wc, queue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{wm.Interceptor()}})
+	workflows.Register(w, workflows.Workflow{Options: cfg.options}, &cfg.acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ms := telemetry.MetricsServer(l.Addr().String(), workerReg)
+	go ms.Serve(l)
+	t.Cleanup(func() { ms.Close() })
+
+	// The server, as cmd/server.
+	serverReg := telemetry.NewRegistry()
+	sc := dial(serverReg)
+	v, err := webhook.NewVerifier([]string{secret})
+	require.NoError(t, err)
+	api := &httpapi.Server{
+		Verifier:       v,
+		Starter:        httpapi.TemporalStarter{Client: sc, TaskQueue: queue},
+		Ready:          func(ctx context.Context) error { _, err := sc.CheckHealth(ctx, nil); return err },
+		Logger:         quiet,
+		Registry:       serverReg,
+		TracerProvider: tp,
+	}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	return &observedApp{
+		app:        app{url: srv.URL + httpapi.WebhookPath, client: wc, store: st},
+		spans:      spans,
+		serverReg:  serverReg,
+		workerReg:  workerReg,
+		worker:     wm,
+		metricsURL: "http://" + l.Addr().String() + "/metrics",
+	}
+}
+
+// sum adds up the values of the counters (or histogram counts) named name
+// in reg whose labels include want.
+func sum(t *testing.T, reg prometheus.Gatherer, name string, want map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var total float64
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue metrics
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				total += m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				total += float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				total += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// names lists the metric names in reg that start with prefix.
+func names(t *testing.T, reg prometheus.Gatherer, prefix string) []string {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var out []string
+	for _, mf := range families {
+		if strings.HasPrefix(mf.GetName(), prefix) {
+			out = append(out, mf.GetName())
+		}
+	}
+	return out
+}
+
+// TestOneTraceFromRequestToActivities: a webhook request, its workflow
+// start, the workflow run and every activity attempt are spans of one
+// trace, each the child of the one before, and none carries the body or
+// the secret.
+func TestOneTraceFromRequestToActivities(t *testing.T) {
+	a := newObservedApp(t)
+	id := newEventID()
+	require.Equal(t, "started", deliver(t, a.url, id, sample(t, "success"), secret).body["status"])
+	_, err := a.result(t, id)
+	require.NoError(t, err)
+
+	// The workflow's span ends as the workflow completes, a moment after
+	// the result is visible.
+	var spans tracetest.SpanStubs
+	byName := map[string]tracetest.SpanStub{}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		spans = a.spans.GetSpans()
+		for _, s := range spans {
+			byName[s.Name] = s
+		}
+		assert.Contains(c, byName, "RunWorkflow:MediaCompletedWorkflow")
+		assert.Contains(c, byName, "RunActivity:Notify")
+	}, 10*time.Second, 50*time.Millisecond)
+	var got []string
+	for _, s := range spans {
+		got = append(got, s.Name)
+	}
+	t.Logf("spans: %v", got)
+
+	root := byName["POST "+httpapi.WebhookPath]
+	require.True(t, root.SpanContext.IsValid(), "the HTTP request is a span; got %v", got)
+	require.False(t, root.Parent.IsValid(), "the HTTP span is the root")
+	require.Equal(t, trace.SpanKindServer, root.SpanKind)
+	traceID := root.SpanContext.TraceID()
+	for _, s := range spans {
+		require.Equal(t, traceID, s.SpanContext.TraceID(), "span %s is in another trace", s.Name)
+		for _, kv := range s.Attributes {
+			v := kv.Value.Emit()
+			require.NotContains(t, v, strings.TrimPrefix(secret, "whsec_")[:12], "span %s attribute %s", s.Name, kv.Key)
+			require.NotContains(t, v, "cus_1042", "span %s attribute %s carries the body", s.Name, kv.Key)
+		}
+	}
+	// request → start → workflow → each activity's start → its run.
+	parentOf := func(child, parent string) {
+		t.Helper()
+		c, ok := byName[child]
+		require.True(t, ok, "no span %s in %v", child, got)
+		require.Equal(t, byName[parent].SpanContext.SpanID(), c.Parent.SpanID(), "%s's parent is not %s", child, parent)
+	}
+	parentOf("StartWorkflow:MediaCompletedWorkflow", "POST "+httpapi.WebhookPath)
+	parentOf("RunWorkflow:MediaCompletedWorkflow", "StartWorkflow:MediaCompletedWorkflow")
+	for _, act := range []string{"DownloadMedia", "RecordJob", "Notify"} {
+		parentOf("StartActivity:"+act, "RunWorkflow:MediaCompletedWorkflow")
+		parentOf("RunActivity:"+act, "StartActivity:"+act)
+	}
+}
+
+// TestWorkerAndSDKMetricsMove runs a completed job, a failed job, a
+// notification that fails once and is retried, and a workflow that fails
+// (unknown status), then reads the worker's and the server's registries:
+// mediaflow_jobs_total by status, the activity attempts and durations by
+// outcome, and the Temporal SDK's counters. It also scrapes the worker's
+// GET /metrics.
+func TestWorkerAndSDKMetricsMove(t *testing.T) {
+	var notifyCalls atomic.Int32
+	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if notifyCalls.Add(1) == 1 {
+			w.WriteHeader(http.StatusBadGateway) // retried
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer notify.Close()
+	a := newObservedApp(t, func(c *appConfig) {
+		c.acts.NotifyURL = notify.URL
+		c.options.Notify.RetryPolicy.InitialInterval = 100 * time.Millisecond
+	})
+	jobs := func(status string) float64 { return testutil.ToFloat64(a.worker.Jobs.WithLabelValues(status)) }
+	require.Zero(t, jobs("completed"))
+	require.Zero(t, jobs("failed"))
+
+	okID, badID, oddID := newEventID(), newEventID(), newEventID()
+	require.Equal(t, "started", deliver(t, a.url, okID, sample(t, "success"), secret).body["status"])
+	require.Equal(t, "started", deliver(t, a.url, badID, sample(t, "failure"), secret).body["status"])
+	odd := []byte(`{"event_type":"media.completed","data":{"job_id":"job-odd-` + oddID + `","status":"PROCESSING"}}`)
+	require.Equal(t, "started", deliver(t, a.url, oddID, odd, secret).body["status"])
+	_, err := a.result(t, okID)
+	require.NoError(t, err)
+	_, err = a.result(t, badID)
+	require.NoError(t, err)
+	_, err = a.result(t, oddID)
+	require.Error(t, err, "an unknown status fails the workflow")
+
+	require.Equal(t, 1.0, jobs("completed"))
+	require.Equal(t, 1.0, jobs("failed"))
+	attempts := func(activity, outcome string) float64 {
+		return testutil.ToFloat64(a.worker.ActivityAttempts.WithLabelValues(activity, outcome))
+	}
+	require.Equal(t, 1.0, attempts("DownloadMedia", "ok"))
+	require.Equal(t, 2.0, attempts("RecordJob", "ok"))
+	require.Equal(t, 1.0, attempts("Notify", "error"), "the 502")
+	require.Equal(t, 1.0, attempts("Notify", "ok"), "the retry")
+	require.Equal(t, 1.0, attempts("Alert", "ok"))
+	require.Equal(t, 1.0, sum(t, a.workerReg, "mediaflow_activity_duration_seconds", map[string]string{"activity": "Notify", "outcome": "error"}))
+	require.Equal(t, 5.0, sum(t, a.workerReg, "mediaflow_activity_duration_seconds", map[string]string{"outcome": "ok"}))
+
+	// The Temporal SDK's own metrics, through OpenTelemetry, in the same
+	// registry. The worker records a workflow's end just after Temporal
+	// has it, so wait a little.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 2.0, sum(t, a.workerReg, "temporal_workflow_completed_total", map[string]string{"workflow_type": "MediaCompletedWorkflow"}))
+		assert.Equal(c, 1.0, sum(t, a.workerReg, "temporal_workflow_failed_total", map[string]string{"workflow_type": "MediaCompletedWorkflow"}))
+	}, 10*time.Second, 100*time.Millisecond)
+	require.Equal(t, 1.0, sum(t, a.workerReg, "temporal_activity_execution_failed_total", map[string]string{"activity_type": "Notify"}))
+	require.Equal(t, 4.0, sum(t, a.workerReg, "temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "RecordJob"})+
+		sum(t, a.workerReg, "temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "Notify"}),
+		"2 RecordJob + 2 Notify attempts")
+	require.Positive(t, sum(t, a.serverReg, "temporal_request_total", map[string]string{"operation": "StartWorkflowExecution"}))
+	t.Logf("worker temporal_* metrics: %v", names(t, a.workerReg, "temporal_"))
+	t.Logf("server temporal_* metrics: %v", names(t, a.serverReg, "temporal_"))
+	require.Empty(t, names(t, a.serverReg, "mediaflow_jobs"), "the server has no worker metrics")
+
+	// What Prometheus scrapes.
+	resp, err := http.Get(a.metricsURL)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	text := string(body)
+	for _, line := range []string{
+		`mediaflow_jobs_total{status="completed"} 1`,
+		`mediaflow_jobs_total{status="failed"} 1`,
+		`mediaflow_activity_attempts_total{activity="Notify",outcome="error"} 1`,
+		"# TYPE temporal_workflow_completed_total counter",
+		"# TYPE temporal_workflow_failed_total counter",
+		"# TYPE temporal_activity_execution_failed_total counter",
+	} {
+		require.Contains(t, text, line)
+	}
+	require.False(t, slices.ContainsFunc(strings.Split(text, "\n"), func(l string) bool {
+		return strings.Contains(l, strings.TrimPrefix(secret, "whsec_")[:12])
+	}), "the worker's metrics show no secret")
+}

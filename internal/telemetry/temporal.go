@@ -1,0 +1,69 @@
+package telemetry
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/trace"
+	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
+)
+
+// DurationBuckets are the histogram buckets, in seconds, of every duration
+// metric: from a millisecond to an hour (a download may take that long).
+var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
+
+// TemporalMetrics returns a client.MetricsHandler (for
+// client.Options.MetricsHandler) that exports the Temporal SDK's own
+// metrics into reg, through an OpenTelemetry MeterProvider and its
+// Prometheus exporter. Counters are monotonic, so they are Prometheus
+// counters with a _total suffix (temporal_workflow_completed_total, …);
+// timers are histograms in seconds (temporal_activity_execution_latency_seconds,
+// …). An error of the meter is logged, not a panic (the SDK's default).
+func TemporalMetrics(reg prometheus.Registerer, logger *slog.Logger) (client.MetricsHandler, error) {
+	exporter, err := otelprom.New(
+		otelprom.WithRegisterer(reg),
+		// The job and instance labels of the scrape say which process it is.
+		otelprom.WithoutTargetInfo(),
+		otelprom.WithoutScopeInfo(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("temporal metrics: %w", err)
+	}
+	provider := sdkmetric.NewMeterProvider(
+		sdkmetric.WithReader(exporter),
+		// OpenTelemetry's default buckets are for milliseconds; the SDK's
+		// timers are in seconds.
+		sdkmetric.WithView(sdkmetric.NewView(
+			sdkmetric.Instrument{Kind: sdkmetric.InstrumentKindHistogram},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: DurationBuckets}},
+		)),
+	)
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+		Meter:                provider.Meter("temporal-sdk-go"),
+		UseMonotonicCounters: true,
+		OnError:              func(err error) { logger.Warn("temporal metrics", "error", err) },
+	}), nil
+}
+
+// TemporalTracing returns the Temporal SDK's OpenTelemetry tracing
+// interceptor on tp, for client.Options.Interceptors of both the server's
+// and the worker's client (a client interceptor that is also a worker
+// interceptor applies to the workers built on that client). The span
+// context travels in the workflow's and activities' headers, so the spans
+// StartWorkflow, RunWorkflow, StartActivity and RunActivity continue the
+// trace of the HTTP request that started the workflow.
+func TemporalTracing(tp trace.TracerProvider) (interceptor.Interceptor, error) {
+	return temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		Tracer: tp.Tracer("go.temporal.io/sdk"),
+		// The SDK's default propagator: W3C trace context and baggage.
+		TextMapPropagator: temporalotel.DefaultTextMapPropagator,
+	})
+}

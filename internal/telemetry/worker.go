@@ -1,0 +1,99 @@
+package telemetry
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
+)
+
+// Job statuses counted by mediaflow_jobs_total, as animus.StatusLabel
+// spells them.
+const (
+	JobCompleted = "completed"
+	JobFailed    = "failed"
+)
+
+// Outcomes of an activity attempt.
+const (
+	OutcomeOK    = "ok"
+	OutcomeError = "error"
+)
+
+// WorkerMetrics are the worker's own Prometheus collectors. Labels hold
+// only statuses, activity names and outcomes.
+type WorkerMetrics struct {
+	// Jobs is mediaflow_jobs_total{status}: jobs recorded, by classified
+	// status. activities.RecordJob counts it on success; see there why a
+	// job can (rarely) count twice.
+	Jobs *prometheus.CounterVec
+	// ActivityDuration and ActivityAttempts are
+	// mediaflow_activity_duration_seconds{activity,outcome} and
+	// mediaflow_activity_attempts_total{activity,outcome}, one observation
+	// per attempt that ran on this worker, updated by Interceptor.
+	ActivityDuration *prometheus.HistogramVec
+	ActivityAttempts *prometheus.CounterVec
+}
+
+// NewWorkerMetrics registers the worker's collectors on reg. Both job
+// statuses are exported from the start at zero, so increase() sees the
+// first job.
+func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
+	m := &WorkerMetrics{
+		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mediaflow_jobs_total",
+			Help: "Animus jobs recorded by the worker, by status (completed, failed). Counted when RecordJob succeeds: an attempt retried after it succeeded counts twice (rare).",
+		}, []string{"status"}),
+		ActivityDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mediaflow_activity_duration_seconds",
+			Help:    "Duration of one activity attempt on this worker, in seconds, by activity and outcome (ok, error).",
+			Buckets: DurationBuckets,
+		}, []string{"activity", "outcome"}),
+		ActivityAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mediaflow_activity_attempts_total",
+			Help: "Activity attempts run on this worker, by activity and outcome (ok, error); an error is retried unless out of attempts or non-retryable.",
+		}, []string{"activity", "outcome"}),
+	}
+	reg.MustRegister(m.Jobs, m.ActivityDuration, m.ActivityAttempts)
+	m.Jobs.WithLabelValues(JobCompleted)
+	m.Jobs.WithLabelValues(JobFailed)
+	return m
+}
+
+// Interceptor returns a worker interceptor (worker.Options.Interceptors)
+// that times and counts every activity attempt, whatever the activity:
+// one added later is measured without more code.
+func (m *WorkerMetrics) Interceptor() interceptor.WorkerInterceptor {
+	return &workerInterceptor{m: m}
+}
+
+type workerInterceptor struct {
+	interceptor.WorkerInterceptorBase
+	m *WorkerMetrics
+}
+
+func (w *workerInterceptor) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	i := &activityInbound{m: w.m}
+	i.Next = next
+	return i
+}
+
+type activityInbound struct {
+	interceptor.ActivityInboundInterceptorBase
+	m *WorkerMetrics
+}
+
+func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	start := time.Now()
+	res, err := a.Next.ExecuteActivity(ctx, in)
+	outcome := OutcomeOK
+	if err != nil {
+		outcome = OutcomeError
+	}
+	name := activity.GetInfo(ctx).ActivityType.Name
+	a.m.ActivityDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
+	a.m.ActivityAttempts.WithLabelValues(name, outcome).Inc()
+	return res, err
+}
