@@ -26,4 +26,5 @@ if [ -z "${TEST_POSTGRES_URL:-}" ]; then
 fi
 [ -n "$pg_stop" ] && trap pg_stop EXIT
 
+scripts/check-alerts.sh
 go test -race -count=1 ./... "$@"
