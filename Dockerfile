@@ -1,0 +1,37 @@
+# mediaflow: one image holding all binaries; the command picks the role.
+#   docker build -t mediaflow .
+#   docker run mediaflow                               # the webhook server (default)
+#   docker run mediaflow /usr/local/bin/worker         # the Temporal worker
+#   docker run mediaflow /usr/local/bin/send --help    # the signed-event sender
+# docker-compose.yml builds it for the server and the worker.
+
+# Build: the Go version matches go.mod's `go` line (deploy/dockerfile_test.go
+# checks it). Static binaries: the SQLite driver is modernc.org/sqlite, pure
+# Go, so no cgo and no libc are needed at run time.
+FROM --platform=$BUILDPLATFORM golang:1.26.8-bookworm AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG TARGETOS
+ARG TARGETARCH
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/send ./cmd/probe
+
+# Run: distroless static, no shell and no package manager, as the image's
+# nonroot user (65532, numeric so that Kubernetes' runAsNonRoot can check it).
+FROM gcr.io/distroless/static-debian13:nonroot AS runtime
+COPY --from=build /out/ /usr/local/bin/
+# The worker's default SQLite file (data/mediaflow.db, when DATABASE_URL is
+# unset) lands in the nonroot user's home, which it can write.
+WORKDIR /home/nonroot
+USER 65532:65532
+EXPOSE 8080
+# The server's readiness: 200 when Temporal answers. The worker has no HTTP
+# port: docker-compose.yml disables this check for it. When HTTP_ADDR moves
+# the server off :8080, override the check too.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/probe", "http://127.0.0.1:8080/readyz"]
+CMD ["/usr/local/bin/server"]
