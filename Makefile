@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 
-.PHONY: dev test build send fmt vet clean temporal-cli fuzz
+.PHONY: dev test build send fmt vet clean temporal-cli fuzz chaos
 
 ## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
 dev: bin/temporal
@@ -24,6 +24,10 @@ FUZZTIME ?= 60s
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/webhook/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/animus/
+
+## chaos: the fault and overload test on 127.0.0.1 (about 5 minutes); writes RELIABILITY.md
+chaos: bin/temporal build
+	go run ./cmd/chaos -n 500 -overload -report RELIABILITY.md
 
 build:
 	go build -o bin/ ./cmd/...

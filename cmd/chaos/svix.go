@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/mediaflow/mediaflow/internal/webhook"
+)
+
+// svixSchedule is Svix's retry schedule (immediately, 5 s, 5 min, 30 min,
+// 2 h, 5 h, 10 h, 10 h) compressed 100 times, so a fault test sees the
+// same pattern in minutes.
+var svixSchedule = []time.Duration{0, 50 * time.Millisecond, 3 * time.Second, 18 * time.Second,
+	72 * time.Second, 180 * time.Second, 360 * time.Second, 360 * time.Second}
+
+// event is one Animus event as the test sends it.
+type event struct {
+	id   string
+	body []byte
+}
+
+// tally counts what the sender saw; safe for concurrent use.
+type tally struct {
+	mu         sync.Mutex
+	deliveries int
+	codes      map[int]int
+	transport  int // connection refused, reset, timeout
+	statuses   map[string]int
+}
+
+func newTally() *tally { return &tally{codes: map[int]int{}, statuses: map[string]int{}} }
+
+func (t *tally) add(code int, status string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.deliveries++
+	if err != nil {
+		t.transport++
+		return
+	}
+	t.codes[code]++
+	if status != "" {
+		t.statuses[status]++
+	}
+}
+
+func (t *tally) count5xx() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for code, c := range t.codes {
+		if code >= 500 {
+			n += c
+		}
+	}
+	return n
+}
+
+// sender delivers events as Svix does: signed, with a new timestamp on
+// each attempt, retried on anything but 2xx along the schedule.
+type sender struct {
+	url      string
+	secret   string
+	client   *http.Client
+	schedule []time.Duration
+	tally    *tally
+}
+
+// deliver tries ev along the schedule and reports whether it was
+// acknowledged (2xx).
+func (s *sender) deliver(ctx context.Context, ev event) bool {
+	for _, wait := range s.schedule {
+		// Jitter as Svix does, so retries do not arrive in lockstep.
+		wait += time.Duration(rand.Int64N(int64(wait/10) + 1))
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		if code, _ := s.once(ctx, ev); code/100 == 2 {
+			return true
+		}
+	}
+	return false
+}
+
+// once makes one delivery attempt and returns the status code (0 on a
+// transport error) and the answer's "status" field.
+func (s *sender) once(ctx context.Context, ev event) (int, string) {
+	h, err := webhook.Sign(s.secret, ev.id, time.Now(), ev.body)
+	if err != nil {
+		panic(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(ev.body))
+	req.Header = h
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.tally.add(0, "", err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	status := ""
+	if i := bytes.Index(b, []byte(`"status":"`)); i >= 0 {
+		rest := b[i+len(`"status":"`):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 {
+			status = string(rest[:j])
+		}
+	}
+	s.tally.add(resp.StatusCode, status, nil)
+	return resp.StatusCode, status
+}
