@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -19,110 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/interceptor"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/mediaflow/mediaflow/internal/httpapi"
-	"github.com/mediaflow/mediaflow/internal/store"
-	"github.com/mediaflow/mediaflow/internal/telemetry"
-	"github.com/mediaflow/mediaflow/internal/webhook"
-	"github.com/mediaflow/mediaflow/workflows"
 )
-
-// observedApp is the service wired as cmd/server and cmd/worker wire it
-// with telemetry on: each side has its own Temporal client with the SDK's
-// metrics in its own registry and the tracing interceptor, the worker has
-// the activity metrics interceptor and counts jobs, and the HTTP handler
-// is traced. Both sides trace into one in-memory exporter.
-type observedApp struct {
-	app
-	spans      *tracetest.InMemoryExporter
-	serverReg  *prometheus.Registry
-	workerReg  *prometheus.Registry
-	worker     *telemetry.WorkerMetrics
-	metricsURL string // the worker's GET /metrics
-}
-
-func newObservedApp(t *testing.T, configure ...func(*appConfig)) *observedApp {
-	t.Helper()
-	ctx := context.Background()
-	queue := "e2e-obs-" + rand.Text()
-	cfg := appConfig{
-		options:     workflows.DefaultOptions(),
-		databaseURL: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
-	}
-	for _, f := range configure {
-		f(&cfg)
-	}
-	st, err := store.Open(ctx, cfg.databaseURL)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-
-	spans := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	t.Cleanup(func() { tp.Shutdown(context.Background()) })
-	tracing, err := telemetry.TemporalTracing(tp)
-	require.NoError(t, err)
-	quiet := slog.New(slog.DiscardHandler)
-	dial := func(reg *prometheus.Registry) client.Client {
-		mh, err := telemetry.TemporalMetrics(reg, quiet)
-		require.NoError(t, err)
-		c, err := client.Dial(client.Options{
-			HostPort:       devServer.FrontendHostPort(),
-			Namespace:      "default",
-			Logger:         tlog.NewStructuredLogger(quiet),
-			MetricsHandler: mh,
-			Interceptors:   []interceptor.ClientInterceptor{tracing},
-		})
-		require.NoError(t, err)
-		t.Cleanup(c.Close)
-		return c
-	}
-
-	// The worker, as cmd/worker: metrics served over HTTP.
-	workerReg := telemetry.NewRegistry()
-	wm := telemetry.NewWorkerMetrics(workerReg)
-	wc := dial(workerReg)
-	cfg.acts.Store, cfg.acts.Jobs = st, wm.Jobs
-	w := worker.New(wc, queue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{wm.Interceptor()}})
-	workflows.Register(w, workflows.Workflow{Options: cfg.options}, &cfg.acts)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ms := telemetry.MetricsServer(l.Addr().String(), workerReg)
-	go ms.Serve(l)
-	t.Cleanup(func() { ms.Close() })
-
-	// The server, as cmd/server.
-	serverReg := telemetry.NewRegistry()
-	sc := dial(serverReg)
-	v, err := webhook.NewVerifier([]string{secret})
-	require.NoError(t, err)
-	api := &httpapi.Server{
-		Verifier:       v,
-		Starter:        httpapi.TemporalStarter{Client: sc, TaskQueue: queue},
-		Ready:          func(ctx context.Context) error { _, err := sc.CheckHealth(ctx, nil); return err },
-		Logger:         quiet,
-		Registry:       serverReg,
-		TracerProvider: tp,
-	}
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	return &observedApp{
-		app:        app{url: srv.URL + httpapi.WebhookPath, client: wc, store: st},
-		spans:      spans,
-		serverReg:  serverReg,
-		workerReg:  workerReg,
-		worker:     wm,
-		metricsURL: "http://" + l.Addr().String() + "/metrics",
-	}
-}
 
 // sum adds up the values of the counters (or histogram counts) named name
 // in reg whose labels include want.
@@ -178,7 +74,7 @@ func names(t *testing.T, reg prometheus.Gatherer, prefix string) []string {
 // trace, each the child of the one before, and none carries the body or
 // the secret.
 func TestOneTraceFromRequestToActivities(t *testing.T) {
-	a := newObservedApp(t)
+	a := newApp(t)
 	id := newEventID()
 	require.Equal(t, "started", deliver(t, a.url, id, sample(t, "success"), secret).body["status"])
 	_, err := a.result(t, id)
@@ -246,7 +142,7 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer notify.Close()
-	a := newObservedApp(t, func(c *appConfig) {
+	a := newApp(t, func(c *appConfig) {
 		c.acts.NotifyURL = notify.URL
 		c.options.Notify.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})

@@ -1,17 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -22,110 +18,13 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/activities"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
-	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 	"github.com/mediaflow/mediaflow/workflows"
 )
-
-const secret = "whsec_ZTJlLXRlc3Qtc2VjcmV0LWZvci1tZWRpYWZsb3ctdGVzdHM="
-
-// app is the whole service wired as cmd/server and cmd/worker wire it, on a
-// task queue of its own.
-type app struct {
-	url    string // webhook URL
-	client client.Client
-	store  *store.Store
-}
-
-// appConfig is what a test may change: the activities' settings (Store is
-// filled in), the workflow's options and the database.
-type appConfig struct {
-	acts        activities.Activities
-	options     workflows.Options
-	databaseURL string
-}
-
-func newApp(t *testing.T, configure ...func(*appConfig)) *app {
-	t.Helper()
-	ctx := context.Background()
-	queue := "e2e-" + rand.Text()
-	cfg := appConfig{
-		options:     workflows.DefaultOptions(),
-		databaseURL: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
-	}
-	for _, f := range configure {
-		f(&cfg)
-	}
-	st, err := store.Open(ctx, cfg.databaseURL)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	cfg.acts.Store = st
-
-	c := devServer.Client()
-	w := worker.New(c, queue, worker.Options{})
-	workflows.Register(w, workflows.Workflow{Options: cfg.options}, &cfg.acts)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
-
-	v, err := webhook.NewVerifier([]string{secret})
-	require.NoError(t, err)
-	api := &httpapi.Server{
-		Verifier: v,
-		Starter:  httpapi.TemporalStarter{Client: c, TaskQueue: queue},
-		Ready:    func(ctx context.Context) error { _, err := c.CheckHealth(ctx, nil); return err },
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	return &app{url: srv.URL + httpapi.WebhookPath, client: c, store: st}
-}
-
-type answer struct {
-	code int
-	body map[string]string
-}
-
-// deliver sends body signed for event id as Svix does, over real HTTP.
-func deliver(t *testing.T, url, id string, body []byte, sign string) answer {
-	t.Helper()
-	h, err := webhook.Sign(sign, id, time.Now(), body)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header = h
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var a answer
-	a.code = resp.StatusCode
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&a.body))
-	return a
-}
-
-func sample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := samples.Get(name)
-	require.NoError(t, err)
-	return b
-}
-
-func newEventID() string { return "msg_" + rand.Text() }
-
-// result waits for the workflow of event id to close and returns its result.
-func (a *app) result(t *testing.T, id string) (mediaflow.MediaCompletedResult, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var res mediaflow.MediaCompletedResult
-	err := a.client.GetWorkflow(ctx, id, "").Get(ctx, &res)
-	return res, err
-}
 
 func TestSignedEventBecomesAJobRow(t *testing.T) {
 	a := newApp(t)
