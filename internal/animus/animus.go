@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -53,24 +54,29 @@ var ErrMissingEventType = errors.New("event_type is missing")
 // ErrInvalidField when event_type is not a string. Unknown fields are
 // allowed.
 func ParseEnvelope(body []byte) (Envelope, error) {
-	var raw struct {
-		EventType jsontext.Value `json:"event_type"`
-		Timestamp jsontext.Value `json:"timestamp"`
-		Data      jsontext.Value `json:"data"`
-	}
-	if err := unmarshalObject(body, &raw); err != nil {
+	var env Envelope
+	var eventType []byte
+	err := members(body, func(name string, value []byte) {
+		switch name {
+		case "event_type":
+			eventType = value
+		case "timestamp":
+			// A non-string timestamp stays in the raw body only: it is
+			// informational and must not make Svix redeliver forever.
+			_ = optionalString(value, &env.Timestamp)
+		case "data":
+			env.Data = value
+		}
+	})
+	if err != nil {
 		return Envelope{}, err
 	}
-	env := Envelope{Data: json.RawMessage(raw.Data)}
-	if err := optionalString(raw.EventType, &env.EventType); err != nil {
+	if err := optionalString(eventType, &env.EventType); err != nil {
 		return Envelope{}, fmt.Errorf("%w: event_type must be a string", ErrInvalidField)
 	}
 	if env.EventType == "" {
 		return Envelope{}, ErrMissingEventType
 	}
-	// A non-string timestamp is kept in nothing but the raw body: it is
-	// informational and must not make Svix redeliver forever.
-	_ = optionalString(raw.Timestamp, &env.Timestamp)
 	return env, nil
 }
 
@@ -103,31 +109,35 @@ func ParseJob(data json.RawMessage) (Job, error) {
 	if !isObject(data) {
 		return Job{}, fmt.Errorf("%w: data must be an object", ErrNotJSON)
 	}
-	var raw struct {
-		JobID         jsontext.Value `json:"job_id"`
-		Status        jsontext.Value `json:"status"`
-		MediaURL      jsontext.Value `json:"media_url"`
-		Results       jsontext.Value `json:"results"`
-		Error         jsontext.Value `json:"error"`
-		CustomPayload jsontext.Value `json:"custom_payload"`
-	}
-	if err := unmarshalObject(data, &raw); err != nil {
+	job := Job{Raw: data}
+	var jobID, status, mediaURL []byte
+	err := members(data, func(name string, value []byte) {
+		switch name {
+		case "job_id":
+			jobID = value
+		case "status":
+			status = value
+		case "media_url":
+			mediaURL = value
+		case "results":
+			job.Results = nonNull(value)
+		case "error":
+			job.Error = nonNull(value)
+		case "custom_payload":
+			job.CustomPayload = nonNull(value)
+		}
+	})
+	if err != nil {
 		return Job{}, err
-	}
-	job := Job{
-		Results:       nonNull(json.RawMessage(raw.Results)),
-		Error:         nonNull(json.RawMessage(raw.Error)),
-		CustomPayload: nonNull(json.RawMessage(raw.CustomPayload)),
-		Raw:           data,
 	}
 	for _, f := range []struct {
 		name string
-		raw  jsontext.Value
+		raw  []byte
 		dst  *string
 	}{
-		{"data.job_id", raw.JobID, &job.JobID},
-		{"data.status", raw.Status, &job.Status},
-		{"data.media_url", raw.MediaURL, &job.MediaURL},
+		{"data.job_id", jobID, &job.JobID},
+		{"data.status", status, &job.Status},
+		{"data.media_url", mediaURL, &job.MediaURL},
 	} {
 		if err := optionalString(f.raw, f.dst); err != nil {
 			return Job{}, fmt.Errorf("%w: %s must be a string", ErrInvalidField, f.name)
@@ -200,15 +210,37 @@ func StatusLabel(status string) string {
 	return strings.ToLower(strings.TrimSpace(status))
 }
 
-// unmarshalObject decodes the JSON object b into v with
-// go-json-experiment/json, which, unlike encoding/json, rejects duplicate
-// member names and invalid UTF-8 and matches names case-sensitively.
-func unmarshalObject(b []byte, v any) error {
+// members calls fn with the name and value of each member of the JSON
+// object b, in order; each value is a subslice of b, not a copy (offsets
+// from jsontext's InputOffset). It returns ErrNotJSON unless b is one
+// object of strict JSON: valid UTF-8, no duplicate member names at any
+// depth (unlike encoding/json), nothing after it.
+func members(b []byte, fn func(name string, value []byte)) error {
 	if !isObject(b) {
 		return ErrNotJSON
 	}
-	if err := jsonv2.Unmarshal(b, v); err != nil {
+	d := jsontext.NewDecoder(bytes.NewBuffer(b))
+	if _, err := d.ReadToken(); err != nil { // '{'
 		return fmt.Errorf("%w: %s", ErrNotJSON, describe(err))
+	}
+	for d.PeekKind() == '"' {
+		tok, err := d.ReadToken()
+		if err != nil {
+			return fmt.Errorf("%w: %s", ErrNotJSON, describe(err))
+		}
+		name := tok.String() // the token is valid until the next read
+		v, err := d.ReadValue()
+		if err != nil {
+			return fmt.Errorf("%w: %s", ErrNotJSON, describe(err))
+		}
+		end := int(d.InputOffset())
+		fn(name, b[end-len(v):end])
+	}
+	if _, err := d.ReadToken(); err != nil { // '}', or what stands in its way
+		return fmt.Errorf("%w: %s", ErrNotJSON, describe(err))
+	}
+	if _, err := d.ReadToken(); err != io.EOF {
+		return fmt.Errorf("%w: data after the object", ErrNotJSON)
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ func FuzzParse(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		env, err := ParseEnvelope(body)
+		if err == nil && !json.Valid(body) {
+			t.Fatalf("accepted a body encoding/json calls invalid: %q", body)
+		}
 		if err != nil || env.EventType != EventMediaCompleted {
 			return
 		}

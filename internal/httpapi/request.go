@@ -4,24 +4,31 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
 )
 
-// readBody reads the whole body, exactly as sent, up to limit bytes. A
-// larger body fails with *http.MaxBytesError, before any of it past the
-// limit is read when Content-Length already says so.
+// readBody reads the whole body, exactly as sent, up to limit bytes, into
+// one allocation when Content-Length is given. A larger body fails with
+// *http.MaxBytesError, before any of it is read when Content-Length
+// already says so.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	size := r.ContentLength
-	if size < 0 || size > limit {
-		size = 512
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	if r.ContentLength >= 0 {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, limit))
+	// Chunked: grow as it comes.
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(body)
 	return buf.Bytes(), err
 }
 
