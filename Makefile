@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 
-.PHONY: dev test build send fmt vet clean temporal-cli fuzz chaos
+.PHONY: dev test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
 
 ## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
 dev: bin/temporal
@@ -28,6 +28,14 @@ fuzz:
 ## chaos: the fault and overload test on 127.0.0.1 (about 5 minutes); writes RELIABILITY.md
 chaos: bin/temporal build
 	go run ./cmd/chaos -n 500 -overload -report RELIABILITY.md
+
+## bench: micro-benchmarks and load runs on 127.0.0.1 (10 to 25 minutes); see BENCHMARKS.md
+bench: bin/temporal
+	scripts/bench.sh
+
+## bench-quick: the same, tiny, under a minute
+bench-quick: bin/temporal
+	QUICK=1 scripts/bench.sh
 
 build:
 	go build -o bin/ ./cmd/...

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// memoryReport is a process's resident memory, from /proc/<pid>/status.
+type memoryReport struct {
+	PID int `json:"pid"`
+	// StartRSSMiB is VmRSS before the run.
+	StartRSSMiB float64 `json:"start_rss_mib"`
+	// RSSMiB is VmRSS at the end of the run.
+	RSSMiB float64 `json:"rss_mib"`
+	// PeakMiB is VmHWM: the most the process has been resident, ever.
+	PeakMiB float64 `json:"peak_rss_mib"`
+}
+
+func readMemory(pid int) (memoryReport, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memoryReport{}, fmt.Errorf("-server-pid: %w", err)
+	}
+	defer f.Close()
+	m, err := parseStatus(f)
+	m.PID = pid
+	return m, err
+}
+
+// parseStatus reads VmRSS and VmHWM (in kB) from a /proc/<pid>/status.
+func parseStatus(r io.Reader) (memoryReport, error) {
+	var m memoryReport
+	found := 0
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
+			continue
+		}
+		fields := strings.Fields(val)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return m, fmt.Errorf("unexpected %s line %q", key, sc.Text())
+		}
+		kb, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return m, fmt.Errorf("unexpected %s line %q", key, sc.Text())
+		}
+		mib := math.Round(kb/1024*10) / 10
+		if key == "VmRSS" {
+			m.RSSMiB = mib
+		} else {
+			m.PeakMiB = mib
+		}
+		found++
+	}
+	if err := sc.Err(); err != nil {
+		return m, err
+	}
+	if found < 2 {
+		return m, fmt.Errorf("no VmRSS/VmHWM in /proc status (not Linux, or a kernel thread)")
+	}
+	return m, nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// latencyStats are percentiles of a set of durations, in milliseconds.
+type latencyStats struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// percentile returns the nearest-rank p-th percentile (0 < p <= 100) of
+// sorted: the smallest value with at least p% of the values at or below
+// it. It returns 0 for an empty slice.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// summarize returns the percentiles of ds (which it sorts).
+func summarize(ds []time.Duration) latencyStats {
+	if len(ds) == 0 {
+		return latencyStats{}
+	}
+	slices.Sort(ds)
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return latencyStats{
+		P50:  ms(percentile(ds, 50)),
+		P90:  ms(percentile(ds, 90)),
+		P99:  ms(percentile(ds, 99)),
+		Max:  ms(ds[len(ds)-1]),
+		Mean: ms(sum / time.Duration(len(ds))),
+	}
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// phaseSummary is the report of one phase.
+type phaseSummary struct {
+	Name     string  `json:"name"`
+	Requests int     `json:"requests"`
+	Seconds  float64 `json:"seconds"`
+	// Rate is requests answered per second, first request due to last
+	// answer.
+	Rate       float64        `json:"requests_per_s"`
+	TargetRate float64        `json:"target_rate,omitempty"`
+	Latency    latencyStats   `json:"latency_ms"`
+	Codes      map[string]int `json:"codes"`
+	Statuses   map[string]int `json:"statuses,omitempty"`
+	// Errors counts the requests that got no answer (transport errors).
+	Errors int `json:"errors"`
+}
+
+func summarizePhase(name string, p plan, r phaseResult) phaseSummary {
+	s := phaseSummary{Name: name, Requests: len(r.Records), Codes: map[string]int{}, Statuses: map[string]int{}, TargetRate: p.Rate}
+	lat := make([]time.Duration, 0, len(r.Records))
+	for _, rec := range r.Records {
+		lat = append(lat, rec.Latency)
+		s.Codes[rec.Out.Code]++
+		if rec.Out.Status != "" {
+			s.Statuses[rec.Out.Status]++
+		}
+		if strings.HasPrefix(rec.Out.Code, "error") {
+			s.Errors++
+		}
+	}
+	s.Latency = summarize(lat)
+	if d := r.End.Sub(r.Start); d > 0 {
+		s.Seconds = round3(d.Seconds())
+		s.Rate = round3(float64(len(r.Records)) / d.Seconds())
+	}
+	return s
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// String is the human-readable line of the phase.
+func (s phaseSummary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-6s %d requests in %.2f s = %.1f/s", s.Name, s.Requests, s.Seconds, s.Rate)
+	if s.TargetRate > 0 {
+		fmt.Fprintf(&b, " (target %.1f/s)", s.TargetRate)
+	}
+	fmt.Fprintf(&b, "\n       ack latency ms: %s", s.Latency)
+	fmt.Fprintf(&b, "\n       codes: %s", counts(s.Codes))
+	if len(s.Statuses) > 0 {
+		fmt.Fprintf(&b, "; answers: %s", counts(s.Statuses))
+	}
+	if s.Errors > 0 {
+		fmt.Fprintf(&b, "; %d transport errors", s.Errors)
+	}
+	return b.String()
+}
+
+func (l latencyStats) String() string {
+	return fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f", l.P50, l.P90, l.P99, l.Max, l.Mean)
+}
+
+// counts formats a map as "k=v k=v", keys sorted.
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
+}
