@@ -45,6 +45,13 @@ type Media struct {
 // heartbeatEvery is how often a running download reports its progress.
 const heartbeatEvery = time.Second
 
+// defaultStallTimeout ends a transfer that receives nothing for this long
+// when the activity has no heartbeat timeout of its own.
+const defaultStallTimeout = time.Minute
+
+// errStalled cancels a transfer that stopped receiving bytes.
+var errStalled = errors.New("no bytes received for 1.5 heartbeat timeouts")
+
 // DownloadMedia streams the job's media_url to MEDIA_DIR/<job ID>/<file
 // name>: into a temporary file beside it, computing size and SHA-256 on
 // the way, then renamed into place, so the final path only ever holds a
@@ -53,7 +60,8 @@ const heartbeatEvery = time.Second
 //
 // It heartbeats the bytes received so far every second while bytes
 // arrive; a stalled transfer stops heartbeating and Temporal retries it
-// after the heartbeat timeout. Failures: a non-http(s) URL or a redirect
+// after the heartbeat timeout, and the stalled attempt itself gives up
+// after half as long again without a byte (the SDK does not end it). Failures: a non-http(s) URL or a redirect
 // to another scheme (InvalidURL), a 4xx answer other than 408/429
 // (HTTPStatus) and media larger than MediaMaxBytes (MediaTooLarge) are
 // non-retryable; 408, 429, 5xx (after Retry-After), connection resets and
@@ -70,7 +78,7 @@ func (a *Activities) DownloadMedia(ctx context.Context, in DownloadInput) (Media
 		return Media{}, temporal.NewNonRetryableApplicationError(
 			"media_url must be an http or https URL", ErrTypeInvalidURL, nil)
 	}
-	dir := filepath.Join(a.MediaDir, safeName(in.JobID))
+	dir := filepath.Join(a.MediaDir, jobDir(in.JobID))
 	m := Media{URL: in.URL, Path: filepath.Join(dir, fileName(u))}
 
 	if _, err := os.Stat(m.Path); err == nil {
@@ -93,12 +101,28 @@ func (a *Activities) fetch(ctx context.Context, u *url.URL, m *Media) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMediaMaxBytes
 	}
+	// The watchdog cancels the transfer once no byte came for a heartbeat
+	// timeout; progress.Write pushes it back.
+	// Longer than the heartbeat timeout, so Temporal's own timeout decides
+	// the retry and this only ends the abandoned attempt.
+	stall := defaultStallTimeout
+	if activity.IsActivity(ctx) && activity.GetInfo(ctx).HeartbeatTimeout > 0 {
+		stall = activity.GetInfo(ctx).HeartbeatTimeout * 3 / 2
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
+	defer watchdog.Stop()
+
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("media_url does not parse", ErrTypeInvalidURL, nil)
 	}
 	resp, err := a.httpClient().Do(req)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errStalled) {
+			return fmt.Errorf("downloading media: %w", errStalled)
+		}
 		var scheme errRedirectScheme
 		if errors.As(err, &scheme) {
 			return temporal.NewNonRetryableApplicationError("downloading media: "+scheme.Error(), ErrTypeInvalidURL, nil)
@@ -121,10 +145,13 @@ func (a *Activities) fetch(ctx context.Context, u *url.URL, m *Media) error {
 	defer tmp.Close()
 
 	h := sha256.New()
-	p := &progress{ctx: ctx, w: io.MultiWriter(tmp, h)}
+	p := &progress{ctx: ctx, w: io.MultiWriter(tmp, h), onWrite: func() { watchdog.Reset(stall) }}
 	// One byte past the limit tells a too-large body from one exactly at it.
 	n, err := io.Copy(p, io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errStalled) {
+			err = errStalled
+		}
 		return fmt.Errorf("downloading media after %d bytes: %w", n, err)
 	}
 	if n > maxBytes {
@@ -149,15 +176,19 @@ func tooLarge(maxBytes int64) error {
 }
 
 // progress counts bytes written through it and heartbeats the count at
-// most every heartbeatEvery.
+// most every heartbeatEvery; onWrite, when set, is called on every write.
 type progress struct {
-	ctx  context.Context
-	w    io.Writer
-	n    int64
-	last time.Time
+	ctx     context.Context
+	w       io.Writer
+	n       int64
+	last    time.Time
+	onWrite func()
 }
 
 func (p *progress) Write(b []byte) (int, error) {
+	if p.onWrite != nil {
+		p.onWrite()
+	}
 	n, err := p.w.Write(b)
 	p.n += int64(n)
 	if now := time.Now(); now.Sub(p.last) >= heartbeatEvery {
@@ -181,6 +212,18 @@ func hashFile(ctx context.Context, path string) (int64, string, error) {
 		return 0, "", err
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// jobDir is the directory name of a job: the job ID itself when it is a
+// safe name, else the safe name plus a hash of the ID, so two IDs that
+// differ only in unsafe characters ("a/b", "a:b") never share a directory.
+func jobDir(jobID string) string {
+	name := safeName(jobID)
+	if name == jobID {
+		return name
+	}
+	sum := sha256.Sum256([]byte(jobID))
+	return name + "-" + hex.EncodeToString(sum[:4])
 }
 
 // fileName is the URL path's last element made safe as a file name;

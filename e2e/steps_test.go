@@ -129,26 +129,23 @@ func TestAllStepsConfigured(t *testing.T) {
 func TestStalledDownloadIsRetried(t *testing.T) {
 	video := bytes.Repeat([]byte("x"), 200_000)
 	var attempts atomic.Int32
-	release := make(chan struct{})
+	abandoned := make(chan struct{}) // closed when the stalled attempt hangs up
 	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if attempts.Add(1) == 1 {
 			w.Header().Set("Content-Length", "200000")
 			w.Write(video[:1000])
 			w.(http.Flusher).Flush()
-			select { // stall until the test ends
-			case <-release:
-			case <-r.Context().Done():
-			}
+			<-r.Context().Done() // stall until the client gives up
+			close(abandoned)
 			return
 		}
 		w.Write(video)
 	}))
 	defer media.Close()
-	defer close(release)
 
 	a := newApp(t, func(c *appConfig) {
 		c.acts.MediaDir = t.TempDir()
-		c.options.Download.HeartbeatTimeout = 2 * time.Second
+		c.options.Download.HeartbeatTimeout = 4 * time.Second
 		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
 	id := newEventID()
@@ -170,4 +167,12 @@ func TestStalledDownloadIsRetried(t *testing.T) {
 		}
 	}
 	require.Equal(t, enumspb.TIMEOUT_TYPE_HEARTBEAT, cause)
+
+	// The stalled attempt does not linger until its 6 h StartToClose: it
+	// hangs up once no byte came for a heartbeat timeout.
+	select {
+	case <-abandoned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stalled attempt never hung up")
+	}
 }
