@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/temporal"
@@ -46,7 +47,7 @@ const DefaultMediaMaxBytes = 5 << 30
 
 // JobStore is the part of store.Store the activities use.
 type JobStore interface {
-	UpsertJob(ctx context.Context, j store.Job) error
+	UpsertJob(ctx context.Context, j store.Job) (stored bool, err error)
 }
 
 // Activities holds the activities' dependencies; the worker registers a
@@ -78,19 +79,32 @@ type RecordInput struct {
 	Media Media                         `json:"media"`
 }
 
+// Recorded is RecordJob's result.
+type Recorded struct {
+	// Stale is true when the row already held a newer event for the job,
+	// so this one was not written.
+	Stale bool `json:"stale,omitempty"`
+}
+
 // RecordJob upserts the job's row (one row per job ID) from the event and
-// the downloaded media. Idempotent: a rerun writes the same row once, and
-// an event older than the row is ignored (store.UpsertJob). Database
-// errors are retryable; an event without a job ID is a non-retryable
-// InvalidData error. Once the row is written it counts the job in Jobs.
-func (a *Activities) RecordJob(ctx context.Context, in RecordInput) error {
+// the downloaded media. Idempotent: a rerun writes the same row once.
+// Events for one job are ordered by the envelope's timestamp (the time the
+// server received the event when it has none): an event older than the
+// row's is not written (Stale). Database errors are retryable; an event
+// without a job ID is a non-retryable InvalidData error. A written job is
+// counted in Jobs.
+func (a *Activities) RecordJob(ctx context.Context, in RecordInput) (Recorded, error) {
 	ev := in.Event
 	if ev.Job.JobID == "" || len(ev.Job.Raw) == 0 {
-		return temporal.NewNonRetryableApplicationError(
+		return Recorded{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("event %s has no job data", ev.EventID), ErrTypeInvalidData, nil)
 	}
+	eventAt, err := time.Parse(time.RFC3339Nano, ev.EventTimestamp)
+	if err != nil {
+		eventAt = ev.ReceivedAt
+	}
 	status := animus.StatusLabel(ev.Job.Status)
-	err := a.Store.UpsertJob(ctx, store.Job{
+	stored, err := a.Store.UpsertJob(ctx, store.Job{
 		JobID:          ev.Job.JobID,
 		EventID:        ev.EventID,
 		Status:         status,
@@ -101,16 +115,18 @@ func (a *Activities) RecordJob(ctx context.Context, in RecordInput) error {
 		CustomPayload:  ev.Job.CustomPayload,
 		Data:           ev.Job.Raw,
 		EventTimestamp: ev.EventTimestamp,
-		ReceivedAt:     ev.ReceivedAt,
+		EventAt:        eventAt,
 		MediaPath:      in.Media.Path,
 		MediaSize:      in.Media.Size,
 		MediaSHA256:    in.Media.SHA256,
 	})
 	if err != nil {
-		return err
+		return Recorded{}, err
 	}
-	a.countJob(status)
-	return nil
+	if stored {
+		a.countJob(status)
+	}
+	return Recorded{Stale: !stored}, nil
 }
 
 // countJob counts a recorded job in Jobs. It counts here, once the row is

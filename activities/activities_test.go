@@ -205,6 +205,13 @@ func TestDownloadStaysInMediaDir(t *testing.T) {
 		require.True(t, filepath.IsLocal(rel), "job %q saved at %s", jobID, m.Path)
 		require.Equal(t, 2, len(strings.Split(rel, string(filepath.Separator))), "MEDIA_DIR/<job>/<file>, got %s", rel)
 	}
+	// IDs that differ only in unsafe characters get directories of their own.
+	seen := map[string]string{}
+	for _, jobID := range []string{"a/b", "a:b", "a_b"} {
+		dir := jobDir(jobID)
+		require.NotContains(t, seen, dir, "%q and %q share %s", jobID, seen[dir], dir)
+		seen[dir] = jobID
+	}
 }
 
 func TestDownloadSkipped(t *testing.T) {
@@ -350,7 +357,7 @@ func TestRecordJobTwiceIsOneRow(t *testing.T) {
 	}
 	a := &Activities{Store: st}
 	for range 2 {
-		_, err := execute[struct{}](t, a.RecordJob, in)
+		_, err := execute[Recorded](t, a.RecordJob, in)
 		require.NoError(t, err)
 	}
 	n, err := st.CountJobs(context.Background())
@@ -361,6 +368,30 @@ func TestRecordJobTwiceIsOneRow(t *testing.T) {
 	require.Equal(t, "/m/j7/a.mp4", row.MediaPath)
 	require.Equal(t, `{"x":1}`, string(row.CustomPayload))
 
-	_, err = execute[struct{}](t, a.RecordJob, RecordInput{Event: mediaflow.MediaCompletedInput{EventID: "msg_8"}})
+	_, err = execute[Recorded](t, a.RecordJob, RecordInput{Event: mediaflow.MediaCompletedInput{EventID: "msg_8"}})
 	require.Equal(t, ErrTypeInvalidData, appError(t, err).Type())
+}
+
+// TestRecordJobOrdersByEventTime: an older event that gets through after
+// a newer one (its deliveries failed until then) does not overwrite it.
+func TestRecordJobOrdersByEventTime(t *testing.T) {
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "jobs.db"))
+	require.NoError(t, err)
+	defer st.Close()
+	a := &Activities{Store: st}
+	event := func(id, status, ts string) RecordInput {
+		job, err := animus.ParseJob([]byte(`{"job_id":"j9","status":"` + status + `"}`))
+		require.NoError(t, err)
+		return RecordInput{Event: mediaflow.MediaCompletedInput{EventID: id, EventTimestamp: ts, ReceivedAt: time.Now(), Job: job}}
+	}
+	rec, err := execute[Recorded](t, a.RecordJob, event("msg_new", "completed", "2026-11-20T14:05:00Z"))
+	require.NoError(t, err)
+	require.False(t, rec.Stale)
+	rec, err = execute[Recorded](t, a.RecordJob, event("msg_old", "failed", "2026-11-20T14:00:00Z"))
+	require.NoError(t, err)
+	require.True(t, rec.Stale)
+	row, err := st.Job(context.Background(), "j9")
+	require.NoError(t, err)
+	require.Equal(t, "msg_new", row.EventID)
+	require.Equal(t, "completed", row.Status)
 }

@@ -32,13 +32,13 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
-var defaultHTTP = NewHTTPClient()
-
+// httpClient returns a.HTTP, or a new NewHTTPClient() when it is unset
+// (tests; the worker sets it, so connections are reused).
 func (a *Activities) httpClient() *http.Client {
 	if a.HTTP != nil {
 		return a.HTTP
 	}
-	return defaultHTTP
+	return NewHTTPClient()
 }
 
 type errRedirectScheme struct{ from, to string }

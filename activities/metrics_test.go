@@ -20,8 +20,8 @@ import (
 // failingStore fails every write, as a database that is down.
 type failingStore struct{}
 
-func (failingStore) UpsertJob(context.Context, store.Job) error {
-	return errors.New("database is down")
+func (failingStore) UpsertJob(context.Context, store.Job) (bool, error) {
+	return false, errors.New("database is down")
 }
 
 func recordInput(t *testing.T, id, status string) RecordInput {
@@ -42,23 +42,23 @@ func TestRecordJobCountsJobsByStatus(t *testing.T) {
 
 	a := &Activities{Store: st, Jobs: m.Jobs}
 	for _, in := range []RecordInput{recordInput(t, "msg_1", "COMPLETED"), recordInput(t, "msg_2", "succeeded"), recordInput(t, "msg_3", "failed")} {
-		_, err := execute[struct{}](t, a.RecordJob, in)
+		_, err := execute[Recorded](t, a.RecordJob, in)
 		require.NoError(t, err)
 	}
 	require.Equal(t, 2.0, jobs("completed"))
 	require.Equal(t, 1.0, jobs("failed"))
 
 	// Nothing recorded, nothing counted.
-	_, err = execute[struct{}](t, a.RecordJob, RecordInput{Event: mediaflow.MediaCompletedInput{EventID: "msg_4"}})
+	_, err = execute[Recorded](t, a.RecordJob, RecordInput{Event: mediaflow.MediaCompletedInput{EventID: "msg_4"}})
 	require.Error(t, err)
 	down := &Activities{Store: failingStore{}, Jobs: m.Jobs}
-	_, err = execute[struct{}](t, down.RecordJob, recordInput(t, "msg_5", "failed"))
+	_, err = execute[Recorded](t, down.RecordJob, recordInput(t, "msg_5", "failed"))
 	require.ErrorContains(t, err, "database is down")
 	require.Equal(t, 2.0, jobs("completed"))
 	require.Equal(t, 1.0, jobs("failed"))
 	require.Equal(t, 2, testutil.CollectAndCount(m.Jobs), "only the two statuses are labels")
 
 	// Without a counter, RecordJob still works.
-	_, err = execute[struct{}](t, (&Activities{Store: st}).RecordJob, recordInput(t, "msg_6", "completed"))
+	_, err = execute[Recorded](t, (&Activities{Store: st}).RecordJob, recordInput(t, "msg_6", "completed"))
 	require.NoError(t, err)
 }

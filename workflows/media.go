@@ -46,7 +46,7 @@ func DefaultOptions() Options {
 				MaximumInterval:    5 * time.Minute,
 				MaximumAttempts:    10,
 				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidURL, activities.ErrTypeHTTPStatus,
-					activities.ErrTypeMediaTooLarge, activities.ErrTypeInvalidData},
+					activities.ErrTypeMediaTooLarge},
 			},
 		},
 		// A database write is short; a database that is down is retried
@@ -127,11 +127,16 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 		res.Steps = append(res.Steps, "download: "+describeMedia(media))
 	}
 
+	var recorded activities.Recorded
 	rctx := workflow.WithActivityOptions(ctx, wf.Options.Record)
-	if err := workflow.ExecuteActivity(rctx, a.RecordJob, activities.RecordInput{Event: in, Media: media}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(rctx, a.RecordJob, activities.RecordInput{Event: in, Media: media}).Get(ctx, &recorded); err != nil {
 		return res, fmt.Errorf("recording job %s: %w", in.Job.JobID, err)
 	}
-	res.Steps = append(res.Steps, "record: stored")
+	if recorded.Stale {
+		res.Steps = append(res.Steps, "record: not stored (the row holds a newer event for this job)")
+	} else {
+		res.Steps = append(res.Steps, "record: stored")
+	}
 
 	notice := activities.Notice{
 		Type:          "mediaflow.job." + res.Status,

@@ -53,7 +53,7 @@ func TestSuccessPath(t *testing.T) {
 	env.OnActivity(a.RecordJob, mock.Anything, mock.MatchedBy(func(got activities.RecordInput) bool {
 		// Unknown fields survive the trip through Temporal's converter.
 		return got.Event.Job.JobID == "j1" && string(got.Event.Job.Raw) == string(in.Job.Raw) && got.Media == savedMedia
-	})).Return(nil).Once()
+	})).Return(activities.Recorded{}, nil).Once()
 	env.OnActivity(a.Notify, mock.Anything, mock.MatchedBy(func(n activities.Notice) bool {
 		return n.Type == "mediaflow.job.completed" && n.EventID == "msg_test" && n.Media != nil &&
 			string(n.CustomPayload) == `{"k":1}`
@@ -76,7 +76,7 @@ func TestSuccessPath(t *testing.T) {
 
 func TestFailurePathCompletesTheWorkflow(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).Return(nil).Once()
+	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
 	env.OnActivity(a.Alert, mock.Anything, mock.MatchedBy(func(n activities.Notice) bool {
 		return n.Type == "mediaflow.job.failed" && n.Text == `Animus job j2 failed: {"code":"E_CODEC","message":"bad codec"}`
 	})).Return(activities.Delivery{Skipped: true}, nil).Once()
@@ -109,12 +109,12 @@ func TestRecordRetriedUntilItSucceeds(t *testing.T) {
 	env := newEnv(t)
 	calls := 0
 	env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(activities.Media{Skipped: true, Note: "MEDIA_DIR not set"}, nil)
-	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).Return(func(context.Context, activities.RecordInput) error {
+	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).Return(func(context.Context, activities.RecordInput) (activities.Recorded, error) {
 		calls++
 		if calls <= 2 {
-			return errors.New("database is locked")
+			return activities.Recorded{}, errors.New("database is locked")
 		}
-		return nil
+		return activities.Recorded{}, nil
 	})
 	env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(activities.Delivery{Skipped: true}, nil)
 
@@ -140,7 +140,7 @@ func TestNonRetryableActivityErrorFailsTheWorkflow(t *testing.T) {
 func TestStatusQueryWhileRunning(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(savedMedia, nil)
-	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).After(time.Minute).Return(nil)
+	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).After(time.Minute).Return(activities.Recorded{}, nil)
 	env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(activities.Delivery{Status: 200}, nil)
 
 	// Half a minute in, the download is done and the record still running.

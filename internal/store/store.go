@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -42,9 +43,10 @@ type Job struct {
 	Data          json.RawMessage
 	// EventTimestamp is the envelope's timestamp as sent.
 	EventTimestamp string
-	// ReceivedAt orders events for one job: an upsert older than the row is
+	// EventAt orders events for one job: the event's own timestamp, or when
+	// it was received if it has none. An upsert older than the row is
 	// ignored.
-	ReceivedAt time.Time
+	EventAt time.Time
 	// MediaPath, MediaSize (bytes) and MediaSHA256 (hex) describe the
 	// downloaded media; empty when it was not downloaded.
 	MediaPath   string
@@ -118,7 +120,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(s.dialect, s.db, sub)
+	var opts []goose.ProviderOption
+	if s.dialect == goose.DialectPostgres {
+		// Workers starting together on a new database migrate one at a time.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.dialect, s.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -131,43 +142,45 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// eventAtLayout is fixed width so SQLite's text comparison orders it.
+const eventAtLayout = "2006-01-02T15:04:05.000000Z"
 
-// receivedAtLayout is fixed width so SQLite's text comparison orders it.
-const receivedAtLayout = "2006-01-02T15:04:05.000000Z"
-
-// UpsertJob writes j as the row for j.JobID. Writing the same event again
-// changes nothing; an event received later than the row's replaces it; an
-// older one is ignored. Both dialects run the same statement.
-func (s *Store) UpsertJob(ctx context.Context, j Job) error {
+// UpsertJob writes j as the row for j.JobID and reports whether it did.
+// Writing the same event again writes the same row; an event as recent as
+// the row's or more replaces it; an older one is ignored (stored false).
+// Both dialects run the same statement.
+func (s *Store) UpsertJob(ctx context.Context, j Job) (stored bool, err error) {
 	const q = `
-INSERT INTO jobs (job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at,
+INSERT INTO jobs (job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, event_at,
                   media_path, media_size, media_sha256)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (job_id) DO UPDATE SET
     event_id = excluded.event_id, status = excluded.status, raw_status = excluded.raw_status,
     media_url = excluded.media_url, results = excluded.results, error = excluded.error,
     custom_payload = excluded.custom_payload, data = excluded.data,
-    event_timestamp = excluded.event_timestamp, received_at = excluded.received_at,
+    event_timestamp = excluded.event_timestamp, event_at = excluded.event_at,
     media_path = excluded.media_path, media_size = excluded.media_size, media_sha256 = excluded.media_sha256,
     updated_at = CURRENT_TIMESTAMP
-WHERE excluded.received_at >= jobs.received_at`
-	_, err := s.db.ExecContext(ctx, q,
+WHERE excluded.event_at >= jobs.event_at`
+	res, err := s.db.ExecContext(ctx, q,
 		j.JobID, j.EventID, j.Status, j.RawStatus, j.MediaURL,
 		jsonArg(j.Results), jsonArg(j.Error), jsonArg(j.CustomPayload), string(j.Data),
-		j.EventTimestamp, j.ReceivedAt.UTC().Format(receivedAtLayout),
+		j.EventTimestamp, j.EventAt.UTC().Format(eventAtLayout),
 		nullString(j.MediaPath), nullInt(j.MediaSize, j.MediaPath != ""), nullString(j.MediaSHA256))
 	if err != nil {
-		return fmt.Errorf("upserting job %s: %w", j.JobID, err)
+		return false, fmt.Errorf("upserting job %s: %w", j.JobID, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("upserting job %s: %w", j.JobID, err)
+	}
+	return n > 0, nil
 }
 
 // Job returns the row for jobID, or ErrNotFound.
 func (s *Store) Job(ctx context.Context, jobID string) (Job, error) {
 	const q = `
-SELECT job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, received_at,
+SELECT job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, event_at,
        media_path, media_size, media_sha256
 FROM jobs WHERE job_id = $1`
 	var (
@@ -175,10 +188,10 @@ FROM jobs WHERE job_id = $1`
 		results, jobErr, payload, data sql.NullString
 		mediaPath, mediaSHA            sql.NullString
 		mediaSize                      sql.NullInt64
-		receivedAt                     any
+		eventAt                        any
 	)
 	err := s.db.QueryRowContext(ctx, q, jobID).Scan(&j.JobID, &j.EventID, &j.Status, &j.RawStatus, &j.MediaURL,
-		&results, &jobErr, &payload, &data, &j.EventTimestamp, &receivedAt, &mediaPath, &mediaSize, &mediaSHA)
+		&results, &jobErr, &payload, &data, &j.EventTimestamp, &eventAt, &mediaPath, &mediaSize, &mediaSHA)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, ErrNotFound
 	}
@@ -187,11 +200,11 @@ FROM jobs WHERE job_id = $1`
 	}
 	j.Results, j.Error, j.CustomPayload, j.Data = rawJSON(results), rawJSON(jobErr), rawJSON(payload), rawJSON(data)
 	j.MediaPath, j.MediaSize, j.MediaSHA256 = mediaPath.String, mediaSize.Int64, mediaSHA.String
-	switch v := receivedAt.(type) {
+	switch v := eventAt.(type) {
 	case time.Time:
-		j.ReceivedAt = v.UTC()
+		j.EventAt = v.UTC()
 	case string:
-		j.ReceivedAt, _ = time.Parse(receivedAtLayout, v)
+		j.EventAt, _ = time.Parse(eventAtLayout, v)
 	}
 	return j, nil
 }

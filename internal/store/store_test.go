@@ -75,7 +75,7 @@ func sampleJob(receivedAt time.Time) Job {
 		CustomPayload:  json.RawMessage(`{"z": 1,  "a": {"nested": [1, 2]}}`),
 		Data:           json.RawMessage(`{"job_id": "7c0e6f2a-3b1d-4e8f-9a52-1d6c2b7e4f10", "percent_complete": 100}`),
 		EventTimestamp: "2026-11-20T14:03:27Z",
-		ReceivedAt:     receivedAt,
+		EventAt:        receivedAt,
 	}
 }
 
@@ -90,8 +90,11 @@ func TestStore(t *testing.T) {
 			require.ErrorIs(t, err, ErrNotFound)
 
 			// A rerun of the same activity writes the same row once.
-			require.NoError(t, s.UpsertJob(ctx, first))
-			require.NoError(t, s.UpsertJob(ctx, first))
+			for range 2 {
+				stored, err := s.UpsertJob(ctx, first)
+				require.NoError(t, err)
+				require.True(t, stored)
+			}
 			n, err := s.CountJobs(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
@@ -105,14 +108,19 @@ func TestStore(t *testing.T) {
 			later.EventID, later.Status, later.RawStatus = "msg_2", "failed", "failed"
 			later.Results, later.Error = nil, json.RawMessage(`"decoder crashed"`)
 			later.MediaPath, later.MediaSize, later.MediaSHA256 = "/media/j/a.mp4", 5<<30, "ab12"
-			later.ReceivedAt = t0.Add(time.Second)
-			require.NoError(t, s.UpsertJob(ctx, later))
+			later.EventAt = t0.Add(time.Second)
+			stored, err := s.UpsertJob(ctx, later)
+			require.NoError(t, err)
+			require.True(t, stored)
 			got, err = s.Job(ctx, first.JobID)
 			require.NoError(t, err)
 			require.Equal(t, later, got)
 
-			// An older event arriving late (a retried activity) is ignored.
-			require.NoError(t, s.UpsertJob(ctx, first))
+			// An older event recorded late (its deliveries failed until
+			// after the newer one got through) is ignored.
+			stored, err = s.UpsertJob(ctx, first)
+			require.NoError(t, err)
+			require.False(t, stored)
 			got, err = s.Job(ctx, first.JobID)
 			require.NoError(t, err)
 			require.Equal(t, "msg_2", got.EventID)
@@ -129,7 +137,8 @@ func TestOpenTwiceKeepsRows(t *testing.T) {
 	url := "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")
 	s, err := Open(ctx, url)
 	require.NoError(t, err)
-	require.NoError(t, s.UpsertJob(ctx, sampleJob(time.Now())))
+	_, err = s.UpsertJob(ctx, sampleJob(time.Now()))
+	require.NoError(t, err)
 	require.NoError(t, s.Close())
 
 	s, err = Open(ctx, url)
