@@ -19,8 +19,9 @@ import (
 // EventMediaCompleted is the only event type mediaflow acts on.
 const EventMediaCompleted = "media.completed"
 
-// MaxJobIDLength bounds data.job_id: it becomes a search attribute value and
-// a directory name, so an unbounded string is refused as invalid data.
+// MaxJobIDLength bounds data.job_id and data.status: both become search
+// attribute values (Temporal refuses values over 2 KB) and the job ID a
+// directory name, so an unbounded string is refused as invalid data.
 const MaxJobIDLength = 256
 
 // Errors returned by ParseEnvelope and ParseJob. They name the problem; the
@@ -104,7 +105,7 @@ type Job struct {
 // ParseJob reads a media.completed data object. It returns ErrNotJSON when
 // data is not an object, ErrMissingJobID when job_id is absent or empty,
 // and ErrInvalidField when job_id, status or media_url has the wrong type or
-// job_id is longer than MaxJobIDLength.
+// job_id or status is longer than MaxJobIDLength.
 func ParseJob(data json.RawMessage) (Job, error) {
 	if !isObject(data) {
 		return Job{}, fmt.Errorf("%w: data must be an object", ErrNotJSON)
@@ -148,6 +149,9 @@ func ParseJob(data json.RawMessage) (Job, error) {
 	}
 	if len(job.JobID) > MaxJobIDLength {
 		return Job{}, fmt.Errorf("%w: data.job_id is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
+	}
+	if len(job.Status) > MaxJobIDLength {
+		return Job{}, fmt.Errorf("%w: data.status is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
 	}
 	return job, nil
 }

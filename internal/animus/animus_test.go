@@ -96,6 +96,7 @@ func TestParseErrors(t *testing.T) {
 		{"no job_id", `{"event_type":"media.completed","data":{"status":"completed"}}`, ErrMissingJobID},
 		{"blank job_id", `{"event_type":"media.completed","data":{"job_id":"  "}}`, ErrMissingJobID},
 		{"job_id a number", `{"event_type":"media.completed","data":{"job_id":42}}`, ErrInvalidField},
+		{"status too long", `{"event_type":"media.completed","data":{"job_id":"j","status":"` + strings.Repeat("s", 3000) + `"}}`, ErrInvalidField},
 		{"status an object", `{"event_type":"media.completed","data":{"job_id":"j","status":{}}}`, ErrInvalidField},
 	}
 	for _, tc := range tests {

@@ -27,6 +27,14 @@ import (
 // Temporal config file names one.
 const DefaultTemporalAddress = "127.0.0.1:7233"
 
+// MaxBodyBytesLimit bounds MAX_BODY_BYTES: the body becomes the workflow
+// input, and Temporal refuses a payload over 2 MiB by default.
+const MaxBodyBytesLimit = 2_000_000
+
+// MaxStartTimeout bounds START_TIMEOUT, leaving the server time to answer
+// (its write timeout is 14 s) before Svix gives up at 15 s.
+const MaxStartTimeout = 10 * time.Second
+
 // DefaultDatabaseURL is the SQLite file used when DATABASE_URL is unset.
 var DefaultDatabaseURL = "sqlite://" + filepath.Join("data", "mediaflow.db")
 
@@ -38,7 +46,7 @@ type Server struct {
 	// HTTPAddr is the listen address.
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
 	// TaskQueue is the Temporal task queue workflows start on.
-	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"animus-media"`
+	TaskQueue string `env:"TEMPORAL_TASK_QUEUE"`
 	// MaxBodyBytes bounds a webhook body, in bytes (413 above it).
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	// StartTimeout bounds one workflow start (Go duration, e.g. "5s"); it
@@ -61,7 +69,7 @@ type Server struct {
 
 // Worker is cmd/worker's configuration.
 type Worker struct {
-	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"animus-media"`
+	TaskQueue string `env:"TEMPORAL_TASK_QUEUE"`
 	// DatabaseURL selects the store: "sqlite://path" (or a bare path) for
 	// SQLite, "postgres://…" for PostgreSQL.
 	DatabaseURL string `env:"DATABASE_URL"`
@@ -105,11 +113,14 @@ func LoadServer() (Server, error) {
 		return Server{}, fmt.Errorf(`config: environment variable "ANIMUS_WEBHOOK_SECRET" holds no secret`)
 	}
 	c.Secrets = secrets
-	if c.MaxBodyBytes <= 0 {
-		return Server{}, fmt.Errorf(`config: environment variable "MAX_BODY_BYTES" must be positive`)
+	if c.TaskQueue == "" {
+		c.TaskQueue = mediaflow.DefaultTaskQueue
 	}
-	if c.StartTimeout <= 0 || c.StartTimeout >= 15*time.Second {
-		return Server{}, fmt.Errorf(`config: environment variable "START_TIMEOUT" must be between 0 and 15s (Svix waits 15 s)`)
+	if c.MaxBodyBytes <= 0 || c.MaxBodyBytes > MaxBodyBytesLimit {
+		return Server{}, fmt.Errorf(`config: environment variable "MAX_BODY_BYTES" must be between 1 and %d (Temporal refuses a workflow input over 2 MiB)`, MaxBodyBytesLimit)
+	}
+	if c.StartTimeout <= 0 || c.StartTimeout > MaxStartTimeout {
+		return Server{}, fmt.Errorf(`config: environment variable "START_TIMEOUT" must be above 0 and at most %s (Svix waits 15 s)`, MaxStartTimeout)
 	}
 	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 {
 		return Server{}, fmt.Errorf(`config: environment variables "RATE_LIMIT_RPS" and "RATE_LIMIT_BURST" must not be negative`)

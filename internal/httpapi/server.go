@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -115,7 +116,10 @@ func (s *Server) Handler() http.Handler {
 	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
 		panic(fmt.Sprintf("httpapi: TrustedProxies: %v", err)) // config validates them first
 	}
-	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, _ any) {
+	// A panic is answered 500 (Svix retries) and logged with its value and
+	// the route only: never the request, whose headers carry the signature.
+	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, v any) {
+		s.Logger.Error("panic", "path", c.FullPath(), "panic", fmt.Sprint(v))
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
 	}))
 	r.NoRoute(func(c *gin.Context) {

@@ -228,3 +228,25 @@ func TestReadyzWhenTemporalDown(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 503, resp.StatusCode)
 }
+
+// panicStarter panics, as a bug would.
+type panicStarter struct{}
+
+func (panicStarter) Start(context.Context, mediaflow.MediaCompletedInput) (string, error) {
+	panic("bug in the starter")
+}
+
+func TestPanicIsAnswered500AndLogged(t *testing.T) {
+	s, logs := newServer(t, panicStarter{})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	body := sample(t, "success")
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+WebhookPath, bytes.NewReader(body))
+	req.Header = signed(t, "msg_panic", body)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 500, resp.StatusCode)
+	require.Contains(t, logs.String(), "bug in the starter")
+	require.NotContains(t, logs.String(), req.Header.Get("svix-signature"))
+}
