@@ -17,7 +17,7 @@ test: bin/temporal
 
 ## send: deliver the success sample to the local server, signed with the dev secret
 send:
-	go run ./cmd/send --secret $${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} $(ARGS)
+	@ANIMUS_WEBHOOK_SECRET=$${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} go run ./cmd/send $(ARGS)
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s); make test runs their seed corpora only
 FUZZTIME ?= 60s

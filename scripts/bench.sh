@@ -119,6 +119,10 @@ for v in $(compgen -e | grep -E '^(TEMPORAL_|MEDIA_|NOTIFY_|ALERT_|RATE_LIMIT_|T
 export ANIMUS_WEBHOOK_SECRET=$secret
 export HTTP_ADDR=127.0.0.1:$hport
 export TEMPORAL_ADDRESS=127.0.0.1:$tport TEMPORAL_NAMESPACE=default TEMPORAL_TASK_QUEUE=animus-media
+# Nothing from this shell's Temporal or OpenTelemetry settings; no worker
+# metrics listener (it would bind :9091 on all interfaces).
+export TEMPORAL_CONFIG_FILE=/dev/null WORKER_METRICS_ADDR=off
+unset TEMPORAL_API_KEY TEMPORAL_PROFILE TEMPORAL_TLS OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
 export DATABASE_URL=sqlite://$work/mediaflow.db
 export LOG_LEVEL=info LOG_FORMAT=text
 bin/worker >"$out/worker.log" 2>&1 &

@@ -8,6 +8,12 @@ started=$(date +%s)
 
 export ANIMUS_WEBHOOK_SECRET="${ANIMUS_WEBHOOK_SECRET:-$DEV_SECRET}"
 export HTTP_ADDR="${HTTP_ADDR:-127.0.0.1:8080}"
+# The local dev server, whatever Temporal settings this shell or a
+# Temporal config file (a Cloud profile, say) would otherwise bring.
+export TEMPORAL_ADDRESS=127.0.0.1:7233 TEMPORAL_NAMESPACE=default TEMPORAL_CONFIG_FILE=/dev/null
+unset TEMPORAL_API_KEY TEMPORAL_PROFILE TEMPORAL_TLS TEMPORAL_TLS_CLIENT_CERT_PATH TEMPORAL_TLS_CLIENT_KEY_PATH \
+	TEMPORAL_TLS_CLIENT_CERT_DATA TEMPORAL_TLS_CLIENT_KEY_DATA TEMPORAL_TLS_SERVER_CA_CERT_PATH \
+	TEMPORAL_TLS_SERVER_CA_CERT_DATA TEMPORAL_TLS_SERVER_NAME
 mkdir -p data
 
 echo "Building the server, the worker and the sender..."
@@ -42,10 +48,15 @@ pids+=($!)
 bin/server &
 pids+=($!)
 
+ready=
 for _ in $(seq 1 60); do
-	curl -fsS "http://$HTTP_ADDR/readyz" >/dev/null 2>&1 && break
+	if curl -fsS "http://$HTTP_ADDR/readyz" >/dev/null 2>&1; then ready=1; break; fi
 	sleep 0.5
 done
+if [ -z "$ready" ]; then
+	echo "The server did not become ready in 30 s (is $HTTP_ADDR taken?); see the lines above."
+	exit 1
+fi
 
 cat <<MSG
 

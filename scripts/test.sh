@@ -12,19 +12,17 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 
-pg_stop=
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
 	if pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1) && [ -x "$pgbin/initdb" ]; then
 		source scripts/postgres.sh
+		trap pg_stop EXIT
 		pg_start "$pgbin"
-		pg_stop=1
 	elif [ -n "${CI:-}" ]; then
 		echo "PostgreSQL is not installed (apt-get install postgresql)"; exit 1
 	else
 		echo "PostgreSQL not installed: store tests run on SQLite only."
 	fi
 fi
-[ -n "$pg_stop" ] && trap pg_stop EXIT
 
 scripts/check-alerts.sh
 go test -race -count=1 ./... "$@"

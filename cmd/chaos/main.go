@@ -283,7 +283,11 @@ func newCluster(ctx context.Context, o options) (*cluster, error) {
 		"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless",
 		"--db-filename", filepath.Join(o.dir, "temporal.db"), "--log-level", "warn",
 		"--search-attribute", "AnimusJobID=Keyword", "--search-attribute", "AnimusJobStatus=Keyword"}}
-	common := []string{"TEMPORAL_ADDRESS=" + c.temporalAddr, "TEMPORAL_NAMESPACE=default", "LOG_LEVEL=warn"}
+	// The test's own dev server, whatever TEMPORAL_* this shell or a
+	// Temporal config file would bring (an empty value counts as unset).
+	common := []string{"TEMPORAL_ADDRESS=" + c.temporalAddr, "TEMPORAL_NAMESPACE=default", "LOG_LEVEL=warn",
+		"TEMPORAL_CONFIG_FILE=/dev/null", "TEMPORAL_PROFILE=", "TEMPORAL_API_KEY=", "TEMPORAL_TLS=",
+		"TEMPORAL_TASK_QUEUE=", "OTEL_EXPORTER_OTLP_ENDPOINT="}
 	c.worker = &proc{name: "worker", path: bin("worker"), dir: o.dir, env: append(common,
 		"DATABASE_URL=sqlite://"+filepath.Join(o.dir, "jobs.db"), "WORKER_METRICS_ADDR=off",
 		"NOTIFY_URL="+c.targetSrv.URL+"/notify", "ALERT_URL="+c.targetSrv.URL+"/alert")}
