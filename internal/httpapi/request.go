@@ -10,24 +10,27 @@ import (
 	"strings"
 )
 
-// readBody reads the whole body, exactly as sent, up to limit bytes, into
-// one allocation when Content-Length is given. A larger body fails with
-// *http.MaxBytesError, before any of it is read when Content-Length
-// already says so.
+// upfront bounds what readBody allocates before the bytes arrive, so a
+// request that only announces a large Content-Length pins little memory.
+const upfront = 64 << 10
+
+// readBody reads the whole body, exactly as sent, up to limit bytes: in
+// one allocation when Content-Length is given and at most 64 KiB, else
+// growing as bytes arrive. A larger body fails with *http.MaxBytesError,
+// before any of it is read when Content-Length already says so.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
 	body := http.MaxBytesReader(nil, r.Body, limit)
-	if r.ContentLength >= 0 {
+	if r.ContentLength >= 0 && r.ContentLength <= upfront {
 		b := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(body, b); err != nil {
 			return nil, err
 		}
 		return b, nil
 	}
-	// Chunked: grow as it comes.
-	var buf bytes.Buffer
+	buf := bytes.NewBuffer(make([]byte, 0, upfront))
 	_, err := buf.ReadFrom(body)
 	return buf.Bytes(), err
 }
