@@ -98,6 +98,15 @@ func run() error {
 		api.Limiter = rate.NewLimiter(rate.Limit(cfg.RateLimitRPS), cfg.RateLimitBurst)
 	}
 	srv := httpapi.HTTPServer(cfg.HTTPAddr, api.Handler())
+	if cfg.DebugAddr != "" {
+		debug := &http.Server{Addr: cfg.DebugAddr, Handler: httpapi.ProfilerHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := debug.ListenAndServe(); err != nil {
+				logger.Error("profiler", "addr", cfg.DebugAddr, "error", err)
+			}
+		}()
+		defer debug.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -65,6 +65,9 @@ type Server struct {
 	// TrustedProxies (comma-separated IPs or CIDRs) may set
 	// X-Forwarded-For; default none.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there;
+	// keep it on loopback. Empty: off.
+	DebugAddr string `env:"DEBUG_ADDR"`
 }
 
 // Worker is cmd/worker's configuration.
