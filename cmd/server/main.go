@@ -53,24 +53,13 @@ func run() error {
 
 	// One registry for /metrics: the server's own metrics and the Temporal
 	// client's (temporal_request*).
-	reg := telemetry.NewRegistry()
-	if topts.MetricsHandler, err = telemetry.TemporalMetrics(reg, logger); err != nil {
-		return err
-	}
-	tracing, err := telemetry.TracingFromEnv(context.Background(), "mediaflow-server")
+	reg, tracing, err := telemetry.Instrument(context.Background(), "mediaflow-server", logger, &topts)
 	if err != nil {
 		return err
 	}
-	// Deferred before the client's Close, so it runs after it: the last
-	// spans are flushed on the way out.
+	// Deferred early, so it runs late: the last spans leave after the
+	// client has stopped.
 	defer tracing.Flush(logger)
-	if tracing.Enabled() {
-		ti, err := telemetry.TemporalTracing(tracing.Provider)
-		if err != nil {
-			return err
-		}
-		topts.Interceptors = append(topts.Interceptors, ti)
-	}
 
 	// Lazy: the server starts, and answers 503, while Temporal is down.
 	c, err := client.NewLazyClient(topts)

@@ -50,25 +50,14 @@ func run() error {
 
 	// One registry for GET /metrics on WORKER_METRICS_ADDR: the worker's
 	// job and activity metrics and the Temporal SDK's (temporal_*).
-	reg := telemetry.NewRegistry()
-	metrics := telemetry.NewWorkerMetrics(reg)
-	if topts.MetricsHandler, err = telemetry.TemporalMetrics(reg, logger); err != nil {
-		return err
-	}
-	tracing, err := telemetry.TracingFromEnv(context.Background(), "mediaflow-worker")
+	reg, tracing, err := telemetry.Instrument(context.Background(), "mediaflow-worker", logger, &topts)
 	if err != nil {
 		return err
 	}
-	// Deferred first, so it runs last: after the worker and the client
-	// stop, the last spans are flushed.
+	// Deferred early, so it runs late: the last spans leave after the
+	// client and the worker have stopped.
 	defer tracing.Flush(logger)
-	if tracing.Enabled() {
-		ti, err := telemetry.TemporalTracing(tracing.Provider)
-		if err != nil {
-			return err
-		}
-		topts.Interceptors = append(topts.Interceptors, ti)
-	}
+	metrics := telemetry.NewWorkerMetrics(reg)
 
 	st, err := store.Open(context.Background(), cfg.DatabaseURL)
 	if err != nil {

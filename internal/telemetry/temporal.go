@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -66,4 +67,31 @@ func TemporalTracing(tp trace.TracerProvider) (interceptor.Interceptor, error) {
 		// The SDK's default propagator: W3C trace context and baggage.
 		TextMapPropagator: temporalotel.DefaultTextMapPropagator,
 	})
+}
+
+// Instrument sets up a program's telemetry around its Temporal client
+// options: a new registry (NewRegistry) that the SDK's metrics go into
+// (opts.MetricsHandler), and tracing from the environment (TracingFromEnv)
+// with the SDK's tracing interceptor added to opts.Interceptors when it is
+// on. The caller serves the registry and defers Tracing.Flush. It fails
+// when an OTEL_* variable is malformed.
+func Instrument(ctx context.Context, service string, logger *slog.Logger, opts *client.Options) (*prometheus.Registry, *Tracing, error) {
+	reg := NewRegistry()
+	mh, err := TemporalMetrics(reg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.MetricsHandler = mh
+	tracing, err := TracingFromEnv(ctx, service)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tracing.Enabled() {
+		ti, err := TemporalTracing(tracing.Provider)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.Interceptors = append(opts.Interceptors, ti)
+	}
+	return reg, tracing, nil
 }
