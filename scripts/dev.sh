@@ -27,7 +27,9 @@ stop() {
 	kill "${pids[@]}" 2>/dev/null || true
 	wait 2>/dev/null || true
 }
-trap stop EXIT INT TERM
+trap stop EXIT
+# Ctrl-C is how a user stops it: a clean exit, not an error.
+trap 'stop; exit 0' INT TERM
 
 echo "Starting the Temporal dev server (log: data/temporal.log)..."
 bin/temporal server start-dev --ip 127.0.0.1 --ui-port 8233 \
