@@ -176,3 +176,41 @@ func TestStalledDownloadIsRetried(t *testing.T) {
 		t.Fatal("the stalled attempt never hung up")
 	}
 }
+
+// TestDownloadRetriedAfter503: the media server answers 503 once, then
+// the file; Temporal retries the download and the workflow completes with
+// it. A 404 instead fails the workflow at once, without a retry.
+func TestDownloadRetriedAfter503(t *testing.T) {
+	video := bytes.Repeat([]byte("v"), 50_000)
+	var hits atomic.Int32
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := hits.Add(1)
+		switch {
+		case r.URL.Path == "/gone.mp4":
+			http.NotFound(w, r)
+		case n == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			w.Write(video)
+		}
+	}))
+	defer media.Close()
+	a := newApp(t, func(c *appConfig) {
+		c.acts.MediaDir = t.TempDir()
+		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
+	})
+
+	id := newEventID()
+	require.Equal(t, "started", deliver(t, a.url, id, eventFor("job-503-"+id, "completed", media.URL+"/clip.mp4"), secret).body["status"])
+	res, err := a.result(t, id)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, hits.Load(), "one 503, one retry")
+	require.Contains(t, res.Steps[0], "(50000 bytes")
+
+	hits.Store(0)
+	id = newEventID()
+	require.Equal(t, "started", deliver(t, a.url, id, eventFor("job-404-"+id, "completed", media.URL+"/gone.mp4"), secret).body["status"])
+	_, err = a.result(t, id)
+	require.ErrorContains(t, err, "HTTP 404")
+	require.EqualValues(t, 1, hits.Load(), "a 404 is not retried")
+}
