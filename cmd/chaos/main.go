@@ -21,12 +21,13 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -204,34 +205,27 @@ func faultPhase(ctx context.Context, c *cluster, o options) (*faultResult, error
 		step("worker killed (SIGKILL) and restarted", func() error { return c.restart(ctx, c.worker, syscall.SIGKILL, time.Second) })
 	}()
 
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	acked := map[string]bool{}
-	gap := o.spread / time.Duration(o.n)
-	for i, ev := range events {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Until(start.Add(time.Duration(i) * gap))):
-		}
-		wg.Go(func() {
-			if s.deliver(ctx, ev) {
-				mu.Lock()
-				acked[ev.id] = true
-				mu.Unlock()
-			}
-		})
+	// Each event is delivered along the schedule; some also once more,
+	// concurrently, as a duplicate.
+	var dupsSent atomic.Int32
+	acked, err := sendPaced(ctx, events, o.spread/time.Duration(o.n), func(ev event) bool {
 		if rand.Float64() < o.dupRate {
-			res.dupsSent++
-			wg.Go(func() {
+			dupsSent.Add(1)
+			dup := make(chan struct{})
+			go func() {
+				defer close(dup)
 				time.Sleep(time.Duration(rand.Int64N(int64(300 * time.Millisecond))))
 				s.once(ctx, ev)
-			})
+			}()
+			defer func() { <-dup }()
 		}
+		return s.deliver(ctx, ev)
+	})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	<-faultsDone
-	res.acked = len(acked)
+	res.acked, res.dupsSent = len(acked), int(dupsSent.Load())
 
 	want := map[string]bool{}
 	for _, ev := range events {
@@ -241,7 +235,6 @@ func faultPhase(ctx context.Context, c *cluster, o options) (*faultResult, error
 		fmt.Println("waiting for workflows:", err)
 	}
 	res.completionTime = time.Since(start)
-	var err error
 	res.completed, res.otherStatus, err = c.statuses(ctx, events)
 	if err != nil {
 		return nil, err
@@ -278,7 +271,7 @@ func newCluster(ctx context.Context, o options) (*cluster, error) {
 	c := &cluster{o: o, temporalAddr: freeAddr(), httpAddr: freeAddr(), target: &target{}}
 	c.targetSrv = httptest.NewServer(c.target)
 	bin := func(name string) string { p, _ := filepath.Abs(filepath.Join(o.binDir, name)); return p }
-	_, port, _ := splitHostPort(c.temporalAddr)
+	_, port, _ := net.SplitHostPort(c.temporalAddr)
 	c.temporal = &proc{name: "temporal", path: bin("temporal"), dir: o.dir, args: []string{
 		"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless",
 		"--db-filename", filepath.Join(o.dir, "temporal.db"), "--log-level", "warn",

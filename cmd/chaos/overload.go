@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -55,31 +56,25 @@ func overloadPhase(ctx context.Context, c *cluster, o options) (*overloadResult,
 	res := &overloadResult{duration: o.overloadFor}
 
 	// Calibrate: 16 senders for 10 s, then until all complete.
-	cal := newTally()
-	s := &sender{url: c.webhookURL(), secret: secret, tally: cal, schedule: []time.Duration{0},
+	s := &sender{url: c.webhookURL(), secret: secret, tally: newTally(), schedule: []time.Duration{0},
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	events := newEvents("calibrate", 100_000)
 	start := time.Now()
-	var next int
-	var mu sync.Mutex
-	acked := map[string]bool{}
+	var next atomic.Int64
+	var cal ackSet
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
 			for time.Since(start) < 10*time.Second && ctx.Err() == nil {
-				mu.Lock()
-				ev := events[next]
-				next++
-				mu.Unlock()
+				ev := events[next.Add(1)-1]
 				if code, _ := s.once(ctx, ev); code/100 == 2 {
-					mu.Lock()
-					acked[ev.id] = true
-					mu.Unlock()
+					cal.add(ev.id)
 				}
 			}
 		})
 	}
 	wg.Wait()
+	acked := cal.ids
 	if err := c.waitClosed(ctx, acked, 5*time.Minute); err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
@@ -99,24 +94,14 @@ func overloadPhase(ctx context.Context, c *cluster, o options) (*overloadResult,
 	s.tally = tl
 	n := int(res.offered * o.overloadFor.Seconds())
 	events = newEvents("overload", n)
-	gap := time.Duration(float64(time.Second) / res.offered)
-	acked = map[string]bool{}
 	start = time.Now()
-	for i, ev := range events {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Until(start.Add(time.Duration(i) * gap))):
-		}
-		wg.Go(func() {
-			if code, _ := s.once(ctx, ev); code/100 == 2 {
-				mu.Lock()
-				acked[ev.id] = true
-				mu.Unlock()
-			}
-		})
+	acked, err := sendPaced(ctx, events, time.Duration(float64(time.Second)/res.offered), func(ev event) bool {
+		code, _ := s.once(ctx, ev)
+		return code/100 == 2
+	})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	res.sent, res.acked, res.codes, res.transport = n, len(acked), tl.codes, tl.transport
 
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -133,7 +118,6 @@ func overloadPhase(ctx context.Context, c *cluster, o options) (*overloadResult,
 			ackedEvents = append(ackedEvents, ev)
 		}
 	}
-	var err error
 	res.completed, res.notCompleted, err = c.statuses(ctx, ackedEvents)
 	return res, err
 }

@@ -116,3 +116,44 @@ func (s *sender) once(ctx context.Context, ev event) (int, string) {
 	s.tally.add(resp.StatusCode, status, nil)
 	return resp.StatusCode, status
 }
+
+// ackSet collects the IDs of acknowledged events; safe for concurrent use.
+// Read ids once the senders are done.
+type ackSet struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (a *ackSet) add(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ids == nil {
+		a.ids = map[string]bool{}
+	}
+	a.ids[id] = true
+}
+
+// sendPaced starts send(events[i]) at i*gap from now, each on a goroutine
+// of its own (open loop: a slow answer delays no later event), waits for
+// them all, and returns the IDs that send reported acknowledged. When ctx
+// ends it starts no more and returns ctx's error.
+func sendPaced(ctx context.Context, events []event, gap time.Duration, send func(event) bool) (map[string]bool, error) {
+	var acked ackSet
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, ev := range events {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return acked.ids, ctx.Err()
+		case <-time.After(time.Until(start.Add(time.Duration(i) * gap))):
+		}
+		wg.Go(func() {
+			if send(ev) {
+				acked.add(ev.id)
+			}
+		})
+	}
+	wg.Wait()
+	return acked.ids, nil
+}

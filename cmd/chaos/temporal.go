@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -16,8 +15,6 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 )
-
-func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }
 
 // temporalClient is the test's own view of Temporal, for the checks.
 type temporalClient struct{ client.Client }
