@@ -24,6 +24,7 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/animus"
+	"github.com/mediaflow/mediaflow/internal/telemetry"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -62,7 +63,7 @@ type Server struct {
 	// Logger gets one line per webhook request (default slog.Default()).
 	Logger *slog.Logger
 	// Registry gets the server's metrics and is served on /metrics
-	// (default: a new registry with the Go and process collectors).
+	// (default: telemetry.NewRegistry()).
 	Registry *prometheus.Registry
 	// Now is the clock for ReceivedAt (default time.Now).
 	Now func() time.Time
@@ -104,8 +105,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.inflight = make(chan struct{}, s.MaxInflightStarts)
 	if s.Registry == nil {
-		s.Registry = prometheus.NewRegistry()
-		s.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		s.Registry = telemetry.NewRegistry()
 	}
 	s.metrics = newMetrics(s.Registry)
 
