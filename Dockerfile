@@ -1,8 +1,8 @@
-# mediaflow: one image holding all binaries; the command picks the role.
+# mediaflow: one image holding what ships (server, worker, health probe); the
+# command picks the role. The tools under tools/ are not in it.
 #   docker build -t mediaflow .
 #   docker run mediaflow                               # the webhook server (default)
 #   docker run mediaflow /usr/local/bin/worker         # the Temporal worker
-#   docker run mediaflow /usr/local/bin/send --help    # the signed-event sender
 # docker-compose.yml builds it for the server and the worker.
 
 # Build: the Go version matches go.mod's `go` line (deploy/dockerfile_test.go
@@ -18,7 +18,7 @@ ARG TARGETOS
 ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/send ./cmd/probe
+    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/probe
 
 # Run: distroless static, no shell and no package manager, as the image's
 # nonroot user (65532, numeric so that Kubernetes' runAsNonRoot can check it).

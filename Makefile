@@ -17,7 +17,7 @@ test: bin/temporal
 
 ## send: deliver the success sample to the local server, signed with the dev secret
 send:
-	@ANIMUS_WEBHOOK_SECRET=$${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} go run ./cmd/send $(ARGS)
+	@ANIMUS_WEBHOOK_SECRET=$${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} go run ./tools/send $(ARGS)
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s); make test runs their seed corpora only
 FUZZTIME ?= 60s
@@ -27,7 +27,7 @@ fuzz:
 
 ## chaos: the fault and overload test on 127.0.0.1 (about 5 minutes); writes RELIABILITY.md
 chaos: bin/temporal build
-	go run ./cmd/chaos -n 500 -overload -report RELIABILITY.md
+	go run ./tools/chaos -n 500 -overload -report RELIABILITY.md
 
 ## bench: micro-benchmarks and load runs on 127.0.0.1 (10 to 25 minutes); see BENCHMARKS.md
 bench: bin/temporal

@@ -1,18 +1,22 @@
-// Package mediaflow holds the contract shared by the server and the worker:
-// the workflow's name, task queue, input and result types, search attribute
-// keys and the options every workflow start uses. Nothing here talks to the
-// network; cmd/server and cmd/worker import it so no name is typed twice.
+// Package mediaflow is the contract every other package of the module
+// builds on: the workflow's name and task queue, the Animus job as the
+// workflow sees it, the classification of its status, the workflow's input
+// and result, the search attributes and the options of every start.
+//
+// It imports only the standard library and Temporal's types, and nothing
+// of this module: every arrow points here. What it defines is recorded in
+// workflow histories, so a change here can break the replay of running
+// workflows; mediaflow_test.go and workflows/replay_test.go guard it.
 package mediaflow
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/mediaflow/mediaflow/internal/animus"
 )
 
 const (
@@ -24,15 +28,116 @@ const (
 )
 
 // Search attribute keys set when the workflow starts. Both are Keyword
-// attributes; the dev setup registers them (see Makefile and README).
+// attributes; every setup registers them (make dev, the Compose cluster).
 var (
 	// SearchAttrJobID holds the Animus job ID (data.job_id).
 	SearchAttrJobID = temporal.NewSearchAttributeKeyKeyword("AnimusJobID")
-	// SearchAttrJobStatus holds the job's status as classified by
-	// animus.Classify: "completed", "failed", or the lowercased raw status
-	// when it cannot be classified.
+	// SearchAttrJobStatus holds the job's JobStatus: "completed", "failed",
+	// or the lowercased raw status when it cannot be classified.
 	SearchAttrJobStatus = temporal.NewSearchAttributeKeyKeyword("AnimusJobStatus")
 )
+
+// JobStatus is an Animus job's status as mediaflow classifies it: the
+// value of AnimusJobStatus, of the jobs table's status column, of
+// mediaflow_jobs_total's status label and of notices' status field.
+type JobStatus string
+
+// The two statuses a workflow can handle. Any other JobStatus is the raw
+// status lowercased: a job the workflow cannot classify.
+const (
+	JobCompleted JobStatus = "completed"
+	JobFailed    JobStatus = "failed"
+)
+
+// ClassifyStatus maps a job's status as Animus sends it (the webhook spells
+// "completed", the job status API "COMPLETED") to a JobStatus,
+// case-insensitively and ignoring surrounding space:
+// completed/succeeded/success → JobCompleted, failed/failure/error →
+// JobFailed, anything else → the status lowercased (Known is false).
+func ClassifyStatus(raw string) JobStatus {
+	s := strings.ToLower(strings.TrimSpace(raw))
+	switch s {
+	case "completed", "succeeded", "success":
+		return JobCompleted
+	case "failed", "failure", "error":
+		return JobFailed
+	}
+	return JobStatus(s)
+}
+
+// Known reports whether s is JobCompleted or JobFailed.
+func (s JobStatus) Known() bool { return s == JobCompleted || s == JobFailed }
+
+// Job is the data object of a media.completed event (payload shape per
+// the Animus webhook docs). The known fields are read out; the object
+// itself is kept in Raw, so fields Animus adds later (percent_complete, …)
+// survive the trip through Temporal and into the database.
+//
+// Job marshals to Raw. It unmarshals without validating: the server
+// validated the event (package internal/animus) before any workflow saw
+// it, and a workflow's recorded input must decode the same way forever.
+type Job struct {
+	JobID string
+	// Status is the status as sent; ClassifyStatus reads it.
+	Status   string
+	MediaURL string
+	// Results depends on the job type (an array of findings, an object…);
+	// nil when absent or null.
+	Results json.RawMessage
+	// Error is whatever a failed job carries (string or object); nil when
+	// absent or null.
+	Error json.RawMessage
+	// CustomPayload is the caller's own JSON, passed through untouched;
+	// nil when absent or null.
+	CustomPayload json.RawMessage
+	// Raw is the data object as received.
+	Raw json.RawMessage
+}
+
+// MarshalJSON returns the data object as received (null for a zero Job).
+func (j Job) MarshalJSON() ([]byte, error) {
+	if len(j.Raw) == 0 {
+		return []byte("null"), nil
+	}
+	return j.Raw, nil
+}
+
+// UnmarshalJSON reads a data object: job_id, status and media_url when
+// they are strings, results, error and custom_payload as they are (nil
+// when null), the object itself into Raw. Member names match exactly.
+// null is the zero Job. It fails only when b is not a JSON object.
+func (j *Job) UnmarshalJSON(b []byte) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	if members == nil { // null
+		*j = Job{}
+		return nil
+	}
+	str := func(name string) string {
+		var s string
+		_ = json.Unmarshal(members[name], &s) // absent or not a string: ""
+		return s
+	}
+	*j = Job{
+		JobID:         str("job_id"),
+		Status:        str("status"),
+		MediaURL:      str("media_url"),
+		Results:       nonNull(members["results"]),
+		Error:         nonNull(members["error"]),
+		CustomPayload: nonNull(members["custom_payload"]),
+		Raw:           append(json.RawMessage(nil), b...),
+	}
+	return nil
+}
+
+func nonNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
 
 // MediaCompletedInput is the workflow's single argument: one verified
 // media.completed event.
@@ -47,30 +152,34 @@ type MediaCompletedInput struct {
 	EventTimestamp string `json:"event_timestamp,omitempty"`
 	// ReceivedAt is when the server accepted the delivery (UTC).
 	ReceivedAt time.Time `json:"received_at"`
+	// Status is ClassifyStatus(Job.Status), decided once, by the server.
+	// Inputs recorded before it was carried lack it: read it with
+	// JobStatus.
+	Status JobStatus `json:"status,omitempty"`
 	// Job is the envelope's data object, unknown fields kept.
-	Job animus.Job `json:"job"`
+	Job Job `json:"job"`
 }
 
-// Path names the branch the workflow took.
-type Path string
-
-// The two paths of MediaCompletedWorkflow.
-const (
-	PathSuccess Path = "success"
-	PathFailure Path = "failure"
-)
+// JobStatus returns in.Status, or, for an input recorded before the server
+// classified the status, ClassifyStatus(in.Job.Status).
+func (in MediaCompletedInput) JobStatus() JobStatus {
+	if in.Status != "" {
+		return in.Status
+	}
+	return ClassifyStatus(in.Job.Status)
+}
 
 // MediaCompletedResult is what the workflow returns; the Temporal UI shows it
 // as the workflow's result.
 type MediaCompletedResult struct {
 	EventID string `json:"event_id"`
 	JobID   string `json:"job_id"`
-	// Status is the classified status ("completed" or "failed").
-	Status string `json:"status"`
-	Path   Path   `json:"path"`
+	// Status is the job's JobStatus; the workflow only returns a result
+	// for JobCompleted and JobFailed.
+	Status JobStatus `json:"status"`
 	// Steps lists what each step did, in order, e.g. "record: stored".
 	Steps []string `json:"steps"`
-	// Error is the job's own error as Animus sent it (failure path only).
+	// Error is the job's own error as Animus sent it (failed jobs only).
 	Error json.RawMessage `json:"error,omitempty"`
 }
 
@@ -88,7 +197,7 @@ func StartOptions(taskQueue string, in MediaCompletedInput) client.StartWorkflow
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SearchAttrJobID.ValueSet(in.Job.JobID),
-			SearchAttrJobStatus.ValueSet(animus.StatusLabel(in.Job.Status)),
+			SearchAttrJobStatus.ValueSet(string(in.JobStatus())),
 		),
 		Memo: map[string]any{
 			"event_type":  in.EventType,

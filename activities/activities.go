@@ -19,7 +19,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/internal/store"
 )
 
@@ -103,7 +102,7 @@ func (a *Activities) RecordJob(ctx context.Context, in RecordInput) (Recorded, e
 	if err != nil {
 		eventAt = ev.ReceivedAt
 	}
-	status := animus.StatusLabel(ev.Job.Status)
+	status := ev.JobStatus()
 	stored, err := a.Store.UpsertJob(ctx, store.Job{
 		JobID:          ev.Job.JobID,
 		EventID:        ev.EventID,
@@ -136,9 +135,9 @@ func (a *Activities) RecordJob(ctx context.Context, in RecordInput) (Recorded, e
 // timeout at that very moment) is run again and counts the job twice.
 // That is rare, and the row itself is written once. Only the two
 // classified statuses are labels: the workflow never records another.
-func (a *Activities) countJob(status string) {
-	if a.Jobs == nil || (status != "completed" && status != "failed") {
+func (a *Activities) countJob(status mediaflow.JobStatus) {
+	if a.Jobs == nil || !status.Known() {
 		return
 	}
-	a.Jobs.WithLabelValues(status).Inc()
+	a.Jobs.WithLabelValues(string(status)).Inc()
 }

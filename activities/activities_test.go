@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,7 +25,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/internal/store"
 )
 
@@ -349,8 +349,7 @@ func TestRecordJobTwiceIsOneRow(t *testing.T) {
 	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "jobs.db"))
 	require.NoError(t, err)
 	defer st.Close()
-	job, err := animus.ParseJob([]byte(`{"job_id":"j7","status":"completed","custom_payload":{"x":1}}`))
-	require.NoError(t, err)
+	job := jobOf(t, `{"job_id":"j7","status":"completed","custom_payload":{"x":1}}`)
 	in := RecordInput{
 		Event: mediaflow.MediaCompletedInput{EventID: "msg_7", EventType: "media.completed", ReceivedAt: time.Now(), Job: job},
 		Media: Media{Path: "/m/j7/a.mp4", Size: 3, SHA256: "abc"},
@@ -380,8 +379,7 @@ func TestRecordJobOrdersByEventTime(t *testing.T) {
 	defer st.Close()
 	a := &Activities{Store: st}
 	event := func(id, status, ts string) RecordInput {
-		job, err := animus.ParseJob([]byte(`{"job_id":"j9","status":"` + status + `"}`))
-		require.NoError(t, err)
+		job := jobOf(t, `{"job_id":"j9","status":"`+status+`"}`)
 		return RecordInput{Event: mediaflow.MediaCompletedInput{EventID: id, EventTimestamp: ts, ReceivedAt: time.Now(), Job: job}}
 	}
 	rec, err := execute[Recorded](t, a.RecordJob, event("msg_new", "completed", "2026-11-20T14:05:00Z"))
@@ -393,5 +391,13 @@ func TestRecordJobOrdersByEventTime(t *testing.T) {
 	row, err := st.Job(context.Background(), "j9")
 	require.NoError(t, err)
 	require.Equal(t, "msg_new", row.EventID)
-	require.Equal(t, "completed", row.Status)
+	require.Equal(t, mediaflow.JobCompleted, row.Status)
+}
+
+// jobOf decodes a data object as a workflow's input carries it.
+func jobOf(t *testing.T, data string) mediaflow.Job {
+	t.Helper()
+	var job mediaflow.Job
+	require.NoError(t, json.Unmarshal([]byte(data), &job))
+	return job
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/internal/telemetry"
 )
@@ -26,8 +25,7 @@ func (failingStore) UpsertJob(context.Context, store.Job) (bool, error) {
 
 func recordInput(t *testing.T, id, status string) RecordInput {
 	t.Helper()
-	job, err := animus.ParseJob([]byte(`{"job_id":"job-` + id + `","status":"` + status + `"}`))
-	require.NoError(t, err)
+	job := jobOf(t, `{"job_id":"job-`+id+`","status":"`+status+`"}`)
 	return RecordInput{Event: mediaflow.MediaCompletedInput{EventID: id, EventType: "media.completed", ReceivedAt: time.Now(), Job: job}}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -26,8 +27,8 @@ type Notice struct {
 	Type    string `json:"type"`
 	EventID string `json:"event_id"`
 	JobID   string `json:"job_id"`
-	// Status is "completed" or "failed".
-	Status string `json:"status"`
+	// Status is the job's status: "completed" or "failed".
+	Status mediaflow.JobStatus `json:"status"`
 	// Error is the job's error as Animus sent it (failed jobs).
 	Error json.RawMessage `json:"error,omitempty"`
 	// MediaURL is the job's media_url; Media where it was saved, if it was.

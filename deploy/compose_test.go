@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,7 +29,7 @@ const (
 	envExample  = "../.env.example"
 )
 
-// svixRetryWindow is how long Svix keeps retrying one event (DESIGN.md:
+// svixRetryWindow is how long Svix keeps retrying one event (Svix's schedule:
 // immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). A redelivery is a
 // duplicate only while the first run is within the namespace's retention.
 const svixRetryWindow = 5*time.Second + 5*time.Minute + 30*time.Minute + 2*time.Hour + 5*time.Hour + 10*time.Hour + 10*time.Hour
@@ -341,13 +340,8 @@ func TestComposeMediaflowEnvironment(t *testing.T) {
 		// gRPC (google.golang.org/grpc/internal/envconfig) and pgx (libpq's names)
 		"GRPC_ENABLE_TXT_SERVICE_CONFIG": true, "PGPASSWORD": true,
 	}
-	for _, c := range []any{config.Server{}, config.Worker{}} {
-		typ := reflect.TypeOf(c)
-		for i := range typ.NumField() {
-			if name, _, _ := strings.Cut(typ.Field(i).Tag.Get("env"), ","); name != "" {
-				known[name] = true
-			}
-		}
+	for _, name := range append(config.Variables[config.Server](), config.Variables[config.Worker]()...) {
+		known[name] = true
 	}
 	for _, name := range []string{"server", "worker"} {
 		for k := range service(t, p, name).Environment {

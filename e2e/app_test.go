@@ -6,9 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,12 +16,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/interceptor"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/activities"
+	"github.com/mediaflow/mediaflow/internal/app"
+	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/store"
@@ -32,13 +28,12 @@ import (
 	"github.com/mediaflow/mediaflow/workflows"
 )
 
-// app is the whole service wired as cmd/server and cmd/worker wire it, on a
-// task queue of its own, with telemetry on: each side has its own Temporal
-// client with the SDK's metrics in its own registry and the tracing
-// interceptor, the worker has the activity metrics interceptor and counts
-// jobs, and the HTTP handler is traced. Both sides trace into one
-// in-memory exporter.
-type app struct {
+// testApp is the whole service built by internal/app, as cmd/server and
+// cmd/worker build it, from an environment of the test's: the server on
+// 127.0.0.1:0, the worker with its metrics listener, on a task queue of
+// their own against the shared dev server. Telemetry is on as in the
+// binaries; both sides trace into one in-memory exporter.
+type testApp struct {
 	url        string // webhook URL
 	client     client.Client
 	store      *store.Store
@@ -49,89 +44,67 @@ type app struct {
 	metricsURL string // the worker's GET /metrics
 }
 
-// appConfig is what a test may change: the activities' settings (Store and
-// Jobs are filled in), the workflow's options and the database.
+// appConfig is what a test may change: environment variables read by the
+// server and the worker (MEDIA_DIR, NOTIFY_URL, DATABASE_URL, …) and the
+// workflow's options.
 type appConfig struct {
-	acts        activities.Activities
-	options     workflows.Options
-	databaseURL string
+	env     config.Environ
+	options workflows.Options
 }
 
-func newApp(t *testing.T, configure ...func(*appConfig)) *app {
+func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 	t.Helper()
-	ctx := context.Background()
-	queue := "e2e-" + rand.Text()
+	ctx, cancel := context.WithCancel(context.Background())
 	cfg := appConfig{
-		options:     workflows.DefaultOptions(),
-		databaseURL: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+		env: config.Environ{
+			"ANIMUS_WEBHOOK_SECRET": secret,
+			"HTTP_ADDR":             "127.0.0.1:0",
+			"WORKER_METRICS_ADDR":   "127.0.0.1:0",
+			"TEMPORAL_ADDRESS":      devServer.FrontendHostPort(),
+			"TEMPORAL_NAMESPACE":    "default",
+			"TEMPORAL_CONFIG_FILE":  filepath.Join(t.TempDir(), "none.toml"),
+			"TEMPORAL_TASK_QUEUE":   "e2e-" + rand.Text(),
+			"DATABASE_URL":          "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+		},
+		options: workflows.DefaultOptions(),
 	}
 	for _, f := range configure {
 		f(&cfg)
 	}
-	st, err := store.Open(ctx, cfg.databaseURL)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	t.Cleanup(func() { tp.Shutdown(context.Background()) })
-	tracing, err := telemetry.TemporalTracing(tp)
-	require.NoError(t, err)
-	quiet := slog.New(slog.DiscardHandler)
-	dial := func(reg *prometheus.Registry) client.Client {
-		mh, err := telemetry.TemporalMetrics(reg, quiet)
-		require.NoError(t, err)
-		c, err := client.Dial(client.Options{
-			HostPort:       devServer.FrontendHostPort(),
-			Namespace:      "default",
-			Logger:         tlog.NewStructuredLogger(quiet),
-			MetricsHandler: mh,
-			Interceptors:   []interceptor.ClientInterceptor{tracing},
-		})
-		require.NoError(t, err)
-		t.Cleanup(c.Close)
-		return c
-	}
+	opts := app.Options{Logger: slog.New(slog.DiscardHandler), TracerProvider: tp, Workflow: &cfg.options}
 
-	// The worker, as cmd/worker: metrics served over HTTP.
-	workerReg := telemetry.NewRegistry()
-	wm := telemetry.NewWorkerMetrics(workerReg)
-	wc := dial(workerReg)
-	cfg.acts.Store, cfg.acts.Jobs = st, wm.Jobs
-	w := worker.New(wc, queue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{wm.Interceptor()}})
-	workflows.Register(w, workflows.Workflow{Options: cfg.options}, &cfg.acts)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	wcfg, err := config.LoadWorker(cfg.env)
 	require.NoError(t, err)
-	ms := telemetry.MetricsServer(l.Addr().String(), workerReg)
-	go ms.Serve(l)
-	t.Cleanup(func() { ms.Close() })
+	w, err := app.NewWorker(ctx, wcfg, opts)
+	require.NoError(t, err)
+	scfg, err := config.LoadServer(cfg.env)
+	require.NoError(t, err)
+	s, err := app.NewServer(ctx, scfg, opts)
+	require.NoError(t, err)
 
-	// The server, as cmd/server.
-	serverReg := telemetry.NewRegistry()
-	sc := dial(serverReg)
-	v, err := webhook.NewVerifier([]string{secret})
-	require.NoError(t, err)
-	api := &httpapi.Server{
-		Verifier:       v,
-		Starter:        httpapi.TemporalStarter{Client: sc, TaskQueue: queue},
-		Ready:          func(ctx context.Context) error { _, err := sc.CheckHealth(ctx, nil); return err },
-		Logger:         quiet,
-		Registry:       serverReg,
-		TracerProvider: tp,
-	}
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	return &app{
-		url:        srv.URL + httpapi.WebhookPath,
-		client:     wc,
-		store:      st,
+	done := make(chan error, 2)
+	go func() { done <- w.Run(ctx) }()
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		for range 2 {
+			require.NoError(t, <-done)
+		}
+		s.Close()
+		w.Close()
+		tp.Shutdown(context.Background())
+	})
+	return &testApp{
+		url:        "http://" + s.Addr() + httpapi.WebhookPath,
+		client:     w.Client,
+		store:      w.Store,
 		spans:      spans,
-		serverReg:  serverReg,
-		workerReg:  workerReg,
-		worker:     wm,
-		metricsURL: "http://" + l.Addr().String() + "/metrics",
+		serverReg:  s.Registry,
+		workerReg:  w.Registry,
+		worker:     w.Metrics,
+		metricsURL: "http://" + w.MetricsAddr() + "/metrics",
 	}
 }
 
@@ -169,7 +142,7 @@ func sample(t *testing.T, name string) []byte {
 func newEventID() string { return "msg_" + rand.Text() }
 
 // result waits for the workflow of event id to close and returns its result.
-func (a *app) result(t *testing.T, id string) (mediaflow.MediaCompletedResult, error) {
+func (a *testApp) result(t *testing.T, id string) (mediaflow.MediaCompletedResult, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -143,7 +143,7 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 	}))
 	defer notify.Close()
 	a := newApp(t, func(c *appConfig) {
-		c.acts.NotifyURL = notify.URL
+		c.env["NOTIFY_URL"] = notify.URL
 		c.options.Notify.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
 	jobs := func(status string) float64 { return testutil.ToFloat64(a.worker.Jobs.WithLabelValues(status)) }

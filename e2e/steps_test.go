@@ -79,9 +79,9 @@ func TestAllStepsConfigured(t *testing.T) {
 
 			mediaDir := t.TempDir()
 			a := newApp(t, func(c *appConfig) {
-				c.acts.MediaDir, c.acts.NotifyURL, c.acts.AlertURL = mediaDir, notifySrv.URL, alertSrv.URL
+				c.env["MEDIA_DIR"], c.env["NOTIFY_URL"], c.env["ALERT_URL"] = mediaDir, notifySrv.URL, alertSrv.URL
 				if dbURL != "" {
-					c.databaseURL = dbURL
+					c.env["DATABASE_URL"] = dbURL
 				}
 			})
 			jobOK, jobBad := "job-ok-"+newEventID(), "job-bad-"+newEventID()
@@ -106,11 +106,11 @@ func TestAllStepsConfigured(t *testing.T) {
 
 			res, err = a.result(t, badID)
 			require.NoError(t, err)
-			require.Equal(t, mediaflow.PathFailure, res.Path)
+			require.Equal(t, mediaflow.JobFailed, res.Status)
 			require.Equal(t, []string{"record: stored", "alert: delivered (HTTP 202)"}, res.Steps)
 			row, err = a.store.Job(context.Background(), jobBad)
 			require.NoError(t, err)
-			require.Equal(t, "failed", row.Status)
+			require.Equal(t, mediaflow.JobFailed, row.Status)
 			require.Empty(t, row.MediaPath, "a failed job's media is not fetched")
 
 			keys, bodies := notify.snapshot()
@@ -144,7 +144,7 @@ func TestStalledDownloadIsRetried(t *testing.T) {
 	defer media.Close()
 
 	a := newApp(t, func(c *appConfig) {
-		c.acts.MediaDir = t.TempDir()
+		c.env["MEDIA_DIR"] = t.TempDir()
 		c.options.Download.HeartbeatTimeout = 4 * time.Second
 		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
@@ -196,7 +196,7 @@ func TestDownloadRetriedAfter503(t *testing.T) {
 	}))
 	defer media.Close()
 	a := newApp(t, func(c *appConfig) {
-		c.acts.MediaDir = t.TempDir()
+		c.env["MEDIA_DIR"] = t.TempDir()
 		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
 

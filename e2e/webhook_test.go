@@ -3,11 +3,10 @@ package e2e
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,13 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/app"
+	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/store"
-	"github.com/mediaflow/mediaflow/internal/webhook"
 	"github.com/mediaflow/mediaflow/workflows"
 )
 
@@ -37,12 +36,12 @@ func TestSignedEventBecomesAJobRow(t *testing.T) {
 
 	res, err := a.result(t, id)
 	require.NoError(t, err)
-	require.Equal(t, mediaflow.PathSuccess, res.Path)
+	require.Equal(t, mediaflow.JobCompleted, res.Status)
 
 	row, err := a.store.Job(context.Background(), "7c0e6f2a-3b1d-4e8f-9a52-1d6c2b7e4f10")
 	require.NoError(t, err)
 	require.Equal(t, id, row.EventID)
-	require.Equal(t, "completed", row.Status)
+	require.Equal(t, mediaflow.JobCompleted, row.Status)
 	require.JSONEq(t, `{"customer_id": "cus_1042", "upload_id": 88213}`, string(row.CustomPayload))
 
 	// Findable in the Temporal UI by its search attributes.
@@ -67,12 +66,12 @@ func TestFailedJobCompletesTheWorkflow(t *testing.T) {
 
 	res, err := a.result(t, id)
 	require.NoError(t, err, "a failed job is a job handled")
-	require.Equal(t, mediaflow.PathFailure, res.Path)
+	require.Equal(t, mediaflow.JobFailed, res.Status)
 	require.JSONEq(t, `"unsupported codec: could not decode video stream"`, string(res.Error))
 
 	row, err := a.store.Job(context.Background(), "b91d2c44-0f6e-4a7b-8c3d-5e2f1a9b0c77")
 	require.NoError(t, err)
-	require.Equal(t, "failed", row.Status)
+	require.Equal(t, mediaflow.JobFailed, row.Status)
 
 	desc, err := a.client.DescribeWorkflow(context.Background(), id, "")
 	require.NoError(t, err)
@@ -152,28 +151,28 @@ func TestReadyzFollowsTemporal(t *testing.T) {
 	hostPort := l.Addr().String()
 	l.Close()
 
-	c, err := client.NewLazyClient(client.Options{HostPort: hostPort})
+	cfg, err := config.LoadServer(config.Environ{
+		"ANIMUS_WEBHOOK_SECRET": secret, "HTTP_ADDR": "127.0.0.1:0", "START_TIMEOUT": "2s",
+		"TEMPORAL_ADDRESS": hostPort, "TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "none.toml"),
+		"TEMPORAL_TASK_QUEUE": "e2e-readyz",
+	})
 	require.NoError(t, err)
-	defer c.Close()
-	v, _ := webhook.NewVerifier([]string{secret})
-	api := &httpapi.Server{
-		Verifier:     v,
-		Starter:      httpapi.TemporalStarter{Client: c, TaskQueue: "e2e-readyz"},
-		Ready:        func(ctx context.Context) error { _, err := c.CheckHealth(ctx, nil); return err },
-		StartTimeout: 2 * time.Second,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	srv := httptest.NewServer(api.Handler())
-	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := app.NewServer(ctx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	go s.Run(ctx)
+	defer s.Close()
+	defer cancel()
+	base := "http://" + s.Addr()
 
 	readyz := func() int {
-		resp, err := http.Get(srv.URL + "/readyz")
+		resp, err := http.Get(base + "/readyz")
 		require.NoError(t, err)
 		resp.Body.Close()
 		return resp.StatusCode
 	}
 	require.Equal(t, 503, readyz())
-	down := deliver(t, srv.URL+httpapi.WebhookPath, newEventID(), sample(t, "success"), secret)
+	down := deliver(t, base+httpapi.WebhookPath, newEventID(), sample(t, "success"), secret)
 	require.Equal(t, 503, down.code)
 
 	path, err := temporalCLI()
@@ -183,7 +182,7 @@ func TestReadyzFollowsTemporal(t *testing.T) {
 	defer second.Stop()
 
 	require.Eventually(t, func() bool { return readyz() == 200 }, 30*time.Second, 250*time.Millisecond)
-	up := deliver(t, srv.URL+httpapi.WebhookPath, newEventID(), sample(t, "success"), secret)
+	up := deliver(t, base+httpapi.WebhookPath, newEventID(), sample(t, "success"), secret)
 	require.Equal(t, 200, up.code, "%v", up.body)
 	require.Equal(t, "started", up.body["status"])
 }

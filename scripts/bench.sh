@@ -2,7 +2,7 @@
 # Reproduces mediaflow's benchmark report on this machine, loopback only:
 #   1. micro-benchmarks of the handler's own cost (internal/httpapi/bench_test.go);
 #   2. a Temporal dev server (headless, 127.0.0.1), bin/worker and bin/server,
-#      then cmd/loadgen runs: acknowledgement cost against direct
+#      then tools/loadgen runs: acknowledgement cost against direct
 #      ExecuteWorkflow (-baseline, 3 times), end-to-end rate (-e2e), an
 #      open-loop run at a fixed rate, and a 10,000-event run with the
 #      server's memory.
@@ -87,7 +87,7 @@ section() { printf '\n== %s ==\n' "$*"; }
 } | tee "$out/env.txt"
 
 section "build"
-go build -o bin/ ./cmd/server ./cmd/worker ./cmd/loadgen
+go build -o bin/ ./cmd/server ./cmd/worker ./tools/loadgen
 echo "bin/server bin/worker bin/loadgen built"
 
 # Before anything else runs, so the numbers are the handler's alone.

@@ -17,7 +17,7 @@ unset TEMPORAL_API_KEY TEMPORAL_PROFILE TEMPORAL_TLS TEMPORAL_TLS_CLIENT_CERT_PA
 mkdir -p data
 
 echo "Building the server, the worker and the sender..."
-go build -o bin/ ./cmd/server ./cmd/worker ./cmd/send
+go build -o bin/ ./cmd/server ./cmd/worker ./tools/send
 
 pids=()
 stop() {

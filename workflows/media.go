@@ -12,7 +12,6 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/activities"
-	"github.com/mediaflow/mediaflow/internal/animus"
 )
 
 // ErrTypeUnknownStatus is the application error type of a workflow that
@@ -91,7 +90,7 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 	res := mediaflow.MediaCompletedResult{
 		EventID: in.EventID,
 		JobID:   in.Job.JobID,
-		Status:  animus.StatusLabel(in.Job.Status),
+		Status:  in.JobStatus(),
 		Steps:   []string{},
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (mediaflow.MediaCompletedResult, error) {
@@ -100,11 +99,9 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 		return res, err
 	}
 
-	switch animus.Classify(in.Job.Status) {
-	case animus.Succeeded:
-		res.Path = mediaflow.PathSuccess
-	case animus.Failed:
-		res.Path = mediaflow.PathFailure
+	switch res.Status {
+	case mediaflow.JobCompleted:
+	case mediaflow.JobFailed:
 		res.Error = in.Job.Error
 	default:
 		return res, temporal.NewNonRetryableApplicationError(
@@ -112,11 +109,11 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 				in.Job.JobID, in.Job.Status),
 			ErrTypeUnknownStatus, nil)
 	}
-	workflow.GetLogger(ctx).Info("Handling job", "JobID", in.Job.JobID, "Path", res.Path)
+	workflow.GetLogger(ctx).Info("Handling job", "JobID", in.Job.JobID, "Status", res.Status)
 
 	var a *activities.Activities
 	var media activities.Media
-	if res.Path == mediaflow.PathSuccess {
+	if res.Status == mediaflow.JobCompleted {
 		dctx := workflow.WithActivityOptions(ctx, wf.Options.Download)
 		err := workflow.ExecuteActivity(dctx, a.DownloadMedia, activities.DownloadInput{
 			EventID: in.EventID, JobID: in.Job.JobID, URL: in.Job.MediaURL,
@@ -139,7 +136,7 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 	}
 
 	notice := activities.Notice{
-		Type:          "mediaflow.job." + res.Status,
+		Type:          "mediaflow.job." + string(res.Status),
 		EventID:       in.EventID,
 		JobID:         in.Job.JobID,
 		Status:        res.Status,
@@ -148,7 +145,7 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 		CustomPayload: in.Job.CustomPayload,
 	}
 	step, send := "notify", a.Notify
-	if res.Path == mediaflow.PathFailure {
+	if res.Status == mediaflow.JobFailed {
 		step, send = "alert", a.Alert
 		notice.Text = fmt.Sprintf("Animus job %s failed: %s", in.Job.JobID, errorText(in.Job.Error))
 	} else {

@@ -17,19 +17,19 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/activities"
-	"github.com/mediaflow/mediaflow/internal/animus"
 )
 
 var a *activities.Activities
 
 func input(t *testing.T, data string) mediaflow.MediaCompletedInput {
 	t.Helper()
-	job, err := animus.ParseJob(json.RawMessage(data))
-	require.NoError(t, err)
+	var job mediaflow.Job
+	require.NoError(t, json.Unmarshal([]byte(data), &job))
 	return mediaflow.MediaCompletedInput{
 		EventID:    "msg_test",
-		EventType:  animus.EventMediaCompleted,
+		EventType:  "media.completed",
 		ReceivedAt: time.Date(2026, 11, 20, 14, 3, 28, 0, time.UTC),
+		Status:     mediaflow.ClassifyStatus(job.Status),
 		Job:        job,
 	}
 }
@@ -64,8 +64,7 @@ func TestSuccessPath(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var res mediaflow.MediaCompletedResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, mediaflow.PathSuccess, res.Path)
-	require.Equal(t, "completed", res.Status)
+	require.Equal(t, mediaflow.JobCompleted, res.Status)
 	require.Equal(t, []string{
 		"download: saved /media/j1/a.mp4 (3 bytes, sha256 abc)",
 		"record: stored",
@@ -85,8 +84,7 @@ func TestFailurePathCompletesTheWorkflow(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError(), "a failed Animus job is a job handled, not a failed workflow")
 	var res mediaflow.MediaCompletedResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, mediaflow.PathFailure, res.Path)
-	require.Equal(t, "failed", res.Status)
+	require.Equal(t, mediaflow.JobFailed, res.Status)
 	require.JSONEq(t, `{"code":"E_CODEC","message":"bad codec"}`, string(res.Error))
 	require.Equal(t, []string{"record: stored", "alert: skipped (no URL set)"}, res.Steps)
 	env.AssertExpectations(t)
@@ -149,7 +147,7 @@ func TestStatusQueryWhileRunning(t *testing.T) {
 		require.NoError(t, err)
 		var res mediaflow.MediaCompletedResult
 		require.NoError(t, v.Get(&res))
-		require.Equal(t, mediaflow.PathSuccess, res.Path)
+		require.Equal(t, mediaflow.JobCompleted, res.Status)
 		require.Len(t, res.Steps, 1)
 	}, 30*time.Second)
 	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j6","status":"completed"}`))

@@ -1,7 +1,9 @@
-// Package animus holds the shape of the webhook events Animus sends
-// (payload shape per the Animus webhook docs) and the rules for reading
-// them: parsing the envelope, validating a media.completed job and
-// classifying its status.
+// Package animus reads the bodies of the webhook events Animus sends
+// (payload shape per the Animus webhook docs) into the workflow's input:
+// it parses the envelope as strict JSON and validates a media.completed
+// job. It runs once per event, in the server; what it produces is
+// mediaflow's contract (mediaflow.MediaCompletedInput), which workflows
+// decode without validating again.
 package animus
 
 import (
@@ -11,9 +13,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/mediaflow/mediaflow"
 )
 
 // EventMediaCompleted is the only event type mediaflow acts on.
@@ -81,36 +86,52 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 	return env, nil
 }
 
-// Job is the data object of a media.completed event. The known fields are
-// parsed; the object itself is kept verbatim in Raw, so fields Animus adds
-// later (percent_complete, …) survive the trip through Temporal and into
-// the database. Job marshals to Raw.
-type Job struct {
-	JobID    string
-	Status   string
-	MediaURL string
-	// Results depends on the job type (an array of findings, an object…);
-	// nil when absent or null.
-	Results json.RawMessage
-	// Error is whatever a failed job carries (string or object); nil when
-	// absent or null.
-	Error json.RawMessage
-	// CustomPayload is the caller's own JSON, passed through untouched;
-	// nil when absent or null.
-	CustomPayload json.RawMessage
-	// Raw is the data object exactly as received.
-	Raw json.RawMessage
+// Event is a verified body, read.
+type Event struct {
+	// Type is the envelope's event_type.
+	Type string
+	// Input is the workflow input of a media.completed event; nil for any
+	// other type, which mediaflow acknowledges and ignores.
+	Input *mediaflow.MediaCompletedInput
+}
+
+// ReadEvent reads the verified body of event eventID, received at
+// receivedAt, with ParseEnvelope and, for media.completed, ParseJob; the
+// job's status is classified here, once (mediaflow.ClassifyStatus). Its
+// errors are theirs.
+func ReadEvent(eventID string, body []byte, receivedAt time.Time) (Event, error) {
+	env, err := ParseEnvelope(body)
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{Type: env.EventType}
+	if env.EventType != EventMediaCompleted {
+		return ev, nil
+	}
+	job, err := ParseJob(env.Data)
+	if err != nil {
+		return ev, err
+	}
+	ev.Input = &mediaflow.MediaCompletedInput{
+		EventID:        eventID,
+		EventType:      env.EventType,
+		EventTimestamp: env.Timestamp,
+		ReceivedAt:     receivedAt.UTC(),
+		Status:         mediaflow.ClassifyStatus(job.Status),
+		Job:            job,
+	}
+	return ev, nil
 }
 
 // ParseJob reads a media.completed data object. It returns ErrNotJSON when
 // data is not an object, ErrMissingJobID when job_id is absent or empty,
 // and ErrInvalidField when job_id, status or media_url has the wrong type or
 // job_id or status is longer than MaxJobIDLength.
-func ParseJob(data json.RawMessage) (Job, error) {
+func ParseJob(data json.RawMessage) (mediaflow.Job, error) {
 	if !isObject(data) {
-		return Job{}, fmt.Errorf("%w: data must be an object", ErrNotJSON)
+		return mediaflow.Job{}, fmt.Errorf("%w: data must be an object", ErrNotJSON)
 	}
-	job := Job{Raw: data}
+	job := mediaflow.Job{Raw: data}
 	var jobID, status, mediaURL []byte
 	err := members(data, func(name string, value []byte) {
 		switch name {
@@ -129,7 +150,7 @@ func ParseJob(data json.RawMessage) (Job, error) {
 		}
 	})
 	if err != nil {
-		return Job{}, err
+		return mediaflow.Job{}, err
 	}
 	for _, f := range []struct {
 		name string
@@ -141,77 +162,19 @@ func ParseJob(data json.RawMessage) (Job, error) {
 		{"data.media_url", mediaURL, &job.MediaURL},
 	} {
 		if err := optionalString(f.raw, f.dst); err != nil {
-			return Job{}, fmt.Errorf("%w: %s must be a string", ErrInvalidField, f.name)
+			return mediaflow.Job{}, fmt.Errorf("%w: %s must be a string", ErrInvalidField, f.name)
 		}
 	}
 	if strings.TrimSpace(job.JobID) == "" {
-		return Job{}, ErrMissingJobID
+		return mediaflow.Job{}, ErrMissingJobID
 	}
 	if len(job.JobID) > MaxJobIDLength {
-		return Job{}, fmt.Errorf("%w: data.job_id is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
+		return mediaflow.Job{}, fmt.Errorf("%w: data.job_id is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
 	}
 	if len(job.Status) > MaxJobIDLength {
-		return Job{}, fmt.Errorf("%w: data.status is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
+		return mediaflow.Job{}, fmt.Errorf("%w: data.status is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
 	}
 	return job, nil
-}
-
-// MarshalJSON returns the data object as received.
-func (j Job) MarshalJSON() ([]byte, error) {
-	if len(j.Raw) == 0 {
-		return []byte("null"), nil
-	}
-	return j.Raw, nil
-}
-
-// UnmarshalJSON parses a data object with ParseJob; null is the zero Job.
-func (j *Job) UnmarshalJSON(b []byte) error {
-	if len(nonNull(b)) == 0 {
-		*j = Job{}
-		return nil
-	}
-	job, err := ParseJob(bytes.Clone(b))
-	if err != nil {
-		return err
-	}
-	*j = job
-	return nil
-}
-
-// Outcome is the classification of a job's status.
-type Outcome int
-
-// The outcomes of Classify.
-const (
-	Unknown Outcome = iota
-	Succeeded
-	Failed
-)
-
-// Classify maps a status, case-insensitively and ignoring surrounding
-// space, to an outcome: completed/succeeded/success → Succeeded,
-// failed/failure/error → Failed, anything else → Unknown.
-func Classify(status string) Outcome {
-	switch strings.ToLower(strings.TrimSpace(status)) {
-	case "completed", "succeeded", "success":
-		return Succeeded
-	case "failed", "failure", "error":
-		return Failed
-	}
-	return Unknown
-}
-
-// StatusLabel is the value stored as AnimusJobStatus and in the database:
-// "completed" or "failed" for a classified status, else the status
-// lowercased (so an odd one stays visible).
-func StatusLabel(status string) string {
-	switch Classify(status) {
-	case Succeeded:
-		return "completed"
-	case Failed:
-		return "failed"
-	}
-	return strings.ToLower(strings.TrimSpace(status))
 }
 
 // members calls fn with the name and value of each member of the JSON

@@ -4,40 +4,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/samples"
 )
-
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		status string
-		want   Outcome
-		label  string
-	}{
-		{"completed", Succeeded, "completed"},
-		{"COMPLETED", Succeeded, "completed"},
-		{" Succeeded ", Succeeded, "completed"},
-		{"success", Succeeded, "completed"},
-		{"failed", Failed, "failed"},
-		{"FAILED", Failed, "failed"},
-		{"Failure", Failed, "failed"},
-		{"error", Failed, "failed"},
-		{"PROCESSING", Unknown, "processing"},
-		{"", Unknown, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.status, func(t *testing.T) {
-			if got := Classify(tc.status); got != tc.want {
-				t.Errorf("Classify(%q) = %v, want %v", tc.status, got, tc.want)
-			}
-			if got := StatusLabel(tc.status); got != tc.label {
-				t.Errorf("StatusLabel(%q) = %q, want %q", tc.status, got, tc.label)
-			}
-		})
-	}
-}
 
 func TestParseSamples(t *testing.T) {
 	for _, name := range samples.Names() {
@@ -53,7 +26,7 @@ func TestParseSamples(t *testing.T) {
 			job, err := ParseJob(env.Data)
 			require.NoError(t, err)
 			require.NotEmpty(t, job.JobID)
-			require.NotEqual(t, Unknown, Classify(job.Status))
+			require.True(t, mediaflow.ClassifyStatus(job.Status).Known())
 		})
 	}
 }
@@ -67,9 +40,9 @@ func TestJobKeepsUnknownFieldsThroughJSON(t *testing.T) {
 	require.Equal(t, `{"b":1,"a":[true]}`, string(job.CustomPayload), "custom_payload untouched")
 
 	// Through encoding/json, as Temporal's converter does.
-	b, err := json.Marshal(struct{ Job Job }{job})
+	b, err := json.Marshal(struct{ Job mediaflow.Job }{job})
 	require.NoError(t, err)
-	var back struct{ Job Job }
+	var back struct{ Job mediaflow.Job }
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, job, back.Job)
 }
@@ -108,4 +81,33 @@ func TestParseErrors(t *testing.T) {
 			require.ErrorIs(t, err, tc.want, "got %v, want %v", err, tc.want)
 		})
 	}
+}
+
+func TestReadEvent(t *testing.T) {
+	at := time.Date(2026, 11, 21, 9, 0, 1, 0, time.FixedZone("CET", 3600))
+	ev, err := ReadEvent("msg_1", sample(t, "uppercase"), at)
+	require.NoError(t, err)
+	require.Equal(t, EventMediaCompleted, ev.Type)
+	in := ev.Input
+	require.Equal(t, "msg_1", in.EventID)
+	require.Equal(t, "2026-11-21T09:00:00Z", in.EventTimestamp)
+	require.Equal(t, at.UTC(), in.ReceivedAt)
+	require.Equal(t, "COMPLETED", in.Job.Status, "the status as sent is kept")
+	require.Equal(t, mediaflow.JobCompleted, in.Status, "and classified once, here")
+
+	ev, err = ReadEvent("msg_2", sample(t, "unknown"), at)
+	require.NoError(t, err)
+	require.Nil(t, ev.Input, "another event type has no workflow input")
+	require.NotEmpty(t, ev.Type)
+
+	ev, err = ReadEvent("msg_3", []byte(`{"event_type":"media.completed","data":{}}`), at)
+	require.ErrorIs(t, err, ErrMissingJobID)
+	require.Equal(t, EventMediaCompleted, ev.Type, "the type is known even when the job is not")
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := samples.Get(name)
+	require.NoError(t, err)
+	return b
 }

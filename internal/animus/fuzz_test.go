@@ -6,13 +6,15 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/samples"
 )
 
 // FuzzParse feeds arbitrary bodies to the envelope and job parsers: they
 // must never panic, and a job they accept must survive the JSON round trip
-// Temporal puts it through as the same JSON value (encoding/json drops
-// insignificant white space and escapes <, > and &, nothing else).
+// Temporal puts it through (mediaflow.Job's MarshalJSON and UnmarshalJSON)
+// as the same job: the same fields, the same JSON values (encoding/json
+// drops insignificant white space and escapes <, > and &, nothing else).
 func FuzzParse(f *testing.F) {
 	for _, name := range samples.Names() {
 		body, _ := samples.Get(name)
@@ -22,6 +24,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"event_type":"media.completed","data":{"job_id":"j","status":null,"results":[[[[]]]]}}`))
 	f.Add([]byte("{\"event_type\":\"media.completed\",\"data\":{\"job_id\":\"\xff\"}}"))
 	f.Add([]byte(`[]`))
+	// Member names that differ only in case, or are spelled with escapes:
+	// the parser and the decoder must pick the same member.
+	f.Add([]byte(`{"event_type":"media.completed","data":{"job_id":"j","JOB_ID":"k","Status":"failed","status":"completed"}}`))
+	f.Add([]byte(`{"event_type":"media.completed","data":{"job\u005fid":"j","results":null,"error":"x"}}`))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		env, err := ParseEnvelope(body)
@@ -42,12 +48,13 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal: %v", err)
 		}
-		var back Job
+		var back mediaflow.Job
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("unmarshal %s: %v", b, err)
 		}
 		if back.JobID != job.JobID || back.Status != job.Status || back.MediaURL != job.MediaURL ||
-			!sameJSON(t, back.Raw, job.Raw) || !sameJSON(t, back.CustomPayload, job.CustomPayload) {
+			!sameJSON(t, back.Raw, job.Raw) || !sameJSON(t, back.CustomPayload, job.CustomPayload) ||
+			!sameJSON(t, back.Results, job.Results) || !sameJSON(t, back.Error, job.Error) {
 			t.Fatalf("round trip changed the job: %s -> %s", job.Raw, back.Raw)
 		}
 	})

@@ -1,7 +1,9 @@
-// Package config reads the server's and the worker's settings from the
-// environment (names per DESIGN.md) with caarlos0/env, and Temporal's own
-// TEMPORAL_* settings with the SDK's envconfig. A missing or malformed
-// required value is an error naming the variable, never its value.
+// Package config reads the server's and the worker's settings from
+// environment variables with caarlos0/env, and Temporal's own TEMPORAL_*
+// settings with the SDK's envconfig. Every default is here, once: in an
+// envDefault tag, or for the task queue in mediaflow.DefaultTaskQueue. A
+// missing or malformed value is an error naming the variable, never its
+// value.
 package config
 
 import (
@@ -23,6 +25,21 @@ import (
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
+// Environ is a set of environment variables, name to value. The programs
+// read OSEnviron(); tests give their own, so they load what ships.
+type Environ map[string]string
+
+// OSEnviron returns the process's environment.
+func OSEnviron() Environ {
+	e := Environ{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e[k] = v
+		}
+	}
+	return e
+}
+
 // DefaultTemporalAddress is used when neither TEMPORAL_ADDRESS nor a
 // Temporal config file names one.
 const DefaultTemporalAddress = "127.0.0.1:7233"
@@ -38,15 +55,30 @@ const MaxStartTimeout = 10 * time.Second
 // DefaultDatabaseURL is the SQLite file used when DATABASE_URL is unset.
 var DefaultDatabaseURL = "sqlite://" + filepath.Join("data", "mediaflow.db")
 
+// Shared are the settings both programs read.
+type Shared struct {
+	// TaskQueue is the Temporal task queue (default
+	// mediaflow.DefaultTaskQueue).
+	TaskQueue string `env:"TEMPORAL_TASK_QUEUE"`
+	// LogFormat ("text" or "json") and LogLevel ("debug", "info", "warn",
+	// "error") shape the log (package logging).
+	LogFormat string `env:"LOG_FORMAT" envDefault:"text"`
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	// Temporal holds the client options from TEMPORAL_ADDRESS,
+	// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and an optional
+	// TEMPORAL_CONFIG_FILE profile (the SDK's envconfig), the address
+	// defaulting to DefaultTemporalAddress and the namespace to "default".
+	Temporal client.Options `env:"-"`
+}
+
 // Server is cmd/server's configuration.
 type Server struct {
+	Shared
 	// Secrets are the webhook signing secrets ("whsec_…"), comma-separated
 	// in ANIMUS_WEBHOOK_SECRET; more than one during a rotation.
 	Secrets []string `env:"ANIMUS_WEBHOOK_SECRET,required,notEmpty,unset" envSeparator:","`
 	// HTTPAddr is the listen address.
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
-	// TaskQueue is the Temporal task queue workflows start on.
-	TaskQueue string `env:"TEMPORAL_TASK_QUEUE"`
 	// MaxBodyBytes bounds a webhook body, in bytes (413 above it).
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	// StartTimeout bounds one workflow start (Go duration, e.g. "5s"); it
@@ -72,7 +104,7 @@ type Server struct {
 
 // Worker is cmd/worker's configuration.
 type Worker struct {
-	TaskQueue string `env:"TEMPORAL_TASK_QUEUE"`
+	Shared
 	// DatabaseURL selects the store: "sqlite://path" (or a bare path) for
 	// SQLite, "postgres://…" for PostgreSQL.
 	DatabaseURL string `env:"DATABASE_URL"`
@@ -97,14 +129,15 @@ type Worker struct {
 // WORKER_METRICS_ADDR is unset.
 const DefaultWorkerMetricsAddr = ":9091"
 
-// LoadServer reads Server from the environment. It fails when
-// ANIMUS_WEBHOOK_SECRET is unset or empty, or a value does not parse. The
-// secret is removed from the process environment once read, so a child
-// process or a crash dump of the environment does not carry it.
-func LoadServer() (Server, error) {
-	c, err := env.ParseAs[Server]()
+// LoadServer reads Server from e. It fails when ANIMUS_WEBHOOK_SECRET is
+// unset or empty, or a value does not parse.
+func LoadServer(e Environ) (Server, error) {
+	c, err := parse[Server](e)
 	if err != nil {
-		return Server{}, explain[Server](err)
+		return Server{}, err
+	}
+	if c.Shared, err = loadShared(c.Shared, e); err != nil {
+		return Server{}, err
 	}
 	var secrets []string
 	for _, s := range c.Secrets {
@@ -116,8 +149,8 @@ func LoadServer() (Server, error) {
 		return Server{}, fmt.Errorf(`config: environment variable "ANIMUS_WEBHOOK_SECRET" holds no secret`)
 	}
 	c.Secrets = secrets
-	if c.TaskQueue == "" {
-		c.TaskQueue = mediaflow.DefaultTaskQueue
+	if _, err := webhook.NewVerifier(c.Secrets); err != nil {
+		return Server{}, fmt.Errorf(`config: environment variable "ANIMUS_WEBHOOK_SECRET": %w`, err)
 	}
 	if c.MaxBodyBytes <= 0 || c.MaxBodyBytes > MaxBodyBytesLimit {
 		return Server{}, fmt.Errorf(`config: environment variable "MAX_BODY_BYTES" must be between 1 and %d (Temporal refuses a workflow input over 2 MiB)`, MaxBodyBytesLimit)
@@ -137,27 +170,29 @@ func LoadServer() (Server, error) {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return Server{}, fmt.Errorf(`config: environment variables "TLS_CERT_FILE" and "TLS_KEY_FILE" go together`)
 	}
-	for _, p := range c.TrustedProxies {
-		if net.ParseIP(strings.TrimSpace(p)) == nil {
-			if _, _, err := net.ParseCIDR(strings.TrimSpace(p)); err != nil {
+	for i, p := range c.TrustedProxies {
+		p = strings.TrimSpace(p)
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
 				return Server{}, fmt.Errorf(`config: environment variable "TRUSTED_PROXIES": %q is neither an IP nor a CIDR`, p)
 			}
 		}
+		c.TrustedProxies[i] = p
 	}
 	return c, nil
 }
 
-// LoadWorker reads Worker from the environment.
-func LoadWorker() (Worker, error) {
-	c, err := env.ParseAs[Worker]()
+// LoadWorker reads Worker from e.
+func LoadWorker(e Environ) (Worker, error) {
+	c, err := parse[Worker](e)
 	if err != nil {
-		return Worker{}, explain[Worker](err)
+		return Worker{}, err
+	}
+	if c.Shared, err = loadShared(c.Shared, e); err != nil {
+		return Worker{}, err
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = DefaultDatabaseURL
-	}
-	if c.TaskQueue == "" {
-		c.TaskQueue = mediaflow.DefaultTaskQueue
 	}
 	for _, v := range []struct{ name, value string }{{"NOTIFY_URL", c.NotifyURL}, {"ALERT_URL", c.AlertURL}} {
 		// The value is not quoted: a Slack webhook URL is itself a secret.
@@ -174,7 +209,7 @@ func LoadWorker() (Worker, error) {
 		return Worker{}, fmt.Errorf(`config: environment variable "MEDIA_MAX_BYTES" must be positive`)
 	}
 	// env's defaults also replace an empty value, which here means off.
-	if _, set := os.LookupEnv("WORKER_METRICS_ADDR"); !set {
+	if _, set := e["WORKER_METRICS_ADDR"]; !set {
 		c.MetricsAddr = DefaultWorkerMetricsAddr
 	}
 	if c.MetricsAddr = strings.TrimSpace(c.MetricsAddr); strings.EqualFold(c.MetricsAddr, "off") {
@@ -188,14 +223,15 @@ func LoadWorker() (Worker, error) {
 	return c, nil
 }
 
-// Temporal returns client options from Temporal's own environment variables
-// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
-// and an optional TEMPORAL_CONFIG_FILE profile), defaulting the address to
-// DefaultTemporalAddress and the namespace to "default".
-func Temporal() (client.Options, error) {
-	opts, err := envconfig.LoadDefaultClientOptions()
+// loadShared completes s: the task queue's default and Temporal's client
+// options from e.
+func loadShared(s Shared, e Environ) (Shared, error) {
+	if s.TaskQueue == "" {
+		s.TaskQueue = mediaflow.DefaultTaskQueue
+	}
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: e})
 	if err != nil {
-		return client.Options{}, fmt.Errorf("config: temporal: %w", err)
+		return Shared{}, fmt.Errorf("config: temporal: %w", err)
 	}
 	if opts.HostPort == "" {
 		opts.HostPort = DefaultTemporalAddress
@@ -203,7 +239,54 @@ func Temporal() (client.Options, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
-	return opts, nil
+	s.Temporal = opts
+	return s, nil
+}
+
+// Environ implements envconfig.EnvLookup.
+func (e Environ) Environ() []string {
+	out := make([]string, 0, len(e))
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// LookupEnv implements envconfig.EnvLookup.
+func (e Environ) LookupEnv(key string) (string, bool) {
+	v, ok := e[key]
+	return v, ok
+}
+
+// Variables lists the environment variables T (Server or Worker) reads
+// through its env tags.
+func Variables[T any]() []string {
+	var names []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" && name != "-" {
+				names = append(names, name)
+			}
+		}
+	}
+	walk(reflect.TypeFor[T]())
+	return names
+}
+
+// parse reads T's env-tagged fields from e.
+func parse[T any](e Environ) (T, error) {
+	c, err := env.ParseAsWithOptions[T](env.Options{Environment: e})
+	if err != nil {
+		var zero T
+		return zero, explain[T](err)
+	}
+	return c, nil
 }
 
 // explain rewrites env's parse errors, which name the Go field, to name the

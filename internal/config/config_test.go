@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -9,8 +10,7 @@ import (
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func TestLoadServer(t *testing.T) {
-	t.Setenv("ANIMUS_WEBHOOK_SECRET", " "+secret+" , whsec_c2Vjb25k ")
-	c, err := LoadServer()
+	c, err := LoadServer(Environ{"ANIMUS_WEBHOOK_SECRET": " " + secret + " , whsec_c2Vjb25k "})
 	require.NoError(t, err)
 	require.Equal(t, []string{secret, "whsec_c2Vjb25k"}, c.Secrets)
 	require.Equal(t, ":8080", c.HTTPAddr)
@@ -21,25 +21,18 @@ func TestLoadServer(t *testing.T) {
 func TestLoadServerErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		env  map[string]string
+		env  Environ
 		want string
 	}{
-		{"no secret", map[string]string{}, "ANIMUS_WEBHOOK_SECRET"},
-		{"empty secret", map[string]string{"ANIMUS_WEBHOOK_SECRET": ""}, "ANIMUS_WEBHOOK_SECRET"},
-		{"only commas", map[string]string{"ANIMUS_WEBHOOK_SECRET": " , "}, "ANIMUS_WEBHOOK_SECRET"},
-		{"bad body limit", map[string]string{"ANIMUS_WEBHOOK_SECRET": secret, "MAX_BODY_BYTES": "lots"}, "MAX_BODY_BYTES"},
-		{"start timeout past Svix's", map[string]string{"ANIMUS_WEBHOOK_SECRET": secret, "START_TIMEOUT": "20s"}, "START_TIMEOUT"},
+		{"no secret", Environ{}, "ANIMUS_WEBHOOK_SECRET"},
+		{"empty secret", Environ{"ANIMUS_WEBHOOK_SECRET": ""}, "ANIMUS_WEBHOOK_SECRET"},
+		{"only commas", Environ{"ANIMUS_WEBHOOK_SECRET": " , "}, "ANIMUS_WEBHOOK_SECRET"},
+		{"bad body limit", Environ{"ANIMUS_WEBHOOK_SECRET": secret, "MAX_BODY_BYTES": "lots"}, "MAX_BODY_BYTES"},
+		{"start timeout past Svix's", Environ{"ANIMUS_WEBHOOK_SECRET": secret, "START_TIMEOUT": "20s"}, "START_TIMEOUT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("ANIMUS_WEBHOOK_SECRET", "")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			if _, ok := tc.env["ANIMUS_WEBHOOK_SECRET"]; !ok {
-				unsetenv(t, "ANIMUS_WEBHOOK_SECRET")
-			}
-			_, err := LoadServer()
+			_, err := LoadServer(tc.env)
 			require.ErrorContains(t, err, tc.want)
 			require.NotContains(t, err.Error(), "MfKQ9r8G", "errors never carry the secret")
 		})
@@ -47,42 +40,55 @@ func TestLoadServerErrors(t *testing.T) {
 }
 
 func TestTemporalDefaults(t *testing.T) {
-	t.Setenv("TEMPORAL_CONFIG_FILE", t.TempDir()+"/none.toml")
-	t.Setenv("TEMPORAL_ADDRESS", "")
-	t.Setenv("TEMPORAL_NAMESPACE", "")
-	o, err := Temporal()
+	none := t.TempDir() + "/none.toml"
+	c, err := LoadWorker(Environ{"TEMPORAL_CONFIG_FILE": none})
 	require.NoError(t, err)
-	require.Equal(t, DefaultTemporalAddress, o.HostPort)
-	require.Equal(t, "default", o.Namespace)
+	require.Equal(t, DefaultTemporalAddress, c.Temporal.HostPort)
+	require.Equal(t, "default", c.Temporal.Namespace)
 
-	t.Setenv("TEMPORAL_ADDRESS", "temporal.internal:7233")
-	t.Setenv("TEMPORAL_NAMESPACE", "media")
-	o, err = Temporal()
+	c, err = LoadWorker(Environ{"TEMPORAL_CONFIG_FILE": none, "TEMPORAL_ADDRESS": "temporal.internal:7233", "TEMPORAL_NAMESPACE": "media"})
 	require.NoError(t, err)
-	require.Equal(t, "temporal.internal:7233", o.HostPort)
-	require.Equal(t, "media", o.Namespace)
+	require.Equal(t, "temporal.internal:7233", c.Temporal.HostPort)
+	require.Equal(t, "media", c.Temporal.Namespace)
 }
 
 func TestLoadWorkerDefaults(t *testing.T) {
-	c, err := LoadWorker()
+	c, err := LoadWorker(Environ{})
 	require.NoError(t, err)
 	require.Equal(t, DefaultDatabaseURL, c.DatabaseURL)
 	require.Equal(t, "animus-media", c.TaskQueue)
+	require.Equal(t, "text", c.LogFormat)
+	require.EqualValues(t, 5<<30, c.MediaMaxBytes)
 }
 
 func TestWorkerMetricsAddr(t *testing.T) {
-	unsetenv(t, "WORKER_METRICS_ADDR")
-	c, err := LoadWorker()
+	c, err := LoadWorker(Environ{})
 	require.NoError(t, err)
 	require.Equal(t, ":9091", c.MetricsAddr, "default when unset")
 
 	for value, want := range map[string]string{"": "", "off": "", "OFF": "", "127.0.0.1:9100": "127.0.0.1:9100", ":0": ":0"} {
-		t.Setenv("WORKER_METRICS_ADDR", value)
-		c, err := LoadWorker()
+		c, err := LoadWorker(Environ{"WORKER_METRICS_ADDR": value})
 		require.NoError(t, err, "WORKER_METRICS_ADDR=%q", value)
 		require.Equal(t, want, c.MetricsAddr, "WORKER_METRICS_ADDR=%q", value)
 	}
-	t.Setenv("WORKER_METRICS_ADDR", "9091")
-	_, err = LoadWorker()
+	_, err = LoadWorker(Environ{"WORKER_METRICS_ADDR": "9091"})
 	require.ErrorContains(t, err, "WORKER_METRICS_ADDR")
+}
+
+// TestSecretLeavesTheProcessEnvironment: once read, the webhook secret is
+// no longer in the environment a child process or a crash dump would see.
+func TestSecretLeavesTheProcessEnvironment(t *testing.T) {
+	t.Setenv("ANIMUS_WEBHOOK_SECRET", secret)
+	_, err := LoadServer(OSEnviron())
+	require.NoError(t, err)
+	_, set := os.LookupEnv("ANIMUS_WEBHOOK_SECRET")
+	require.False(t, set)
+}
+
+func TestVariables(t *testing.T) {
+	server := Variables[Server]()
+	require.Contains(t, server, "ANIMUS_WEBHOOK_SECRET")
+	require.Contains(t, server, "TEMPORAL_TASK_QUEUE", "shared settings are listed")
+	require.NotContains(t, server, "DATABASE_URL")
+	require.Contains(t, Variables[Worker](), "DATABASE_URL")
 }

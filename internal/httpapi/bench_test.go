@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/mediaflow/mediaflow"
@@ -22,7 +23,7 @@ import (
 )
 
 // The handler's own cost, with Temporal out of the picture: verify, parse,
-// route and answer through Server.Handler(), with a Starter that returns
+// route and answer through httpapi.Server, with a Starter that returns
 // at once. BenchmarkSvixVerify is the svix library's Verify alone on the
 // same bodies: the floor under the handler. Run with
 //
@@ -126,15 +127,21 @@ func BenchmarkHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv := &httpapi.Server{
-				Verifier: v,
-				Starter:  nopStarter{},
-				Ready:    func(context.Context) error { return nil },
+			h, err := httpapi.New(httpapi.Options{
+				Verifier:          v,
+				Starter:           nopStarter{},
+				Ready:             func(context.Context) error { return nil },
+				MaxBodyBytes:      1 << 20,
+				StartTimeout:      5 * time.Second,
+				MaxInflightStarts: 256,
 				// The default format (text), written nowhere: formatting
 				// the request's log line is part of the handler's cost.
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Registry: prometheus.NewRegistry(),
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
-			h := srv.Handler()
 			body := paddedSample(b, sz.size)
 			rb := &rewindBody{}
 			req := httptest.NewRequest(http.MethodPost, httpapi.WebhookPath, nil)
@@ -204,8 +211,8 @@ func BenchmarkVerifier(b *testing.B) {
 	}
 }
 
-// BenchmarkParse is the handler's parsing alone: ParseEnvelope and
-// ParseJob, as the handler calls them after verification.
+// BenchmarkParse is the handler's reading of the body alone
+// (animus.ReadEvent), as the handler calls it after verification.
 func BenchmarkParse(b *testing.B) {
 	for _, sz := range benchSizes {
 		b.Run(sz.name, func(b *testing.B) {
@@ -214,11 +221,7 @@ func BenchmarkParse(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				env, err := animus.ParseEnvelope(body)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := animus.ParseJob(env.Data); err != nil {
+				if _, err := animus.ReadEvent("msg_bench", body, time.Time{}); err != nil {
 					b.Fatal(err)
 				}
 			}

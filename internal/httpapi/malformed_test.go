@@ -144,15 +144,12 @@ func TestMalformedRequests(t *testing.T) {
 
 // serveReal serves a Server for starter on 127.0.0.1 through HTTPServer,
 // as cmd/server does, and returns the webhook URL and the server's log.
-func serveReal(t *testing.T, starter Starter, configure ...func(*Server)) (string, *bytes.Buffer) {
+func serveReal(t *testing.T, starter Starter, configure ...func(*Options)) (string, *bytes.Buffer) {
 	t.Helper()
-	s, logs := newServer(t, starter)
-	for _, f := range configure {
-		f(s)
-	}
+	s, logs := newServer(t, starter, configure...)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := HTTPServer(l.Addr().String(), s.Handler())
+	srv := HTTPServer(l.Addr().String(), s)
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + l.Addr().String() + WebhookPath, logs

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/telemetry"
 )
 
 // scriptedStarter answers by event ID: msg_dup is a duplicate, msg_down
@@ -47,15 +47,16 @@ func (s *scriptedStarter) Start(ctx context.Context, in mediaflow.MediaCompleted
 // histogram from the Server's Registry; neither /metrics nor the log
 // shows the secret.
 func TestMetricsCountEveryOutcome(t *testing.T) {
-	s, logs := newServer(t, &scriptedStarter{})
-	// Seven requests pass the limiter; the eighth is rate limited.
-	s.Limiter = rate.NewLimiter(rate.Every(time.Hour), 7)
-	s.MaxBodyBytes = 1 << 10
-	ts := httptest.NewServer(s.Handler())
+	s, logs := newServer(t, &scriptedStarter{}, func(o *Options) {
+		// Seven requests pass the limiter; the eighth is rate limited.
+		o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 7)
+		o.MaxBodyBytes = 1 << 10
+	})
+	ts := httptest.NewServer(s)
 	defer ts.Close()
 
-	for _, o := range outcomes {
-		require.Zero(t, testutil.ToFloat64(s.metrics.requests.WithLabelValues(o)), "%s starts at zero", o)
+	for _, o := range telemetry.WebhookOutcomes {
+		require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(o)), "%s starts at zero", o)
 	}
 	success := sample(t, "success")
 	big := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 2<<10)...), `"}`...)
@@ -75,22 +76,22 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 		headers http.Header
 		code    int
 	}{
-		{outcomeStarted, success, signed(t, "msg_new", success), 200},
-		{outcomeDuplicate, success, signed(t, "msg_dup", success), 200},
-		{outcomeIgnored, sample(t, "unknown"), signed(t, "msg_other", sample(t, "unknown")), 200},
-		{outcomeUnauth, success, signed(t, "msg_bad", append([]byte("x"), success...)), 401},
-		{outcomeBadRequest, []byte("not json"), signed(t, "msg_nojson", []byte("not json")), 400},
-		{outcomeTooLarge, big, signed(t, "msg_big", big), 413},
-		{outcomeUnavailable, success, signed(t, "msg_down", success), 503},
-		{outcomeRateLimited, success, signed(t, "msg_more", success), 429},
+		{telemetry.OutcomeStarted, success, signed(t, "msg_new", success), 200},
+		{telemetry.OutcomeDuplicate, success, signed(t, "msg_dup", success), 200},
+		{telemetry.OutcomeIgnored, sample(t, "unknown"), signed(t, "msg_other", sample(t, "unknown")), 200},
+		{telemetry.OutcomeUnauth, success, signed(t, "msg_bad", append([]byte("x"), success...)), 401},
+		{telemetry.OutcomeBadRequest, []byte("not json"), signed(t, "msg_nojson", []byte("not json")), 400},
+		{telemetry.OutcomeTooLarge, big, signed(t, "msg_big", big), 413},
+		{telemetry.OutcomeUnavailable, success, signed(t, "msg_down", success), 503},
+		{telemetry.OutcomeRateLimited, success, signed(t, "msg_more", success), 429},
 	} {
 		require.Equal(t, tc.code, send(tc.body, tc.headers), tc.outcome)
 	}
 
-	for _, o := range outcomes {
-		require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.requests.WithLabelValues(o)), "mediaflow_webhook_requests_total{outcome=%q}", o)
+	for _, o := range telemetry.WebhookOutcomes {
+		require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(o)), "mediaflow_webhook_requests_total{outcome=%q}", o)
 	}
-	families, err := s.Registry.Gather()
+	families, err := s.opts.Registry.Gather()
 	require.NoError(t, err)
 	counts := map[string]uint64{}
 	var starts uint64
@@ -104,13 +105,13 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 			}
 		}
 	}
-	for _, o := range outcomes {
+	for _, o := range telemetry.WebhookOutcomes {
 		require.EqualValues(t, 1, counts[o], "mediaflow_webhook_request_duration_seconds{outcome=%q} count", o)
 	}
 	require.EqualValues(t, 3, starts, "started, duplicate and unavailable called Temporal")
 
 	// One log line per request, each naming its outcome.
-	for _, o := range outcomes {
+	for _, o := range telemetry.WebhookOutcomes {
 		require.Equal(t, 1, strings.Count(logs.String(), "outcome="+o+" "), "log lines for %s:\n%s", o, logs)
 	}
 	resp, err := http.Get(ts.URL + "/metrics")
@@ -133,10 +134,8 @@ func TestTracingSpansTheWebhookRoute(t *testing.T) {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	starter := &scriptedStarter{}
-	s, logs := newServer(t, starter)
-	s.TracerProvider = tp
-	s.Registry = prometheus.NewRegistry()
-	ts := httptest.NewServer(s.Handler())
+	s, logs := newServer(t, starter, func(o *Options) { o.TracerProvider = tp })
+	ts := httptest.NewServer(s)
 	defer ts.Close()
 
 	body := sample(t, "success")

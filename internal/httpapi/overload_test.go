@@ -27,7 +27,7 @@ func postSigned(t *testing.T, url, id string, body []byte) *http.Response {
 
 func TestRateLimit(t *testing.T) {
 	starter := &fakeStarter{}
-	url, _ := serveReal(t, starter, func(s *Server) { s.Limiter = rate.NewLimiter(rate.Every(time.Hour), 2) })
+	url, _ := serveReal(t, starter, func(o *Options) { o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 2) })
 	body := sample(t, "success")
 	codes := []int{}
 	for _, id := range []string{"msg_1", "msg_2", "msg_3"} {
@@ -55,7 +55,7 @@ func (g *gatedStarter) Start(ctx context.Context, _ mediaflow.MediaCompletedInpu
 
 func TestInflightStartsBounded(t *testing.T) {
 	g := &gatedStarter{entered: make(chan struct{}, 2), release: make(chan struct{})}
-	url, _ := serveReal(t, g, func(s *Server) { s.MaxInflightStarts = 2; s.StartTimeout = DefaultStartTimeout })
+	url, _ := serveReal(t, g, func(o *Options) { o.MaxInflightStarts = 2; o.StartTimeout = 5 * time.Second })
 	body := sample(t, "success")
 
 	var wg sync.WaitGroup

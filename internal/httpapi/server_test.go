@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
@@ -61,25 +62,35 @@ type testServer struct {
 	logs    *bytes.Buffer
 }
 
-// newServer returns a Server for starter with a log buffer.
-func newServer(t *testing.T, starter Starter) (*Server, *bytes.Buffer) {
+// newServer returns a Server for starter, with a log buffer, after
+// configure has changed its options.
+func newServer(t *testing.T, starter Starter, configure ...func(*Options)) (*Server, *bytes.Buffer) {
 	t.Helper()
 	v, err := webhook.NewVerifier([]string{testSecret})
 	require.NoError(t, err)
 	logs := &bytes.Buffer{}
-	return &Server{
-		Verifier:     v,
-		Starter:      starter,
-		Ready:        func(context.Context) error { return nil },
-		StartTimeout: 200 * time.Millisecond,
-		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
-	}, logs
+	o := Options{
+		Verifier:          v,
+		Starter:           starter,
+		Ready:             func(context.Context) error { return nil },
+		MaxBodyBytes:      1 << 20,
+		StartTimeout:      200 * time.Millisecond,
+		MaxInflightStarts: 256,
+		Logger:            slog.New(slog.NewTextHandler(logs, nil)),
+		Registry:          prometheus.NewRegistry(),
+	}
+	for _, f := range configure {
+		f(&o)
+	}
+	s, err := New(o)
+	require.NoError(t, err)
+	return s, logs
 }
 
 func newTestServer(t *testing.T, starter *fakeStarter) *testServer {
 	t.Helper()
 	s, logs := newServer(t, starter)
-	ts := httptest.NewServer(s.Handler())
+	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, api: s, starter: starter, logs: logs}
 }
@@ -219,9 +230,8 @@ func TestOtherRoutes(t *testing.T) {
 }
 
 func TestReadyzWhenTemporalDown(t *testing.T) {
-	v, _ := webhook.NewVerifier([]string{testSecret})
-	s := &Server{Verifier: v, Starter: &fakeStarter{}, Ready: func(context.Context) error { return errors.New("down") }}
-	ts := httptest.NewServer(s.Handler())
+	s, _ := newServer(t, &fakeStarter{}, func(o *Options) { o.Ready = func(context.Context) error { return errors.New("down") } })
+	ts := httptest.NewServer(s)
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/readyz")
 	require.NoError(t, err)
@@ -238,7 +248,7 @@ func (panicStarter) Start(context.Context, mediaflow.MediaCompletedInput) (strin
 
 func TestPanicIsAnswered500AndLogged(t *testing.T) {
 	s, logs := newServer(t, panicStarter{})
-	ts := httptest.NewServer(s.Handler())
+	ts := httptest.NewServer(s)
 	defer ts.Close()
 	body := sample(t, "success")
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+WebhookPath, bytes.NewReader(body))
@@ -249,4 +259,13 @@ func TestPanicIsAnswered500AndLogged(t *testing.T) {
 	require.Equal(t, 500, resp.StatusCode)
 	require.Contains(t, logs.String(), "bug in the starter")
 	require.NotContains(t, logs.String(), req.Header.Get("svix-signature"))
+}
+
+func TestNewRefusesMissingDependencies(t *testing.T) {
+	_, err := New(Options{})
+	require.ErrorContains(t, err, "required")
+	v, _ := webhook.NewVerifier([]string{testSecret})
+	_, err = New(Options{Verifier: v, Starter: &fakeStarter{}, Ready: func(context.Context) error { return nil },
+		Logger: slog.Default(), Registry: prometheus.NewRegistry()})
+	require.ErrorContains(t, err, "must be positive", "no limit defaults here: config holds them")
 }

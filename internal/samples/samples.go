@@ -1,6 +1,6 @@
-// Package samples embeds sample Animus event bodies (copies of the ones in
-// the design contract's shared/events), for the sender, tests and fuzz
-// seeds.
+// Package samples embeds sample Animus event bodies, shaped as the Animus
+// webhook docs show them (see events/README.md), for the sender, tests and
+// fuzz seeds.
 package samples
 
 import (

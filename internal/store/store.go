@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mediaflow/mediaflow"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -31,8 +32,9 @@ var ErrNotFound = errors.New("job not found")
 type Job struct {
 	JobID   string
 	EventID string
-	// Status is animus.StatusLabel of RawStatus ("completed", "failed", …).
-	Status    string
+	// Status is mediaflow.ClassifyStatus of RawStatus ("completed",
+	// "failed"; the workflow records no other).
+	Status    mediaflow.JobStatus
 	RawStatus string
 	MediaURL  string
 	// Results, Error, CustomPayload and Data are JSON as received; nil for

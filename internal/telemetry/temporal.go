@@ -71,20 +71,23 @@ func TemporalTracing(tp trace.TracerProvider) (interceptor.Interceptor, error) {
 
 // Instrument sets up a program's telemetry around its Temporal client
 // options: a new registry (NewRegistry) that the SDK's metrics go into
-// (opts.MetricsHandler), and tracing from the environment (TracingFromEnv)
-// with the SDK's tracing interceptor added to opts.Interceptors when it is
-// on. The caller serves the registry and defers Tracing.Flush. It fails
-// when an OTEL_* variable is malformed.
-func Instrument(ctx context.Context, service string, logger *slog.Logger, opts *client.Options) (*prometheus.Registry, *Tracing, error) {
+// (opts.MetricsHandler), and tracing, with the SDK's tracing interceptor
+// added to opts.Interceptors when it is on. Tracing uses tp when it is not
+// nil (tests), else the environment (TracingFromEnv). The caller serves
+// the registry and defers Tracing.Flush. It fails when an OTEL_* variable
+// is malformed.
+func Instrument(ctx context.Context, service string, logger *slog.Logger, opts *client.Options, tp trace.TracerProvider) (*prometheus.Registry, *Tracing, error) {
 	reg := NewRegistry()
 	mh, err := TemporalMetrics(reg, logger)
 	if err != nil {
 		return nil, nil, err
 	}
 	opts.MetricsHandler = mh
-	tracing, err := TracingFromEnv(ctx, service)
-	if err != nil {
-		return nil, nil, err
+	tracing := &Tracing{Provider: tp, Exporter: "given"}
+	if tp == nil {
+		if tracing, err = TracingFromEnv(ctx, service); err != nil {
+			return nil, nil, err
+		}
 	}
 	if tracing.Enabled() {
 		ti, err := TemporalTracing(tracing.Provider)

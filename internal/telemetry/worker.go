@@ -7,19 +7,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
-)
 
-// Job statuses counted by mediaflow_jobs_total, as animus.StatusLabel
-// spells them.
-const (
-	JobCompleted = "completed"
-	JobFailed    = "failed"
+	"github.com/mediaflow/mediaflow"
 )
 
 // Outcomes of an activity attempt.
 const (
-	OutcomeOK    = "ok"
-	OutcomeError = "error"
+	ActivityOK    = "ok"
+	ActivityError = "error"
 )
 
 // WorkerMetrics are the worker's own Prometheus collectors. Labels hold
@@ -57,8 +52,8 @@ func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
 		}, []string{"activity", "outcome"}),
 	}
 	reg.MustRegister(m.Jobs, m.ActivityDuration, m.ActivityAttempts)
-	m.Jobs.WithLabelValues(JobCompleted)
-	m.Jobs.WithLabelValues(JobFailed)
+	m.Jobs.WithLabelValues(string(mediaflow.JobCompleted))
+	m.Jobs.WithLabelValues(string(mediaflow.JobFailed))
 	return m
 }
 
@@ -88,9 +83,9 @@ type activityInbound struct {
 func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	start := time.Now()
 	res, err := a.Next.ExecuteActivity(ctx, in)
-	outcome := OutcomeOK
+	outcome := ActivityOK
 	if err != nil {
-		outcome = OutcomeError
+		outcome = ActivityError
 	}
 	name := activity.GetInfo(ctx).ActivityType.Name
 	a.m.ActivityDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 )
 
@@ -112,39 +110,3 @@ func (t *template) Body(jobID string) []byte {
 
 // Size returns the length of a body whose job ID is jobIDLen bytes.
 func (t *template) Size(jobIDLen int) int { return len(t.prefix) + jobIDLen + len(t.suffix) }
-
-// checkLoopbackURL refuses any webhook URL whose host is not loopback:
-// this tool only ever targets a service on this machine.
-func checkLoopbackURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("-url: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("-url: scheme %q: want http or https", u.Scheme)
-	}
-	if !isLoopbackHost(u.Hostname()) {
-		return fmt.Errorf("-url: host %q is not loopback (127.0.0.0/8, ::1, localhost); loadgen only targets this machine", u.Hostname())
-	}
-	return nil
-}
-
-// checkLoopbackHostPort refuses a Temporal address that is not loopback.
-func checkLoopbackHostPort(hostPort string) error {
-	host, _, err := net.SplitHostPort(hostPort)
-	if err != nil {
-		return fmt.Errorf("-temporal: %w", err)
-	}
-	if !isLoopbackHost(host) {
-		return fmt.Errorf("-temporal: host %q is not loopback (127.0.0.0/8, ::1, localhost); loadgen only targets this machine", host)
-	}
-	return nil
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

@@ -16,7 +16,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -36,9 +35,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
+	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
 )
 
 // Bounds that keep every run finite and small enough for one machine.
@@ -135,11 +137,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case o.wait <= 0:
 		return o, errors.New("-wait must be positive")
 	}
-	if err := checkLoopbackURL(o.url); err != nil {
-		return o, err
+	if err := localtemporal.CheckURL(o.url); err != nil {
+		return o, fmt.Errorf("-url: %w", err)
 	}
-	if err := checkLoopbackHostPort(o.temporal); err != nil {
-		return o, err
+	if err := localtemporal.CheckHostPort(o.temporal); err != nil {
+		return o, fmt.Errorf("-temporal: %w", err)
 	}
 	if _, err := webhook.Sign(o.secret, "msg_check", time.Now(), nil); err != nil {
 		return o, fmt.Errorf("-secret: %w", err)
@@ -206,7 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var tc client.Client
 	if o.baseline || o.e2e || o.drain {
-		if tc, err = dialTemporal(o.temporal, o.namespace); err != nil {
+		if tc, err = localtemporal.Dial(ctx, o.temporal, o.namespace, 0); err != nil {
 			return err
 		}
 		defer tc.Close()
@@ -221,7 +223,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	if o.baseline {
-		d := &directTarget{c: tc, taskQueue: o.taskQueue, tmpl: tmpl, ids: ids{token: newToken()}}
+		// The server's own start deadline (START_TIMEOUT's default).
+		server, err := config.LoadServer(config.Environ{"ANIMUS_WEBHOOK_SECRET": o.secret})
+		if err != nil {
+			return err
+		}
+		d := &directTarget{c: tc, taskQueue: o.taskQueue, timeout: server.StartTimeout, tmpl: tmpl, ids: ids{token: newToken()}}
 		res := runPhase(ctx, p, d.send)
 		s := summarizePhase("direct", p, res)
 		rep.Direct = &s
@@ -352,34 +359,11 @@ func newHTTPTarget(o options, tmpl *template, d ids) *httpTarget {
 }
 
 func (h *httpTarget) send(ctx context.Context, i int) outcome {
-	body := h.tmpl.Body(h.ids.JobID(i))
-	hdr, err := webhook.Sign(h.secret, h.ids.EventID(i), time.Now(), body)
-	if err != nil {
-		return outcome{Code: "error:sign"}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
-	if err != nil {
-		return outcome{Code: "error:request"}
-	}
-	req.Header = hdr
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.client.Do(req)
+	a, err := svixsim.Deliver(ctx, h.client, h.url, h.secret, h.ids.EventID(i), h.tmpl.Body(h.ids.JobID(i)))
 	if err != nil {
 		return outcome{Code: "error:" + transportErrorKind(err)}
 	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return outcome{Code: "error:" + transportErrorKind(err)}
-	}
-	out := outcome{Code: strconv.Itoa(resp.StatusCode)}
-	var a struct {
-		Status string `json:"status"`
-	}
-	if json.Unmarshal(answer, &a) == nil {
-		out.Status = a.Status
-	}
-	return out
+	return outcome{Code: strconv.Itoa(a.Code), Status: a.Status}
 }
 
 func transportErrorKind(err error) string {

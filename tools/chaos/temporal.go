@@ -11,9 +11,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
 )
 
 // temporalClient is the test's own view of Temporal, for the checks.
@@ -21,17 +21,11 @@ type temporalClient struct{ client.Client }
 
 // dialTemporal connects to the dev server, waiting up to a minute for it.
 func dialTemporal(ctx context.Context, addr string) (*temporalClient, error) {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(quietLogger())})
-		if err == nil {
-			return &temporalClient{c}, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("temporal at %s: %w", addr, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	c, err := localtemporal.Dial(ctx, addr, "default", time.Minute)
+	if err != nil {
+		return nil, err
 	}
+	return &temporalClient{c}, nil
 }
 
 // describeAll describes each workflow ID with bounded concurrency and

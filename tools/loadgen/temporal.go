@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -13,11 +12,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/animus"
-	"github.com/mediaflow/mediaflow/internal/httpapi"
 )
 
 // pollEvery is how often the waits ask Temporal's visibility store; a
@@ -28,43 +25,24 @@ const pollEvery = 500 * time.Millisecond
 // running, a workflow stuck in retries): the report then says so.
 const stallAfter = 60 * time.Second
 
-func dialTemporal(hostPort, namespace string) (client.Client, error) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Logger: tlog.NewStructuredLogger(logger)})
-	if err != nil {
-		return nil, fmt.Errorf("temporal at %s: %w", hostPort, err)
-	}
-	return c, nil
-}
-
 // directTarget starts workflows with client.ExecuteWorkflow exactly as the
 // server does (same input, same options, same deadline), without HTTP,
 // signature or gin: the baseline the ingest rate is compared with.
 type directTarget struct {
 	c         client.Client
 	taskQueue string
+	timeout   time.Duration
 	tmpl      *template
 	ids       ids
 }
 
 func (d *directTarget) send(ctx context.Context, i int) outcome {
-	body := d.tmpl.Body(d.ids.JobID(i))
-	env, err := animus.ParseEnvelope(body)
-	if err != nil {
+	ev, err := animus.ReadEvent(d.ids.EventID(i), d.tmpl.Body(d.ids.JobID(i)), time.Now())
+	if err != nil || ev.Input == nil {
 		return outcome{Code: "error:parse"}
 	}
-	job, err := animus.ParseJob(env.Data)
-	if err != nil {
-		return outcome{Code: "error:parse"}
-	}
-	in := mediaflow.MediaCompletedInput{
-		EventID:        d.ids.EventID(i),
-		EventType:      env.EventType,
-		EventTimestamp: env.Timestamp,
-		ReceivedAt:     time.Now().UTC(),
-		Job:            job,
-	}
-	sctx, cancel := context.WithTimeout(ctx, httpapi.DefaultStartTimeout)
+	in := *ev.Input
+	sctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	_, err = d.c.ExecuteWorkflow(sctx, mediaflow.StartOptions(d.taskQueue, in), mediaflow.WorkflowType, in)
 	var dup *serviceerror.WorkflowExecutionAlreadyStarted

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
 )
 
 // svixSchedule is Svix's retry schedule (immediately, 5 s, 5 min, 30 min,
@@ -92,29 +90,13 @@ func (s *sender) deliver(ctx context.Context, ev event) bool {
 // once makes one delivery attempt and returns the status code (0 on a
 // transport error) and the answer's "status" field.
 func (s *sender) once(ctx context.Context, ev event) (int, string) {
-	h, err := webhook.Sign(s.secret, ev.id, time.Now(), ev.body)
-	if err != nil {
-		panic(err)
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(ev.body))
-	req.Header = h
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.client.Do(req)
+	a, err := svixsim.Deliver(ctx, s.client, s.url, s.secret, ev.id, ev.body)
 	if err != nil {
 		s.tally.add(0, "", err)
 		return 0, ""
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	status := ""
-	if i := bytes.Index(b, []byte(`"status":"`)); i >= 0 {
-		rest := b[i+len(`"status":"`):]
-		if j := bytes.IndexByte(rest, '"'); j >= 0 {
-			status = string(rest[:j])
-		}
-	}
-	s.tally.add(resp.StatusCode, status, nil)
-	return resp.StatusCode, status
+	s.tally.add(a.Code, a.Status, nil)
+	return a.Code, a.Status
 }
 
 // ackSet collects the IDs of acknowledged events; safe for concurrent use.
