@@ -9,11 +9,23 @@ TEMPORAL_UI_VERSION := v2.53.1
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 
-.PHONY: dev cluster-tools test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
+.PHONY: dev cluster cluster-start cluster-stop cluster-tools test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
 
 ## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
 dev: bin/temporal
 	@DEV_SECRET=$(DEV_SECRET) scripts/dev.sh
+
+## cluster: docker-compose.yml's topology without containers, on 127.0.0.1: PostgreSQL, a
+## Temporal cluster on it, its UI (:8233), two workers, two servers (:8080, :8081); Ctrl-C stops it
+cluster: cluster-tools
+	@DEV_SECRET=$(DEV_SECRET) scripts/cluster.sh run
+
+## cluster-start, cluster-stop: the same in the background (CI, tests); see scripts/cluster.sh
+cluster-start: cluster-tools
+	@DEV_SECRET=$(DEV_SECRET) scripts/cluster.sh start
+
+cluster-stop:
+	@scripts/cluster.sh stop
 
 ## cluster-tools: temporal-server, temporal-sql-tool and temporal-ui-server at the versions of docker-compose.yml
 cluster-tools: bin/temporal bin/temporal-server bin/temporal-sql-tool bin/temporal-ui-server
