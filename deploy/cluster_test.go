@@ -1,0 +1,78 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// make cluster (scripts/cluster.sh) runs docker-compose.yml's topology from
+// binaries: these tests keep the two descriptions the same.
+
+// makeVariable returns the value of `NAME := value` in the Makefile.
+func makeVariable(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "Makefile"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s*:=\s*(\S+)\s*$`).FindSubmatch(raw)
+	require.NotNil(t, m, "Makefile: %s := … not found", name)
+	return string(m[1])
+}
+
+// scriptVariable returns the value of NAME=value or NAME="value" in
+// scripts/cluster.sh.
+func scriptVariable(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "cluster.sh"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `=(?:"([^"]*)"|(\S*))\s*$`).FindSubmatch(raw)
+	require.NotNil(t, m, "scripts/cluster.sh: %s=… not found", name)
+	return string(m[1]) + string(m[2])
+}
+
+func TestClusterVersions(t *testing.T) {
+	p := loadCompose(t, true)
+	require.Equal(t, "v"+imageTag(service(t, p, "temporal").Image), makeVariable(t, "TEMPORAL_SERVER_VERSION"),
+		"the Makefile's temporal-server and temporal-sql-tool must be docker-compose.yml's temporalio/server")
+	require.Equal(t, "v"+imageTag(service(t, p, "temporal-ui").Image), makeVariable(t, "TEMPORAL_UI_VERSION"),
+		"the Makefile's temporal-ui-server must be docker-compose.yml's temporalio/ui")
+}
+
+func TestClusterTemporalConfig(t *testing.T) {
+	p := loadCompose(t, true)
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "temporal", "config.yaml"))
+	require.NoError(t, err)
+	cfg := string(raw)
+
+	// The server renders the file as a template only with this marker.
+	require.True(t, strings.HasPrefix(cfg, "# enable-template\n"))
+	// Every variable the compose service sets for the image's embedded
+	// template is read by config.yaml too.
+	for k := range service(t, p, "temporal").Environment {
+		require.True(t, strings.Contains(cfg, `(env "`+k+`")`), "config.yaml does not read %s, which docker-compose.yml's temporal service sets", k)
+	}
+	shards := env(t, service(t, p, "temporal"), "NUM_HISTORY_SHARDS")
+	require.True(t, strings.Contains(cfg, `{{ default "`+shards+`" (env "NUM_HISTORY_SHARDS") }}`),
+		"the shard count cannot change once the cluster exists")
+	// Membership ports are a smallint column in Temporal's schema.
+	ports := regexp.MustCompile(`default "(\d+)" \(env "[A-Z_]+_(?:GRPC|HTTP|MEMBERSHIP)_PORT"\)`).FindAllStringSubmatch(cfg, -1)
+	require.Len(t, ports, 9, "the frontend's gRPC, HTTP and membership ports, gRPC and membership for the others")
+	for _, m := range ports {
+		port, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		require.Less(t, port, 32768, "ports below 32768 (membership ports are a smallint column)")
+	}
+}
+
+func TestClusterTemporalSetup(t *testing.T) {
+	p := loadCompose(t, true)
+	setup := service(t, p, "temporal-setup")
+	require.Equal(t, env(t, setup, "NAMESPACE_RETENTION"), scriptVariable(t, "NAMESPACE_RETENTION"))
+	require.Equal(t, env(t, setup, "TEMPORAL_NAMESPACE"), scriptVariable(t, "NAMESPACE"))
+	require.ElementsMatch(t, strings.Fields(env(t, setup, "SEARCH_ATTRIBUTES")), strings.Fields(scriptVariable(t, "SEARCH_ATTRIBUTES")))
+}
