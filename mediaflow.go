@@ -181,27 +181,30 @@ type MediaCompletedResult struct {
 	Steps []string `json:"steps"`
 	// Error is the job's own error as Animus sent it (failed jobs only).
 	Error json.RawMessage `json:"error,omitempty"`
+	// Stale is true when the job's row already held a newer event (by the
+	// envelope's timestamp): this one was recorded as stale and caused no
+	// download, notification or alert. NewerEventID names that event.
+	Stale        bool   `json:"stale,omitempty"`
+	NewerEventID string `json:"newer_event_id,omitempty"`
 }
 
 // StartOptions returns the options every MediaCompletedWorkflow start uses:
-// workflow ID = event ID, a rejected duplicate whether the first run is
-// still running or finished (within the namespace's retention), and the
-// search attributes that make the job findable in the Temporal UI.
-// A duplicate start fails with *serviceerror.WorkflowExecutionAlreadyStarted.
+// workflow ID = event ID; a duplicate while the first run is running or
+// after it completed (within the namespace's retention), but a new run
+// after one that failed, timed out or was terminated, so an event resent
+// from Svix after a fix runs again; and the search attributes that make
+// the job findable in the Temporal UI. A duplicate start fails with
+// *serviceerror.WorkflowExecutionAlreadyStarted.
 func StartOptions(taskQueue string, in MediaCompletedInput) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                                       in.EventID,
 		TaskQueue:                                taskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SearchAttrJobID.ValueSet(in.Job.JobID),
 			SearchAttrJobStatus.ValueSet(string(in.JobStatus())),
 		),
-		Memo: map[string]any{
-			"event_type":  in.EventType,
-			"received_at": in.ReceivedAt.Format(time.RFC3339Nano),
-		},
 	}
 }

@@ -47,6 +47,15 @@ const DefaultMediaMaxBytes = 5 << 30
 // JobStore is the part of store.Store the activities use.
 type JobStore interface {
 	UpsertJob(ctx context.Context, j store.Job) (stored bool, err error)
+	RecordEvent(ctx context.Context, j store.Job) (stored bool, current string, err error)
+	RecordMedia(ctx context.Context, jobID, eventID, path string, size int64, sha256 string) (stored bool, current string, err error)
+	CurrentEvent(ctx context.Context, jobID string) (string, error)
+	Job(ctx context.Context, jobID string) (store.Job, error)
+}
+
+// Signaler sends a signal to a workflow: a Temporal client.
+type Signaler interface {
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
 // Activities holds the activities' dependencies; the worker registers a
@@ -67,8 +76,11 @@ type Activities struct {
 	// the Standard Webhooks way (webhook-id/-timestamp/-signature).
 	NotifySecret string
 	// Jobs, when set, is mediaflow_jobs_total{status} (see
-	// telemetry.WorkerMetrics): RecordJob counts each job it records.
+	// telemetry.WorkerMetrics): RecordEvent (and RecordJob) count each
+	// job they record.
 	Jobs *prometheus.CounterVec
+	// Temporal signals job watches (TellWatch); the worker's client.
+	Temporal Signaler
 }
 
 // RecordInput is RecordJob's argument: the event and what DownloadMedia
@@ -78,15 +90,19 @@ type RecordInput struct {
 	Media Media                         `json:"media"`
 }
 
-// Recorded is RecordJob's result.
+// Recorded is what RecordEvent, RecordMedia (and RecordJob) did.
 type Recorded struct {
 	// Stale is true when the row already held a newer event for the job,
-	// so this one was not written.
-	Stale bool `json:"stale,omitempty"`
+	// so this one was not written; NewerEventID names it (not set by
+	// RecordJob).
+	Stale        bool   `json:"stale,omitempty"`
+	NewerEventID string `json:"newer_event_id,omitempty"`
 }
 
 // RecordJob upserts the job's row (one row per job ID) from the event and
-// the downloaded media. Idempotent: a rerun writes the same row once.
+// the downloaded media: the record step of workflows started before
+// RecordEvent and RecordMedia replaced it (kept while their histories
+// may still run). Idempotent: a rerun writes the same row once.
 // Events for one job are ordered by the envelope's timestamp (the time the
 // server received the event when it has none): an event older than the
 // row's is not written (Stale). Database errors are retryable; an event
@@ -98,15 +114,30 @@ func (a *Activities) RecordJob(ctx context.Context, in RecordInput) (Recorded, e
 		return Recorded{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("event %s has no job data", ev.EventID), ErrTypeInvalidData, nil)
 	}
+	row := jobRow(ev)
+	row.MediaPath, row.MediaSize, row.MediaSHA256 = in.Media.Path, in.Media.Size, in.Media.SHA256
+	stored, err := a.Store.UpsertJob(ctx, row)
+	if err != nil {
+		return Recorded{}, err
+	}
+	if stored {
+		a.countJob(row.Status)
+	}
+	return Recorded{Stale: !stored}, nil
+}
+
+// jobRow is the row an event makes. Events for one job are ordered by the
+// envelope's timestamp, or the time the server received the event when it
+// has none that parses.
+func jobRow(ev mediaflow.MediaCompletedInput) store.Job {
 	eventAt, err := time.Parse(time.RFC3339Nano, ev.EventTimestamp)
 	if err != nil {
 		eventAt = ev.ReceivedAt
 	}
-	status := ev.JobStatus()
-	stored, err := a.Store.UpsertJob(ctx, store.Job{
+	return store.Job{
 		JobID:          ev.Job.JobID,
 		EventID:        ev.EventID,
-		Status:         status,
+		Status:         ev.JobStatus(),
 		RawStatus:      ev.Job.Status,
 		MediaURL:       ev.Job.MediaURL,
 		Results:        ev.Job.Results,
@@ -115,17 +146,7 @@ func (a *Activities) RecordJob(ctx context.Context, in RecordInput) (Recorded, e
 		Data:           ev.Job.Raw,
 		EventTimestamp: ev.EventTimestamp,
 		EventAt:        eventAt,
-		MediaPath:      in.Media.Path,
-		MediaSize:      in.Media.Size,
-		MediaSHA256:    in.Media.SHA256,
-	})
-	if err != nil {
-		return Recorded{}, err
 	}
-	if stored {
-		a.countJob(status)
-	}
-	return Recorded{Stale: !stored}, nil
 }
 
 // countJob counts a recorded job in Jobs. It counts here, once the row is

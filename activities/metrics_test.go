@@ -17,10 +17,14 @@ import (
 )
 
 // failingStore fails every write, as a database that is down.
-type failingStore struct{}
+type failingStore struct{ JobStore }
 
 func (failingStore) UpsertJob(context.Context, store.Job) (bool, error) {
 	return false, errors.New("database is down")
+}
+
+func (failingStore) RecordEvent(context.Context, store.Job) (bool, string, error) {
+	return false, "", errors.New("database is down")
 }
 
 func recordInput(t *testing.T, id, status string) RecordInput {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -36,14 +38,23 @@ type Notice struct {
 	Media    *Media `json:"media,omitempty"`
 	// CustomPayload is the caller's own JSON, untouched.
 	CustomPayload json.RawMessage `json:"custom_payload,omitempty"`
-	Text          string          `json:"text"`
+	// EventTimestamp is the event's envelope timestamp as sent: receivers
+	// order notices for one job by it.
+	EventTimestamp string `json:"event_timestamp,omitempty"`
+	Text           string `json:"text"`
+	// IfCurrent makes the POST conditional: it is skipped (Stale) when the
+	// job's row holds another, newer event by then. Not sent.
+	IfCurrent bool `json:"if_current,omitempty"`
 }
 
 // Delivery is what Notify or Alert did: Skipped when its URL is not set,
-// else the target's HTTP status.
+// Stale (naming the newer event) when the notice was IfCurrent and the
+// job's row holds a newer event, else the target's HTTP status.
 type Delivery struct {
-	Skipped bool `json:"skipped,omitempty"`
-	Status  int  `json:"status,omitempty"`
+	Skipped      bool   `json:"skipped,omitempty"`
+	Status       int    `json:"status,omitempty"`
+	Stale        bool   `json:"stale,omitempty"`
+	NewerEventID string `json:"newer_event_id,omitempty"`
 }
 
 // Notify POSTs n to NOTIFY_URL (skipped when unset). See post for headers,
@@ -69,6 +80,19 @@ func (a *Activities) post(ctx context.Context, target, what string, n Notice) (D
 	if target == "" {
 		return Delivery{Skipped: true}, nil
 	}
+	// Checked right before the POST, so that a notice of an event that a
+	// newer one overtook while this one downloaded is not sent after the
+	// newer event's own notice.
+	if n.IfCurrent && a.Store != nil {
+		current, err := a.Store.CurrentEvent(ctx, n.JobID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Delivery{}, fmt.Errorf("%s: %w", what, err)
+		}
+		if err == nil && current != n.EventID {
+			return Delivery{Stale: true, NewerEventID: current}, nil
+		}
+	}
+	n.IfCurrent = false
 	body, err := json.Marshal(n)
 	if err != nil {
 		return Delivery{}, err

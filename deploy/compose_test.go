@@ -311,11 +311,17 @@ func TestComposeTemporalSetup(t *testing.T) {
 		"retention %s: a redelivery after it would start a second run; Svix retries for %s", retention, svixRetryWindow)
 
 	got := strings.Fields(env(t, setup, "SEARCH_ATTRIBUTES"))
-	want := []string{
-		mediaflow.SearchAttrJobID.GetName() + "=Keyword",
-		mediaflow.SearchAttrJobStatus.GetName() + "=Keyword",
+	var want []string
+	for _, k := range mediaflow.SearchAttributes() {
+		want = append(want, k.GetName()+"=Keyword")
 	}
 	require.ElementsMatch(t, want, got)
+	// make dev registers the same ones.
+	dev, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "dev.sh"))
+	require.NoError(t, err)
+	for _, w := range want {
+		require.Contains(t, string(dev), "--search-attribute "+w, "scripts/dev.sh")
+	}
 
 	// The namespace set up is the one mediaflow uses, on the cluster it uses.
 	ns := env(t, setup, "TEMPORAL_NAMESPACE")

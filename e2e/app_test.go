@@ -35,6 +35,7 @@ import (
 // binaries; both sides trace into one in-memory exporter.
 type testApp struct {
 	url        string // webhook URL
+	taskQueue  string
 	client     client.Client
 	store      *store.Store
 	spans      *tracetest.InMemoryExporter
@@ -98,6 +99,7 @@ func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 	})
 	return &testApp{
 		url:        "http://" + s.Addr() + httpapi.WebhookPath,
+		taskQueue:  wcfg.TaskQueue,
 		client:     w.Client,
 		store:      w.Store,
 		spans:      spans,

@@ -41,15 +41,12 @@ func TestMain(m *testing.M) {
 // attributes registered, on hostPort (a free port when empty).
 func startDevServer(path, hostPort string) (*testsuite.DevServer, error) {
 	return testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
-		ExistingPath:  path,
-		ClientOptions: &client.Options{HostPort: hostPort, Namespace: "default"},
-		LogLevel:      "error",
-		SearchAttributes: temporal.NewSearchAttributes(
-			mediaflow.SearchAttrJobID.ValueSet(""),
-			mediaflow.SearchAttrJobStatus.ValueSet(""),
-		),
-		Stdout: os.Stderr,
-		Stderr: os.Stderr,
+		ExistingPath:     path,
+		ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default"},
+		LogLevel:         "error",
+		SearchAttributes: searchAttributes(),
+		Stdout:           os.Stderr,
+		Stderr:           os.Stderr,
 	})
 }
 
@@ -70,4 +67,13 @@ func temporalCLI() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no go.mod above the working directory")
+}
+
+// searchAttributes are mediaflow's, for a dev server to register.
+func searchAttributes() temporal.SearchAttributes {
+	var updates []temporal.SearchAttributeUpdate
+	for _, k := range mediaflow.SearchAttributes() {
+		updates = append(updates, k.ValueSet(""))
+	}
+	return temporal.NewSearchAttributes(updates...)
 }

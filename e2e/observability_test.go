@@ -74,9 +74,14 @@ func names(t *testing.T, reg prometheus.Gatherer, prefix string) []string {
 // trace, each the child of the one before, and none carries the body or
 // the secret.
 func TestOneTraceFromRequestToActivities(t *testing.T) {
-	a := newApp(t)
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("frames")) }))
+	defer media.Close()
+	notify := httptest.NewServer(&target{})
+	defer notify.Close()
+	a := newApp(t, func(c *appConfig) { c.env["MEDIA_DIR"], c.env["NOTIFY_URL"] = t.TempDir(), notify.URL })
 	id := newEventID()
-	require.Equal(t, "started", deliver(t, a.url, id, sample(t, "success"), secret).body["status"])
+	body := eventFor("job-traced-"+id, "completed", media.URL+"/clip.mp4")
+	require.Equal(t, "started", deliver(t, a.url, id, body, secret).body["status"])
 	_, err := a.result(t, id)
 	require.NoError(t, err)
 
@@ -108,10 +113,11 @@ func TestOneTraceFromRequestToActivities(t *testing.T) {
 		for _, kv := range s.Attributes {
 			v := kv.Value.Emit()
 			require.NotContains(t, v, strings.TrimPrefix(secret, "whsec_")[:12], "span %s attribute %s", s.Name, kv.Key)
-			require.NotContains(t, v, "cus_1042", "span %s attribute %s carries the body", s.Name, kv.Key)
+			require.NotContains(t, v, "cus_9", "span %s attribute %s carries the body", s.Name, kv.Key)
 		}
 	}
-	// request → start → workflow → each activity's start → its run.
+	// request → start → workflow → each activity's start → its run, local
+	// activities (the short steps) included.
 	parentOf := func(child, parent string) {
 		t.Helper()
 		c, ok := byName[child]
@@ -120,7 +126,7 @@ func TestOneTraceFromRequestToActivities(t *testing.T) {
 	}
 	parentOf("StartWorkflow:MediaCompletedWorkflow", "POST "+httpapi.WebhookPath)
 	parentOf("RunWorkflow:MediaCompletedWorkflow", "StartWorkflow:MediaCompletedWorkflow")
-	for _, act := range []string{"DownloadMedia", "RecordJob", "Notify"} {
+	for _, act := range []string{"RecordEvent", "DownloadMedia", "RecordMedia", "TellWatch", "Notify"} {
 		parentOf("StartActivity:"+act, "RunWorkflow:MediaCompletedWorkflow")
 		parentOf("RunActivity:"+act, "StartActivity:"+act)
 	}
@@ -167,11 +173,14 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 	attempts := func(activity, outcome string) float64 {
 		return testutil.ToFloat64(a.worker.ActivityAttempts.WithLabelValues(activity, outcome))
 	}
-	require.Equal(t, 1.0, attempts("DownloadMedia", "ok"))
-	require.Equal(t, 2.0, attempts("RecordJob", "ok"))
+	// Local activities are counted as activities; steps not configured
+	// (no MEDIA_DIR, no ALERT_URL) are not run at all.
+	require.Equal(t, 2.0, attempts("RecordEvent", "ok"))
+	require.Equal(t, 2.0, attempts("TellWatch", "ok"))
 	require.Equal(t, 1.0, attempts("Notify", "error"), "the 502")
 	require.Equal(t, 1.0, attempts("Notify", "ok"), "the retry")
-	require.Equal(t, 1.0, attempts("Alert", "ok"))
+	require.Zero(t, attempts("DownloadMedia", "ok"))
+	require.Zero(t, attempts("Alert", "ok"))
 	require.Equal(t, 1.0, sum(t, a.workerReg, "mediaflow_activity_duration_seconds", map[string]string{"activity": "Notify", "outcome": "error"}))
 	require.Equal(t, 5.0, sum(t, a.workerReg, "mediaflow_activity_duration_seconds", map[string]string{"outcome": "ok"}))
 
@@ -183,9 +192,10 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 		assert.Equal(c, 1.0, sum(t, a.workerReg, "temporal_workflow_failed_total", map[string]string{"workflow_type": "MediaCompletedWorkflow"}))
 	}, 10*time.Second, 100*time.Millisecond)
 	require.Equal(t, 1.0, sum(t, a.workerReg, "temporal_activity_execution_failed_total", map[string]string{"activity_type": "Notify"}))
-	require.Equal(t, 4.0, sum(t, a.workerReg, "temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "RecordJob"})+
-		sum(t, a.workerReg, "temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "Notify"}),
-		"2 RecordJob + 2 Notify attempts")
+	require.Equal(t, 2.0, sum(t, a.workerReg, "temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "Notify"}),
+		"2 Notify attempts")
+	require.Equal(t, 2.0, sum(t, a.workerReg, "temporal_local_activity_execution_latency_seconds", map[string]string{"activity_type": "RecordEvent"}),
+		"2 RecordEvent attempts, as local activities")
 	require.Positive(t, sum(t, a.serverReg, "temporal_request_total", map[string]string{"operation": "StartWorkflowExecution"}))
 	t.Logf("worker temporal_* metrics: %v", names(t, a.workerReg, "temporal_"))
 	t.Logf("server temporal_* metrics: %v", names(t, a.serverReg, "temporal_"))

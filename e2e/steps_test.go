@@ -92,7 +92,8 @@ func TestAllStepsConfigured(t *testing.T) {
 			res, err := a.result(t, okID)
 			require.NoError(t, err)
 			require.Len(t, res.Steps, 3)
-			require.True(t, strings.HasPrefix(res.Steps[0], "download: saved "), res.Steps[0])
+			require.Equal(t, "record: stored", res.Steps[0])
+			require.True(t, strings.HasPrefix(res.Steps[1], "download: saved "), res.Steps[1])
 			require.Equal(t, "notify: delivered (HTTP 202)", res.Steps[2])
 
 			sum := sha256.Sum256(video)
@@ -154,7 +155,7 @@ func TestStalledDownloadIsRetried(t *testing.T) {
 	res, err := a.result(t, id)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, attempts.Load(), "one stalled attempt, one retry")
-	require.Contains(t, res.Steps[0], "(200000 bytes")
+	require.Contains(t, res.Steps[1], "(200000 bytes")
 
 	// The history shows the heartbeat timeout as the retry's cause.
 	iter := a.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -205,7 +206,7 @@ func TestDownloadRetriedAfter503(t *testing.T) {
 	res, err := a.result(t, id)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, hits.Load(), "one 503, one retry")
-	require.Contains(t, res.Steps[0], "(50000 bytes")
+	require.Contains(t, res.Steps[1], "(50000 bytes")
 
 	hits.Store(0)
 	id = newEventID()

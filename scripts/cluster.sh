@@ -48,7 +48,7 @@ UI_ADDR=127.0.0.1:8233
 NAMESPACE=default
 NAMESPACE_RETENTION=72h
 # "Name=Type …": one more search attribute is one more word here.
-SEARCH_ATTRIBUTES="AnimusJobID=Keyword AnimusJobStatus=Keyword"
+SEARCH_ATTRIBUTES="AnimusJobID=Keyword AnimusJobStatus=Keyword AnimusWatchState=Keyword"
 # The Makefile's dev-only secret (make dev uses it too) when
 # ANIMUS_WEBHOOK_SECRET is unset.
 DEV_SECRET=${DEV_SECRET:-$(sed -n 's/^DEV_SECRET := //p' Makefile)}

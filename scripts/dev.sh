@@ -35,6 +35,7 @@ echo "Starting the Temporal dev server (log: data/temporal.log)..."
 bin/temporal server start-dev --ip 127.0.0.1 --ui-port 8233 \
 	--db-filename data/temporal.db --log-level warn \
 	--search-attribute AnimusJobID=Keyword --search-attribute AnimusJobStatus=Keyword \
+	--search-attribute AnimusWatchState=Keyword \
 	>data/temporal.log 2>&1 &
 pids+=($!)
 

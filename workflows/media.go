@@ -1,11 +1,12 @@
-// Package workflows holds mediaflow's deterministic workflow code. It only
-// decides; every side effect is an activity (package activities).
+// Package workflows holds mediaflow's deterministic workflow code:
+// MediaCompletedWorkflow, one per event, and AnimusJobWatch, one per
+// watched job. It only decides; every side effect is an activity (package
+// activities).
 package workflows
 
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -18,74 +19,28 @@ import (
 // fails because the job's status is neither a success nor a failure.
 const ErrTypeUnknownStatus = "UnknownJobStatus"
 
-// QueryStatus is the name of the query that returns the workflow's
-// progress (a mediaflow.MediaCompletedResult so far) while it runs.
-const QueryStatus = "status"
-
-// Options are the activity options of MediaCompletedWorkflow: timeouts and
-// retry policies, one set per kind of step.
-type Options struct {
-	Download workflow.ActivityOptions
-	Record   workflow.ActivityOptions
-	// Notify is used by both Notify and Alert.
-	Notify workflow.ActivityOptions
-}
-
-// DefaultOptions returns the options the worker runs with.
-func DefaultOptions() Options {
-	return Options{
-		// A download may be long (up to 5 GiB) but must show progress: no
-		// heartbeat for 30 s means a stalled transfer, retried.
-		Download: workflow.ActivityOptions{
-			StartToCloseTimeout: 6 * time.Hour,
-			HeartbeatTimeout:    30 * time.Second,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:    5 * time.Second,
-				BackoffCoefficient: 2,
-				MaximumInterval:    5 * time.Minute,
-				MaximumAttempts:    10,
-				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidURL, activities.ErrTypeHTTPStatus,
-					activities.ErrTypeMediaTooLarge},
-			},
-		},
-		// A database write is short; a database that is down is retried
-		// for about 20 minutes before the workflow gives up, visibly.
-		Record: workflow.ActivityOptions{
-			StartToCloseTimeout: 30 * time.Second,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:        time.Second,
-				BackoffCoefficient:     2,
-				MaximumInterval:        time.Minute,
-				MaximumAttempts:        25,
-				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidData},
-			},
-		},
-		// A receiver that is down is retried for about 2 hours.
-		Notify: workflow.ActivityOptions{
-			StartToCloseTimeout: activities.NotifyTimeout + 5*time.Second,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:        2 * time.Second,
-				BackoffCoefficient:     2,
-				MaximumInterval:        10 * time.Minute,
-				MaximumAttempts:        20,
-				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidURL, activities.ErrTypeHTTPStatus},
-			},
-		},
-	}
-}
-
-// Workflow holds MediaCompletedWorkflow with its options; Register
-// registers Workflow{DefaultOptions()}.MediaCompleted.
-type Workflow struct {
-	Options Options
-}
+// versionLocalSteps marks the change to MediaCompleted that records first,
+// as local activities, and schedules only the optional steps the worker is
+// configured for. Histories recorded before it replay mediaCompletedV0.
+const versionLocalSteps = "local-steps"
 
 // MediaCompleted handles one media.completed event, registered as
-// mediaflow.WorkflowType. Success path: DownloadMedia, RecordJob, Notify.
-// Failure path: RecordJob, Alert. It completes normally on both paths (a
-// failed Animus job is a job handled); it fails only with an
-// UnknownJobStatus error for a status it cannot classify, or when an
-// activity fails for good (out of retries, or a non-retryable error).
+// mediaflow.WorkflowType. Its steps, in order:
+//
+//   - RecordEvent (local activity): the job's row. An event older than the
+//     row's is stale: it ends here, and causes no download, notification
+//     or alert.
+//   - completed jobs: DownloadMedia (when MEDIA_DIR is set and the event has
+//     a media_url), then RecordMedia (local activity), which finds the
+//     event stale if a newer one took the row meanwhile.
+//   - TellWatch (local activity): the job's watch, if it has one.
+//   - Notify (completed) or Alert (failed), when its URL is set; skipped
+//     if a newer event took the row by then.
+//
+// It completes normally on both paths (a failed Animus job is a job
+// handled); it fails only with an UnknownJobStatus error for a status it
+// cannot classify, or when an activity fails for good (out of retries, or
+// a non-retryable error).
 func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaCompletedInput) (mediaflow.MediaCompletedResult, error) {
 	res := mediaflow.MediaCompletedResult{
 		EventID: in.EventID,
@@ -93,7 +48,7 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 		Status:  in.JobStatus(),
 		Steps:   []string{},
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (mediaflow.MediaCompletedResult, error) {
+	if err := workflow.SetQueryHandler(ctx, mediaflow.QueryStatus, func() (mediaflow.MediaCompletedResult, error) {
 		return res, nil
 	}); err != nil {
 		return res, err
@@ -111,60 +66,121 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 	}
 	workflow.GetLogger(ctx).Info("Handling job", "JobID", in.Job.JobID, "Status", res.Status)
 
-	var a *activities.Activities
-	var media activities.Media
-	if res.Status == mediaflow.JobCompleted {
-		dctx := workflow.WithActivityOptions(ctx, wf.Options.Download)
-		err := workflow.ExecuteActivity(dctx, a.DownloadMedia, activities.DownloadInput{
-			EventID: in.EventID, JobID: in.Job.JobID, URL: in.Job.MediaURL,
-		}).Get(ctx, &media)
-		if err != nil {
-			return res, fmt.Errorf("downloading media of job %s: %w", in.Job.JobID, err)
-		}
-		res.Steps = append(res.Steps, "download: "+describeMedia(media))
+	if workflow.GetVersion(ctx, versionLocalSteps, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		err := wf.mediaCompletedV0(ctx, in, &res)
+		return res, err
 	}
+	// The worker's configuration, recorded once: a replay on a worker
+	// configured otherwise takes the same steps.
+	var steps Steps
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return wf.Steps }).Get(&steps); err != nil {
+		return res, err
+	}
+	var a *activities.Activities
+	lctx := workflow.WithLocalActivityOptions(ctx, wf.Options.Local)
 
-	var recorded activities.Recorded
-	rctx := workflow.WithActivityOptions(ctx, wf.Options.Record)
-	if err := workflow.ExecuteActivity(rctx, a.RecordJob, activities.RecordInput{Event: in, Media: media}).Get(ctx, &recorded); err != nil {
+	var rec activities.Recorded
+	if err := workflow.ExecuteLocalActivity(lctx, a.RecordEvent, in).Get(ctx, &rec); err != nil {
 		return res, fmt.Errorf("recording job %s: %w", in.Job.JobID, err)
 	}
-	if recorded.Stale {
-		res.Steps = append(res.Steps, "record: not stored (the row holds a newer event for this job)")
-	} else {
-		res.Steps = append(res.Steps, "record: stored")
+	if rec.Stale {
+		return stale(res, "record", rec.NewerEventID, "no download, notification or alert"), nil
+	}
+	res.Steps = append(res.Steps, "record: stored")
+
+	outcome := mediaflow.JobOutcome{JobID: in.Job.JobID, EventID: in.EventID, Status: res.Status,
+		EventTimestamp: in.EventTimestamp, Error: in.Job.Error}
+	var media activities.Media
+	if res.Status == mediaflow.JobCompleted {
+		switch {
+		case !steps.Download:
+			res.Steps = append(res.Steps, "download: skipped (MEDIA_DIR not set)")
+		case in.Job.MediaURL == "":
+			res.Steps = append(res.Steps, "download: skipped (event has no media_url)")
+		default:
+			dctx := workflow.WithActivityOptions(ctx, wf.Options.Download)
+			err := workflow.ExecuteActivity(dctx, a.DownloadMedia, activities.DownloadInput{
+				EventID: in.EventID, JobID: in.Job.JobID, URL: in.Job.MediaURL,
+			}).Get(ctx, &media)
+			if err != nil {
+				return res, fmt.Errorf("downloading media of job %s: %w", in.Job.JobID, err)
+			}
+			res.Steps = append(res.Steps, "download: "+describeMedia(media))
+			err = workflow.ExecuteLocalActivity(lctx, a.RecordMedia, activities.MediaRecord{
+				EventID: in.EventID, JobID: in.Job.JobID, Media: media,
+			}).Get(ctx, &rec)
+			if err != nil {
+				return res, fmt.Errorf("recording media of job %s: %w", in.Job.JobID, err)
+			}
+			if rec.Stale {
+				return stale(res, "record media", rec.NewerEventID, "no notification"), nil
+			}
+			outcome.MediaPath = media.Path
+		}
 	}
 
-	notice := activities.Notice{
-		Type:          "mediaflow.job." + string(res.Status),
-		EventID:       in.EventID,
-		JobID:         in.Job.JobID,
-		Status:        res.Status,
-		Error:         in.Job.Error,
-		MediaURL:      in.Job.MediaURL,
-		CustomPayload: in.Job.CustomPayload,
+	var told activities.Told
+	if err := workflow.ExecuteLocalActivity(lctx, a.TellWatch, outcome).Get(ctx, &told); err != nil {
+		return res, fmt.Errorf("telling the watch of job %s: %w", in.Job.JobID, err)
 	}
-	step, send := "notify", a.Notify
+	if told.Watch {
+		res.Steps = append(res.Steps, "watch: told "+mediaflow.WatchID(in.Job.JobID))
+	}
+
+	step, send, configured := "notify", a.Notify, steps.Notify
 	if res.Status == mediaflow.JobFailed {
-		step, send = "alert", a.Alert
-		notice.Text = fmt.Sprintf("Animus job %s failed: %s", in.Job.JobID, errorText(in.Job.Error))
-	} else {
-		notice.Text = fmt.Sprintf("Animus job %s completed", in.Job.JobID)
-		if !media.Skipped {
-			notice.Media = &media
-		}
+		step, send, configured = "alert", a.Alert, steps.Alert
+	}
+	if !configured {
+		res.Steps = append(res.Steps, step+": skipped (no URL set)")
+		return res, nil
 	}
 	var delivery activities.Delivery
 	nctx := workflow.WithActivityOptions(ctx, wf.Options.Notify)
-	if err := workflow.ExecuteActivity(nctx, send, notice).Get(ctx, &delivery); err != nil {
+	if err := workflow.ExecuteActivity(nctx, send, notice(in, res.Status, media)).Get(ctx, &delivery); err != nil {
 		return res, fmt.Errorf("%s for job %s: %w", step, in.Job.JobID, err)
 	}
-	if delivery.Skipped {
+	switch {
+	case delivery.Stale:
+		return stale(res, step, delivery.NewerEventID, "not sent"), nil
+	case delivery.Skipped:
 		res.Steps = append(res.Steps, step+": skipped (no URL set)")
-	} else {
+	default:
 		res.Steps = append(res.Steps, fmt.Sprintf("%s: delivered (HTTP %d)", step, delivery.Status))
 	}
 	return res, nil
+}
+
+// stale ends res at step: the job's row holds the newer event newer.
+func stale(res mediaflow.MediaCompletedResult, step, newer, consequence string) mediaflow.MediaCompletedResult {
+	res.Stale, res.NewerEventID = true, newer
+	res.Steps = append(res.Steps, fmt.Sprintf("%s: stale (the job's row holds newer event %s): %s", step, newer, consequence))
+	return res
+}
+
+// notice is the summary Notify or Alert posts for the event, sent only
+// while the job's row still holds the event.
+func notice(in mediaflow.MediaCompletedInput, status mediaflow.JobStatus, media activities.Media) activities.Notice {
+	n := activities.Notice{
+		Type:           "mediaflow.job." + string(status),
+		EventID:        in.EventID,
+		JobID:          in.Job.JobID,
+		Status:         status,
+		Error:          in.Job.Error,
+		MediaURL:       in.Job.MediaURL,
+		CustomPayload:  in.Job.CustomPayload,
+		EventTimestamp: in.EventTimestamp,
+		IfCurrent:      true,
+	}
+	if status == mediaflow.JobFailed {
+		n.Text = fmt.Sprintf("Animus job %s failed: %s", in.Job.JobID, errorText(in.Job.Error))
+	} else {
+		n.Text = fmt.Sprintf("Animus job %s completed", in.Job.JobID)
+		if media.Path != "" {
+			n.Media = &media
+		}
+	}
+	return n
 }
 
 func describeMedia(m activities.Media) string {

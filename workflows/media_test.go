@@ -26,74 +26,168 @@ func input(t *testing.T, data string) mediaflow.MediaCompletedInput {
 	var job mediaflow.Job
 	require.NoError(t, json.Unmarshal([]byte(data), &job))
 	return mediaflow.MediaCompletedInput{
-		EventID:    "msg_test",
-		EventType:  "media.completed",
-		ReceivedAt: time.Date(2026, 11, 20, 14, 3, 28, 0, time.UTC),
-		Status:     mediaflow.ClassifyStatus(job.Status),
-		Job:        job,
+		EventID:        "msg_test",
+		EventType:      "media.completed",
+		EventTimestamp: "2026-11-20T14:03:27Z",
+		ReceivedAt:     time.Date(2026, 11, 20, 14, 3, 28, 0, time.UTC),
+		Status:         mediaflow.ClassifyStatus(job.Status),
+		Job:            job,
 	}
 }
 
-func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+// allSteps is a worker with MEDIA_DIR, NOTIFY_URL and ALERT_URL set.
+var allSteps = Steps{Download: true, Notify: true, Alert: true}
+
+func newEnv(t *testing.T, steps Steps) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()
-	Register(env, Workflow{Options: DefaultOptions()}, &activities.Activities{})
+	Register(env, Workflow{Options: DefaultOptions(), Steps: steps}, &activities.Activities{})
 	return env
+}
+
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) mediaflow.MediaCompletedResult {
+	t.Helper()
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res mediaflow.MediaCompletedResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	return res
 }
 
 var savedMedia = activities.Media{URL: "https://m/a.mp4", Path: "/media/j1/a.mp4", Size: 3, SHA256: "abc"}
 
 func TestSuccessPath(t *testing.T) {
-	env := newEnv(t)
+	env := newEnv(t, allSteps)
 	in := input(t, `{"job_id":"j1","status":"COMPLETED","media_url":"https://m/a.mp4","results":{"frames":60},"custom_payload":{"k":1},"extra":true}`)
+	env.OnActivity(a.RecordEvent, mock.Anything, mock.MatchedBy(func(got mediaflow.MediaCompletedInput) bool {
+		// Unknown fields survive the trip through Temporal's converter.
+		return got.Job.JobID == "j1" && string(got.Job.Raw) == string(in.Job.Raw)
+	})).Return(activities.Recorded{}, nil).Once()
 	env.OnActivity(a.DownloadMedia, mock.Anything, activities.DownloadInput{EventID: "msg_test", JobID: "j1", URL: "https://m/a.mp4"}).
 		Return(savedMedia, nil).Once()
-	env.OnActivity(a.RecordJob, mock.Anything, mock.MatchedBy(func(got activities.RecordInput) bool {
-		// Unknown fields survive the trip through Temporal's converter.
-		return got.Event.Job.JobID == "j1" && string(got.Event.Job.Raw) == string(in.Job.Raw) && got.Media == savedMedia
-	})).Return(activities.Recorded{}, nil).Once()
+	env.OnActivity(a.RecordMedia, mock.Anything, activities.MediaRecord{EventID: "msg_test", JobID: "j1", Media: savedMedia}).
+		Return(activities.Recorded{}, nil).Once()
+	env.OnActivity(a.TellWatch, mock.Anything, mock.MatchedBy(func(o mediaflow.JobOutcome) bool {
+		return o.JobID == "j1" && o.EventID == "msg_test" && o.Status == mediaflow.JobCompleted && o.MediaPath == savedMedia.Path
+	})).Return(activities.Told{}, nil).Once()
 	env.OnActivity(a.Notify, mock.Anything, mock.MatchedBy(func(n activities.Notice) bool {
-		return n.Type == "mediaflow.job.completed" && n.EventID == "msg_test" && n.Media != nil &&
-			string(n.CustomPayload) == `{"k":1}`
+		return n.Type == "mediaflow.job.completed" && n.EventID == "msg_test" && n.Media != nil && n.IfCurrent &&
+			n.EventTimestamp == "2026-11-20T14:03:27Z" && string(n.CustomPayload) == `{"k":1}`
 	})).Return(activities.Delivery{Status: 204}, nil).Once()
 
 	env.ExecuteWorkflow(mediaflow.WorkflowType, in)
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
-	var res mediaflow.MediaCompletedResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := result(t, env)
 	require.Equal(t, mediaflow.JobCompleted, res.Status)
+	require.False(t, res.Stale)
 	require.Equal(t, []string{
-		"download: saved /media/j1/a.mp4 (3 bytes, sha256 abc)",
 		"record: stored",
+		"download: saved /media/j1/a.mp4 (3 bytes, sha256 abc)",
 		"notify: delivered (HTTP 204)",
 	}, res.Steps)
 	env.AssertExpectations(t)
 }
 
+// TestStepsNotConfiguredAreNotScheduled: a worker without MEDIA_DIR,
+// NOTIFY_URL or ALERT_URL records the job and tells its watch, nothing
+// more; the result says what was skipped.
+func TestStepsNotConfiguredAreNotScheduled(t *testing.T) {
+	for _, tc := range []struct {
+		data  string
+		steps []string
+	}{
+		{`{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`,
+			[]string{"record: stored", "download: skipped (MEDIA_DIR not set)", "notify: skipped (no URL set)"}},
+		{`{"job_id":"j2","status":"failed","error":"bad codec"}`,
+			[]string{"record: stored", "alert: skipped (no URL set)"}},
+	} {
+		env := newEnv(t, Steps{})
+		env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+		env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
+		env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, tc.data))
+		require.Equal(t, tc.steps, result(t, env).Steps)
+		env.AssertExpectations(t)
+		for _, name := range []string{"DownloadMedia", "RecordMedia", "Notify", "Alert"} {
+			env.AssertNotCalled(t, name, mock.Anything, mock.Anything)
+		}
+	}
+}
+
 func TestFailurePathCompletesTheWorkflow(t *testing.T) {
-	env := newEnv(t)
-	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+	env := newEnv(t, allSteps)
+	env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+	env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{Watch: true}, nil).Once()
 	env.OnActivity(a.Alert, mock.Anything, mock.MatchedBy(func(n activities.Notice) bool {
 		return n.Type == "mediaflow.job.failed" && n.Text == `Animus job j2 failed: {"code":"E_CODEC","message":"bad codec"}`
-	})).Return(activities.Delivery{Skipped: true}, nil).Once()
+	})).Return(activities.Delivery{Status: 200}, nil).Once()
 
-	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j2","status":"failed","error":{"code":"E_CODEC","message":"bad codec"}}`))
-	require.NoError(t, env.GetWorkflowError(), "a failed Animus job is a job handled, not a failed workflow")
-	var res mediaflow.MediaCompletedResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j2","status":"failed","media_url":"https://m/a.mp4","error":{"code":"E_CODEC","message":"bad codec"}}`))
+	res := result(t, env)
 	require.Equal(t, mediaflow.JobFailed, res.Status)
 	require.JSONEq(t, `{"code":"E_CODEC","message":"bad codec"}`, string(res.Error))
-	require.Equal(t, []string{"record: stored", "alert: skipped (no URL set)"}, res.Steps)
+	require.Equal(t, []string{"record: stored", "watch: told animus-job-j2", "alert: delivered (HTTP 200)"}, res.Steps)
 	env.AssertExpectations(t)
 	env.AssertNotCalled(t, "DownloadMedia", mock.Anything, mock.Anything)
 	env.AssertNotCalled(t, "Notify", mock.Anything, mock.Anything)
 }
 
+// TestStaleEventCausesNoSideEffects: an event older than the one the
+// job's row holds is recorded as stale at whichever step finds it, and
+// nothing after that step runs; the result names the newer event.
+func TestStaleEventCausesNoSideEffects(t *testing.T) {
+	newer := activities.Recorded{Stale: true, NewerEventID: "msg_newer"}
+	tests := []struct {
+		name     string
+		data     string
+		mock     func(env *testsuite.TestWorkflowEnvironment)
+		lastStep string
+		notRun   []string
+	}{
+		{"at record, completed job", `{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`,
+			func(env *testsuite.TestWorkflowEnvironment) {
+				env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(newer, nil).Once()
+			}, "record: stale (the job's row holds newer event msg_newer): no download, notification or alert",
+			[]string{"DownloadMedia", "RecordMedia", "TellWatch", "Notify"}},
+		{"at record, failed job", `{"job_id":"j1","status":"failed"}`,
+			func(env *testsuite.TestWorkflowEnvironment) {
+				env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(newer, nil).Once()
+			}, "record: stale (the job's row holds newer event msg_newer): no download, notification or alert",
+			[]string{"TellWatch", "Alert"}},
+		{"after the download", `{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`,
+			func(env *testsuite.TestWorkflowEnvironment) {
+				env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+				env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(savedMedia, nil).Once()
+				env.OnActivity(a.RecordMedia, mock.Anything, mock.Anything).Return(newer, nil).Once()
+			}, "record media: stale (the job's row holds newer event msg_newer): no notification",
+			[]string{"TellWatch", "Notify"}},
+		{"right before the alert", `{"job_id":"j1","status":"failed"}`,
+			func(env *testsuite.TestWorkflowEnvironment) {
+				env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+				env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
+				env.OnActivity(a.Alert, mock.Anything, mock.Anything).
+					Return(activities.Delivery{Stale: true, NewerEventID: "msg_newer"}, nil).Once()
+			}, "alert: stale (the job's row holds newer event msg_newer): not sent", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, allSteps)
+			tc.mock(env)
+			env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, tc.data))
+			res := result(t, env)
+			require.True(t, res.Stale)
+			require.Equal(t, "msg_newer", res.NewerEventID)
+			require.Equal(t, tc.lastStep, res.Steps[len(res.Steps)-1])
+			env.AssertExpectations(t)
+			for _, name := range tc.notRun {
+				env.AssertNotCalled(t, name, mock.Anything, mock.Anything)
+			}
+		})
+	}
+}
+
 func TestUnknownStatusFailsWithoutRetry(t *testing.T) {
-	env := newEnv(t)
+	env := newEnv(t, allSteps)
 	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j3","status":"PROCESSING"}`))
 	err := env.GetWorkflowError()
 	var appErr *temporal.ApplicationError
@@ -101,55 +195,56 @@ func TestUnknownStatusFailsWithoutRetry(t *testing.T) {
 	require.Equal(t, ErrTypeUnknownStatus, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 	require.Contains(t, appErr.Error(), `"PROCESSING"`)
+	env.AssertNotCalled(t, "RecordEvent", mock.Anything, mock.Anything)
 }
 
 func TestRecordRetriedUntilItSucceeds(t *testing.T) {
-	env := newEnv(t)
+	env := newEnv(t, Steps{})
 	calls := 0
-	env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(activities.Media{Skipped: true, Note: "MEDIA_DIR not set"}, nil)
-	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).Return(func(context.Context, activities.RecordInput) (activities.Recorded, error) {
+	env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(func(context.Context, mediaflow.MediaCompletedInput) (activities.Recorded, error) {
 		calls++
 		if calls <= 2 {
 			return activities.Recorded{}, errors.New("database is locked")
 		}
 		return activities.Recorded{}, nil
 	})
-	env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(activities.Delivery{Skipped: true}, nil)
+	env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil)
 
 	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j4","status":"success"}`))
-	require.NoError(t, env.GetWorkflowError())
+	res := result(t, env)
 	require.Equal(t, 3, calls)
-	var res mediaflow.MediaCompletedResult
-	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, "download: skipped (MEDIA_DIR not set)", res.Steps[0])
+	require.Equal(t, "record: stored", res.Steps[0])
 }
 
 func TestNonRetryableActivityErrorFailsTheWorkflow(t *testing.T) {
-	env := newEnv(t)
+	env := newEnv(t, allSteps)
+	env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
 	env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(activities.Media{},
 		temporal.NewNonRetryableApplicationError("downloading media: HTTP 404", activities.ErrTypeHTTPStatus, nil)).Once()
 
 	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j5","status":"completed","media_url":"https://m/gone.mp4"}`))
 	require.ErrorContains(t, env.GetWorkflowError(), "HTTP 404")
 	env.AssertExpectations(t)
-	env.AssertNotCalled(t, "RecordJob", mock.Anything, mock.Anything)
+	env.AssertNotCalled(t, "Notify", mock.Anything, mock.Anything)
 }
 
 func TestStatusQueryWhileRunning(t *testing.T) {
-	env := newEnv(t)
-	env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(savedMedia, nil)
-	env.OnActivity(a.RecordJob, mock.Anything, mock.Anything).After(time.Minute).Return(activities.Recorded{}, nil)
+	env := newEnv(t, allSteps)
+	env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil)
+	env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).After(time.Minute).Return(savedMedia, nil)
+	env.OnActivity(a.RecordMedia, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil)
+	env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil)
 	env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(activities.Delivery{Status: 200}, nil)
 
-	// Half a minute in, the download is done and the record still running.
+	// Half a minute in, the job is recorded and the download still running.
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(QueryStatus)
+		v, err := env.QueryWorkflow(mediaflow.QueryStatus)
 		require.NoError(t, err)
 		var res mediaflow.MediaCompletedResult
 		require.NoError(t, v.Get(&res))
 		require.Equal(t, mediaflow.JobCompleted, res.Status)
-		require.Len(t, res.Steps, 1)
+		require.Equal(t, []string{"record: stored"}, res.Steps)
 	}, 30*time.Second)
-	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j6","status":"completed"}`))
+	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j6","status":"completed","media_url":"https://m/a.mp4"}`))
 	require.NoError(t, env.GetWorkflowError())
 }

@@ -12,28 +12,33 @@ import (
 	"github.com/mediaflow/mediaflow"
 )
 
-// histories returns the recorded histories in testdata: one per path,
-// exported from a dev server with `temporal workflow show -o json` (see
-// README, "Add an activity").
-func histories(t *testing.T) []string {
+// histories returns the recorded histories in testdata matching pattern:
+// v0-* from before versionLocalSteps, v1-* after it (recorded by the e2e
+// test TestRecordHistories, or with `temporal workflow show -o json`; see
+// docs/extending.md).
+func histories(t *testing.T, pattern string) []string {
 	t.Helper()
-	files, err := filepath.Glob("testdata/*.json")
+	files, err := filepath.Glob(filepath.Join("testdata", pattern))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	return files
 }
 
-func replay(t *testing.T, file string, fn any) error {
+// replay replays file with media as MediaCompletedWorkflow and the current
+// JobWatch.
+func replay(t *testing.T, file string, media any) error {
 	t.Helper()
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
+	r.RegisterWorkflowWithOptions(media, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
+	r.RegisterWorkflowWithOptions(Workflow{Options: DefaultOptions()}.JobWatch, workflow.RegisterOptions{Name: mediaflow.WatchWorkflowType})
 	return r.ReplayWorkflowHistoryFromJSONFile(nil, file)
 }
 
-// TestReplay fails when a change to MediaCompleted would break workflows
-// already running (a non-deterministic change).
+// TestReplay fails when a change to the workflows would break workflows
+// already running (a non-deterministic change). The worker's configured
+// steps do not matter: the histories recorded them.
 func TestReplay(t *testing.T) {
-	for _, file := range histories(t) {
+	for _, file := range histories(t, "*.json") {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			require.NoError(t, replay(t, file, Workflow{Options: DefaultOptions()}.MediaCompleted))
 		})
@@ -61,7 +66,7 @@ func withNewStep(guarded bool) func(workflow.Context, mediaflow.MediaCompletedIn
 // TestAddingAnActivity backs the README's walk-through: a new step
 // without GetVersion breaks the recorded histories; with it they replay.
 func TestAddingAnActivity(t *testing.T) {
-	for _, file := range histories(t) {
+	for _, file := range append(histories(t, "v0-*.json"), histories(t, "v1-success.json")...) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			require.Error(t, replay(t, file, withNewStep(false)), "an unguarded new step must fail replay")
 			require.NoError(t, replay(t, file, withNewStep(true)))

@@ -81,8 +81,9 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 	if opts.Workflow != nil {
 		wfOpts = *opts.Workflow
 	}
+	steps := workflows.Steps{Download: cfg.MediaDir != "", Notify: cfg.NotifyURL != "", Alert: cfg.AlertURL != ""}
 	// A new activity's dependencies are set here.
-	workflows.Register(w.worker, workflows.Workflow{Options: wfOpts}, &activities.Activities{
+	workflows.Register(w.worker, workflows.Workflow{Options: wfOpts, Steps: steps}, &activities.Activities{
 		Store:         w.Store,
 		HTTP:          activities.NewHTTPClient(),
 		MediaDir:      cfg.MediaDir,
@@ -91,6 +92,7 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 		AlertURL:      cfg.AlertURL,
 		NotifySecret:  cfg.NotifySecret,
 		Jobs:          w.Metrics.Jobs,
+		Temporal:      w.Client,
 	})
 	return w, nil
 }

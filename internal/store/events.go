@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// RecordEvent writes j's event as the row for j.JobID unless the row
+// already holds a newer event (by EventAt), and reports which event the row
+// holds afterwards: j.EventID when it was written, else the newer one's ID
+// (stored false). j's media columns are ignored: RecordMedia writes them
+// once the media is saved. Writing the same event again keeps the media
+// the row already has for it; another event clears them. Both dialects run
+// the same statements.
+func (s *Store) RecordEvent(ctx context.Context, j Job) (stored bool, current string, err error) {
+	const q = `
+INSERT INTO jobs (job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, event_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (job_id) DO UPDATE SET
+    event_id = excluded.event_id, status = excluded.status, raw_status = excluded.raw_status,
+    media_url = excluded.media_url, results = excluded.results, error = excluded.error,
+    custom_payload = excluded.custom_payload, data = excluded.data,
+    event_timestamp = excluded.event_timestamp, event_at = excluded.event_at,
+    media_path = CASE WHEN jobs.event_id = excluded.event_id THEN jobs.media_path END,
+    media_size = CASE WHEN jobs.event_id = excluded.event_id THEN jobs.media_size END,
+    media_sha256 = CASE WHEN jobs.event_id = excluded.event_id THEN jobs.media_sha256 END,
+    updated_at = CURRENT_TIMESTAMP
+WHERE excluded.event_at >= jobs.event_at`
+	res, err := s.db.ExecContext(ctx, q,
+		j.JobID, j.EventID, j.Status, j.RawStatus, j.MediaURL,
+		jsonArg(j.Results), jsonArg(j.Error), jsonArg(j.CustomPayload), string(j.Data),
+		j.EventTimestamp, j.EventAt.UTC().Format(eventAtLayout))
+	if err != nil {
+		return false, "", fmt.Errorf("recording event %s of job %s: %w", j.EventID, j.JobID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, "", fmt.Errorf("recording event %s of job %s: %w", j.EventID, j.JobID, err)
+	}
+	if n > 0 {
+		return true, j.EventID, nil
+	}
+	current, err = s.CurrentEvent(ctx, j.JobID)
+	return false, current, err
+}
+
+// RecordMedia writes where the media of event eventID was saved into jobID's
+// row, if the row still holds that event; otherwise (a newer event took
+// the row meanwhile) it writes nothing and returns the row's event ID
+// (stored false). size is in bytes, sha256 hex.
+func (s *Store) RecordMedia(ctx context.Context, jobID, eventID, path string, size int64, sha256 string) (stored bool, current string, err error) {
+	const q = `
+UPDATE jobs SET media_path = $3, media_size = $4, media_sha256 = $5, updated_at = CURRENT_TIMESTAMP
+WHERE job_id = $1 AND event_id = $2`
+	res, err := s.db.ExecContext(ctx, q, jobID, eventID, nullString(path), nullInt(size, path != ""), nullString(sha256))
+	if err != nil {
+		return false, "", fmt.Errorf("recording media of job %s: %w", jobID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, "", fmt.Errorf("recording media of job %s: %w", jobID, err)
+	}
+	if n > 0 {
+		return true, eventID, nil
+	}
+	current, err = s.CurrentEvent(ctx, jobID)
+	return false, current, err
+}
+
+// CurrentEvent returns the ID of the event jobID's row holds, or
+// ErrNotFound.
+func (s *Store) CurrentEvent(ctx context.Context, jobID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT event_id FROM jobs WHERE job_id = $1`, jobID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading job %s: %w", jobID, err)
+	}
+	return id, nil
+}
