@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/mediaflow/mediaflow/internal/app"
+	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/dbtest"
 	"github.com/mediaflow/mediaflow/internal/store"
 )
@@ -150,4 +153,42 @@ func postgresReadOnly(t *testing.T, pgURL string) outage {
 		_, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" RESET default_transaction_read_only")
 		require.NoError(t, err)
 	}}
+}
+
+// TestWorkerStartWithoutDatabase: a worker whose database cannot be
+// reached or opened at start does not start; its error (the line
+// cmd/worker prints before exiting 1) says which and why, without the
+// password of DATABASE_URL. Events wait in Temporal meanwhile: no worker
+// runs their activities, so none of RecordJob's retries are spent. (A
+// read-only database whose migrations are applied does start: see
+// TestDatabaseOutage.)
+func TestWorkerStartWithoutDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobs.db")
+	s, err := store.Open(context.Background(), "sqlite://"+path)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	dbtest.Unwritable(t, path, dir)
+
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"postgres unreachable", "postgres://mediaflow:hunter2@127.0.0.1:1/mediaflow?connect_timeout=5", "database: postgres: connecting: "},
+		{"sqlite directory read-only", "sqlite://" + path, "database: sqlite " + path + ": opening the database (its directory must be writable too"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.LoadWorker(config.Environ{
+				"TEMPORAL_ADDRESS":     devServer.FrontendHostPort(),
+				"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "none.toml"),
+				"DATABASE_URL":         tc.url,
+			})
+			require.NoError(t, err)
+			w, err := app.NewWorker(context.Background(), cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+			if err == nil {
+				w.Close()
+			}
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "hunter2")
+		})
+	}
 }
