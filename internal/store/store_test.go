@@ -16,7 +16,7 @@ import (
 // openStores returns a fresh store per database kind: SQLite always,
 // PostgreSQL when TEST_POSTGRES_URL is set (.ci/run sets it; CI fails
 // without it so PostgreSQL is never silently skipped there).
-func openStores(t *testing.T) map[string]*Store {
+func openStores(t testing.TB) map[string]*Store {
 	t.Helper()
 	ctx := context.Background()
 	stores := map[string]*Store{}
@@ -39,7 +39,7 @@ func openStores(t *testing.T) map[string]*Store {
 
 // openPostgresSchema opens a store in a schema of its own, dropped at the
 // end, so tests do not see each other's rows.
-func openPostgresSchema(t *testing.T, pgURL string) *Store {
+func openPostgresSchema(t testing.TB, pgURL string) *Store {
 	t.Helper()
 	ctx := context.Background()
 	schema := fmt.Sprintf("test_%d", time.Now().UnixNano())
