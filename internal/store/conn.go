@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
@@ -114,13 +115,11 @@ func freshConnFixes(err error) bool {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch code := pgErr.Code; {
-		case len(code) == 5 && code[:2] == "08":
-			return true
-		case code == "25006", code == "57P01", code == "57P02", code == "57P03":
+		switch pgErr.Code {
+		case pgerrcode.ReadOnlySQLTransaction, pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow:
 			return true
 		}
-		return false
+		return pgerrcode.IsConnectionException(pgErr.Code)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
