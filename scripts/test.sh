@@ -2,7 +2,8 @@
 # Everything CI runs: formatting, vet, and all tests with the race
 # detector. The e2e tests start their own Temporal dev server from
 # bin/temporal. A throwaway PostgreSQL on 127.0.0.1 is started for the
-# store tests when its binaries are installed (CI requires it).
+# store tests when its binaries are installed (CI requires it); PG_BIN
+# names them (default: the newest /usr/lib/postgresql/*/bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,11 +13,19 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 
+pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)}
+if [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ]; then
+	# Tests that stop and start PostgreSQL make clusters of their own
+	# with these binaries (internal/dbtest).
+	export PG_BIN=$pgbin
+else
+	unset PG_BIN
+fi
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
-	if pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1) && [ -x "$pgbin/initdb" ]; then
+	if [ -n "${PG_BIN:-}" ]; then
 		source scripts/postgres.sh
 		trap pg_stop EXIT
-		pg_start "$pgbin"
+		pg_start "$PG_BIN"
 	elif [ -n "${CI:-}" ]; then
 		echo "PostgreSQL is not installed (apt-get install postgresql)"; exit 1
 	else

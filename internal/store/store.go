@@ -1,6 +1,10 @@
 // Package store keeps one row per Animus job in SQL: SQLite
 // (modernc.org/sqlite, no cgo) by default, PostgreSQL when DATABASE_URL
 // says postgres://. Migrations are embedded and applied by goose at Open.
+// Every statement runs through Store.withConn, which drops connections
+// that a fresh one would do better than (read-only, lost, failed over), so
+// the store recovers from a database that was down or read-only without a
+// restart of the worker.
 package store
 
 import (
@@ -19,7 +23,8 @@ import (
 	"github.com/mediaflow/mediaflow"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations
@@ -65,52 +70,73 @@ type Store struct {
 // Open connects to the database named by url and applies pending
 // migrations. url is "postgres://…" / "postgresql://…" for PostgreSQL, or
 // "sqlite://path", "file:path" or a bare path for SQLite (the directory is
-// created). Errors name the database kind but not the URL, which may hold a
-// password.
+// created). A database that can be read but not written opens when its
+// migrations are applied: writes fail until it can be written again, then
+// succeed without reopening (see withConn). Open fails when the database
+// cannot be reached or read, or has migrations to apply and cannot be
+// written. Errors name the database kind (and a SQLite file's path) but
+// not a PostgreSQL URL, which may hold a password.
 func Open(ctx context.Context, url string) (*Store, error) {
 	var (
-		s   Store
-		err error
+		s    Store
+		err  error
+		kind string // for errors: "postgres" or "sqlite <path>"
 	)
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		s.dialect = goose.DialectPostgres
+		s.dialect, kind = goose.DialectPostgres, "postgres"
 		s.db, err = openPostgres(url)
 	default:
+		var path string
 		s.dialect = goose.DialectSQLite3
-		s.db, err = openSQLite(url)
+		s.db, path, err = openSQLite(url)
+		kind = "sqlite " + path
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.db.SetMaxIdleConns(maxIdleConns)
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		var sqliteErr *sqlite.Error
+		if errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqlite3.SQLITE_CANTOPEN {
+			// The file exists or could be created (its directory is made
+			// above): most likely its -wal and -shm files could not be.
+			return nil, fmt.Errorf("%s: opening the database (its directory must be writable too, for the -wal and -shm files beside it): %w", kind, err)
+		}
+		return nil, fmt.Errorf("%s: connecting: %w", kind, err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", kind, err)
 	}
+	// Connections of the migrations may be read-only ones (the database
+	// opened read-only): the store starts from none.
+	s.resetIdle()
 	return &s, nil
 }
 
-func openSQLite(url string) (*sql.DB, error) {
-	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
+func openSQLite(url string) (db *sql.DB, path string, err error) {
+	path = strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
 	if path == "" {
-		return nil, errors.New("sqlite: empty path")
+		return nil, "", errors.New("sqlite: empty path")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, "", fmt.Errorf("sqlite: %w", err)
 	}
 	// WAL lets readers (a user's sqlite3 shell) work beside the worker; the
 	// busy timeout absorbs their locks.
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, "", fmt.Errorf("sqlite: %w", err)
 	}
 	// One writer at a time is all SQLite allows; one connection makes
 	// concurrent activities queue here instead of failing with SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	return db, nil
+	return db, path, nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -164,19 +190,23 @@ ON CONFLICT (job_id) DO UPDATE SET
     media_path = excluded.media_path, media_size = excluded.media_size, media_sha256 = excluded.media_sha256,
     updated_at = CURRENT_TIMESTAMP
 WHERE excluded.event_at >= jobs.event_at`
-	res, err := s.db.ExecContext(ctx, q,
-		j.JobID, j.EventID, j.Status, j.RawStatus, j.MediaURL,
-		jsonArg(j.Results), jsonArg(j.Error), jsonArg(j.CustomPayload), string(j.Data),
-		j.EventTimestamp, j.EventAt.UTC().Format(eventAtLayout),
-		nullString(j.MediaPath), nullInt(j.MediaSize, j.MediaPath != ""), nullString(j.MediaSHA256))
+	err = s.withConn(ctx, func(c *sql.Conn) error {
+		res, err := c.ExecContext(ctx, q,
+			j.JobID, j.EventID, j.Status, j.RawStatus, j.MediaURL,
+			jsonArg(j.Results), jsonArg(j.Error), jsonArg(j.CustomPayload), string(j.Data),
+			j.EventTimestamp, j.EventAt.UTC().Format(eventAtLayout),
+			nullString(j.MediaPath), nullInt(j.MediaSize, j.MediaPath != ""), nullString(j.MediaSHA256))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		stored = n > 0
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("upserting job %s: %w", j.JobID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("upserting job %s: %w", j.JobID, err)
-	}
-	return n > 0, nil
+	return stored, nil
 }
 
 // Job returns the row for jobID, or ErrNotFound.
@@ -192,8 +222,10 @@ FROM jobs WHERE job_id = $1`
 		mediaSize                      sql.NullInt64
 		eventAt                        any
 	)
-	err := s.db.QueryRowContext(ctx, q, jobID).Scan(&j.JobID, &j.EventID, &j.Status, &j.RawStatus, &j.MediaURL,
-		&results, &jobErr, &payload, &data, &j.EventTimestamp, &eventAt, &mediaPath, &mediaSize, &mediaSHA)
+	err := s.withConn(ctx, func(c *sql.Conn) error {
+		return c.QueryRowContext(ctx, q, jobID).Scan(&j.JobID, &j.EventID, &j.Status, &j.RawStatus, &j.MediaURL,
+			&results, &jobErr, &payload, &data, &j.EventTimestamp, &eventAt, &mediaPath, &mediaSize, &mediaSHA)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, ErrNotFound
 	}
@@ -214,8 +246,13 @@ FROM jobs WHERE job_id = $1`
 // CountJobs returns the number of rows.
 func (s *Store) CountJobs(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs`).Scan(&n)
-	return n, err
+	err := s.withConn(ctx, func(c *sql.Conn) error {
+		return c.QueryRowContext(ctx, `SELECT count(*) FROM jobs`).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("counting jobs: %w", err)
+	}
+	return n, nil
 }
 
 func jsonArg(raw json.RawMessage) any {

@@ -16,7 +16,7 @@ import (
 // openStores returns a fresh store per database kind: SQLite always,
 // PostgreSQL when TEST_POSTGRES_URL is set (.ci/run sets it; CI fails
 // without it so PostgreSQL is never silently skipped there).
-func openStores(t *testing.T) map[string]*Store {
+func openStores(t testing.TB) map[string]*Store {
 	t.Helper()
 	ctx := context.Background()
 	stores := map[string]*Store{}
@@ -39,7 +39,7 @@ func openStores(t *testing.T) map[string]*Store {
 
 // openPostgresSchema opens a store in a schema of its own, dropped at the
 // end, so tests do not see each other's rows.
-func openPostgresSchema(t *testing.T, pgURL string) *Store {
+func openPostgresSchema(t testing.TB, pgURL string) *Store {
 	t.Helper()
 	ctx := context.Background()
 	schema := fmt.Sprintf("test_%d", time.Now().UnixNano())
@@ -151,6 +151,6 @@ func TestOpenTwiceKeepsRows(t *testing.T) {
 
 func TestOpenPostgresHidesPassword(t *testing.T) {
 	_, err := Open(context.Background(), "postgres://user:hunter2@127.0.0.1:1/db?connect_timeout=1")
-	require.Error(t, err)
+	require.ErrorContains(t, err, "postgres: connecting")
 	require.NotContains(t, err.Error(), "hunter2")
 }
