@@ -28,22 +28,17 @@ ON CONFLICT (job_id) DO UPDATE SET
     media_sha256 = CASE WHEN jobs.event_id = excluded.event_id THEN jobs.media_sha256 END,
     updated_at = CURRENT_TIMESTAMP
 WHERE excluded.event_at >= jobs.event_at`
-	res, err := s.db.ExecContext(ctx, q,
+	stored, current, err = s.writeOrCurrent(ctx, j.JobID, q,
 		j.JobID, j.EventID, j.Status, j.RawStatus, j.MediaURL,
 		jsonArg(j.Results), jsonArg(j.Error), jsonArg(j.CustomPayload), string(j.Data),
 		j.EventTimestamp, j.EventAt.UTC().Format(eventAtLayout))
 	if err != nil {
 		return false, "", fmt.Errorf("recording event %s of job %s: %w", j.EventID, j.JobID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, "", fmt.Errorf("recording event %s of job %s: %w", j.EventID, j.JobID, err)
+	if stored {
+		current = j.EventID
 	}
-	if n > 0 {
-		return true, j.EventID, nil
-	}
-	current, err = s.CurrentEvent(ctx, j.JobID)
-	return false, current, err
+	return stored, current, nil
 }
 
 // RecordMedia writes where the media of event eventID was saved into jobID's
@@ -54,31 +49,57 @@ func (s *Store) RecordMedia(ctx context.Context, jobID, eventID, path string, si
 	const q = `
 UPDATE jobs SET media_path = $3, media_size = $4, media_sha256 = $5, updated_at = CURRENT_TIMESTAMP
 WHERE job_id = $1 AND event_id = $2`
-	res, err := s.db.ExecContext(ctx, q, jobID, eventID, nullString(path), nullInt(size, path != ""), nullString(sha256))
+	stored, current, err = s.writeOrCurrent(ctx, jobID, q, jobID, eventID, nullString(path), nullInt(size, path != ""), nullString(sha256))
 	if err != nil {
 		return false, "", fmt.Errorf("recording media of job %s: %w", jobID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, "", fmt.Errorf("recording media of job %s: %w", jobID, err)
+	if stored {
+		current = eventID
 	}
-	if n > 0 {
-		return true, eventID, nil
-	}
-	current, err = s.CurrentEvent(ctx, jobID)
-	return false, current, err
+	return stored, current, nil
+}
+
+// writeOrCurrent runs the conditional write q with args on one connection
+// and reports whether it changed a row; when it did not, it reads the ID of
+// the event jobID's row holds instead ("" when there is no row).
+func (s *Store) writeOrCurrent(ctx context.Context, jobID, q string, args ...any) (stored bool, current string, err error) {
+	err = s.withConn(ctx, func(c *sql.Conn) error {
+		res, err := c.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n > 0 {
+			stored = n > 0
+			return err
+		}
+		current, err = currentEvent(ctx, c, jobID)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	return stored, current, err
 }
 
 // CurrentEvent returns the ID of the event jobID's row holds, or
 // ErrNotFound.
-func (s *Store) CurrentEvent(ctx context.Context, jobID string) (string, error) {
+func (s *Store) CurrentEvent(ctx context.Context, jobID string) (id string, err error) {
+	err = s.withConn(ctx, func(c *sql.Conn) error {
+		id, err = currentEvent(ctx, c, jobID)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", fmt.Errorf("reading job %s: %w", jobID, err)
+	}
+	return id, err
+}
+
+func currentEvent(ctx context.Context, c *sql.Conn, jobID string) (string, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT event_id FROM jobs WHERE job_id = $1`, jobID).Scan(&id)
+	err := c.QueryRowContext(ctx, `SELECT event_id FROM jobs WHERE job_id = $1`, jobID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
-	if err != nil {
-		return "", fmt.Errorf("reading job %s: %w", jobID, err)
-	}
-	return id, nil
+	return id, err
 }
