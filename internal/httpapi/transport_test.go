@@ -67,7 +67,7 @@ func TestSlowBodyIs408(t *testing.T) {
 func TestEncodedBodyIs415(t *testing.T) {
 	starter := &fakeStarter{}
 	s, _ := newServer(t, starter)
-	url := serveHTTP(t, s, func(srv *http.Server) { srv.ReadTimeout = time.Minute })
+	url := serveHTTP(t, s, func(srv *http.Server) { srv.ReadTimeout = 5 * time.Second })
 	body := sample(t, "success")
 
 	for _, coding := range []string{"gzip", "br", "deflate", "identity, gzip", "x-custom"} {
