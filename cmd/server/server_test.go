@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,17 +33,36 @@ const (
 	secretB = "whsec_c2VjcmV0LUItbmV2ZXItcHJpbnRlZC1hbnl3aGVyZQ=="
 )
 
+// lockedBuffer holds what the server process prints; the test reads it
+// while the process still writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // startServer runs this test binary as the server (see
 // TestBadConfigStopsAtStart) with env, waits until it listens, and returns
 // the process, its base URL and everything it prints.
-func startServer(t *testing.T, scheme string, env ...string) (*exec.Cmd, string, *bytes.Buffer) {
+func startServer(t *testing.T, scheme string, env ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	l.Close()
 
-	out := &bytes.Buffer{}
+	out := &lockedBuffer{}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBadConfigStopsAtStart$")
 	cmd.Env = append([]string{"MEDIAFLOW_RUN_MAIN=1", "HTTP_ADDR=" + addr, "LOG_LEVEL=debug",
 		// Nothing listens there: starts fail fast and answer 503.
@@ -122,6 +142,57 @@ func TestTLS(t *testing.T) {
 
 	_, err = client(tls.VersionTLS11).Get(base + "/healthz")
 	require.Error(t, err, "TLS 1.1 is refused")
+}
+
+// TestTLSProfile: on TLS 1.2 the server offers only Mozilla's
+// "intermediate" suites (ECDHE with AES-GCM or ChaCha20-Poly1305): a
+// client offering only a CBC suite is refused, and its failed handshake is
+// a structured log line (component=net/http), not a bare Go log line.
+func TestTLSProfile(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeSelfSigned(t, dir)
+	_, base, out := startServer(t, "https", "TLS_CERT_FILE="+certFile, "TLS_KEY_FILE="+keyFile)
+
+	get := func(suite uint16) error {
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite},
+		}}}
+		resp, err := c.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	for _, suite := range []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	} {
+		require.NoError(t, get(suite), "%s; output: %s", tls.CipherSuiteName(suite), out)
+	}
+	for _, suite := range []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	} {
+		require.Error(t, get(suite), "%s is refused", tls.CipherSuiteName(suite))
+	}
+	tls13 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, MinVersion: tls.VersionTLS13,
+	}}}
+	resp, err := tls13.Get(base + "/healthz")
+	require.NoError(t, err, "TLS 1.3")
+	resp.Body.Close()
+
+	require.Eventually(t, func() bool {
+		return strings.Contains(out.String(), `level=WARN msg="http: TLS handshake error from 127.0.0.1:`)
+	}, 10*time.Second, 20*time.Millisecond, "output: %s", out)
+	for line := range strings.Lines(out.String()) {
+		if strings.Contains(line, "TLS handshake error") {
+			require.Contains(t, line, "component=net/http")
+			require.True(t, strings.HasPrefix(line, "time="), "a structured line: %q", line)
+		}
+	}
 }
 
 func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string) {

@@ -79,7 +79,7 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 	if err != nil {
 		return nil, err
 	}
-	s.http = httpapi.HTTPServer(cfg.HTTPAddr, api)
+	s.http = httpapi.HTTPServer(cfg.HTTPAddr, api, in.logger)
 	if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
 	}

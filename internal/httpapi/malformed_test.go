@@ -144,13 +144,24 @@ func TestMalformedRequests(t *testing.T) {
 
 // serveReal serves a Server for starter on 127.0.0.1 through HTTPServer,
 // as cmd/server does, and returns the webhook URL and the server's log.
-func serveReal(t *testing.T, starter Starter, configure ...func(*Options)) (string, *bytes.Buffer) {
+func serveReal(t *testing.T, starter Starter, configure ...func(*Options)) (string, *lockedBuffer) {
 	t.Helper()
 	s, logs := newServer(t, starter, configure...)
+	return serveHTTP(t, s, nil), logs
+}
+
+// serveHTTP serves s on 127.0.0.1 through HTTPServer with s's logger, after
+// tune (when not nil) has changed the http.Server, and returns the webhook
+// URL.
+func serveHTTP(t *testing.T, s *Server, tune func(*http.Server)) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := HTTPServer(l.Addr().String(), s)
+	srv := HTTPServer(l.Addr().String(), s, s.opts.Logger)
+	if tune != nil {
+		tune(srv)
+	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String() + WebhookPath, logs
+	return "http://" + l.Addr().String() + WebhookPath
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
 // scriptedStarter answers by event ID: msg_dup is a duplicate, msg_down
@@ -48,12 +49,12 @@ func (s *scriptedStarter) Start(ctx context.Context, in mediaflow.MediaCompleted
 // shows the secret.
 func TestMetricsCountEveryOutcome(t *testing.T) {
 	s, logs := newServer(t, &scriptedStarter{}, func(o *Options) {
-		// Seven requests pass the limiter; the eighth is rate limited.
-		o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 7)
+		// Five verified deliveries pass the limiter; the sixth is rate
+		// limited. Requests that fail verification do not count.
+		o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 5)
 		o.MaxBodyBytes = 1 << 10
 	})
-	ts := httptest.NewServer(s)
-	defer ts.Close()
+	url := serveHTTP(t, s, func(srv *http.Server) { srv.ReadTimeout = time.Second })
 
 	for _, o := range telemetry.WebhookOutcomes {
 		require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(o)), "%s starts at zero", o)
@@ -61,7 +62,11 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 	success := sample(t, "success")
 	big := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 2<<10)...), `"}`...)
 	send := func(body []byte, h http.Header) int {
-		req, err := http.NewRequest(http.MethodPost, ts.URL+WebhookPath, bytes.NewReader(body))
+		if h == nil { // half a body, then nothing until the read timeout
+			code, _ := sendPartial(t, url, signed(t, "msg_slow", body), len(body), body[:len(body)/2])
+			return code
+		}
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		require.NoError(t, err)
 		req.Header = h
 		resp, err := http.DefaultClient.Do(req)
@@ -82,6 +87,7 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 		{telemetry.OutcomeUnauth, success, signed(t, "msg_bad", append([]byte("x"), success...)), 401},
 		{telemetry.OutcomeBadRequest, []byte("not json"), signed(t, "msg_nojson", []byte("not json")), 400},
 		{telemetry.OutcomeTooLarge, big, signed(t, "msg_big", big), 413},
+		{telemetry.OutcomeTimeout, success, nil, 408},
 		{telemetry.OutcomeUnavailable, success, signed(t, "msg_down", success), 503},
 		{telemetry.OutcomeRateLimited, success, signed(t, "msg_more", success), 429},
 	} {
@@ -114,7 +120,7 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 	for _, o := range telemetry.WebhookOutcomes {
 		require.Equal(t, 1, strings.Count(logs.String(), "outcome="+o+" "), "log lines for %s:\n%s", o, logs)
 	}
-	resp, err := http.Get(ts.URL + "/metrics")
+	resp, err := http.Get(strings.TrimSuffix(url, WebhookPath) + "/metrics")
 	require.NoError(t, err)
 	exposition, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -124,6 +130,40 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 		require.NotContains(t, out, key, "%s shows the secret", name)
 		require.NotContains(t, out, key[:12], "%s shows part of the secret", name)
 	}
+}
+
+// TestUnauthorizedReasons: each 401 is counted by reason in
+// mediaflow_webhook_unauthorized_total and logged with it, so that alerts
+// can tell outside traffic (unsigned) from deliveries signed with another
+// secret (signature) or a clock off (timestamp).
+func TestUnauthorizedReasons(t *testing.T) {
+	s, logs := newServer(t, &fakeStarter{})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	body := sample(t, "success")
+	stale, err := webhook.Sign(testSecret, "msg_old", time.Now().Add(-time.Hour), body)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		reason  string
+		headers http.Header
+	}{
+		{telemetry.ReasonUnsigned, http.Header{}},
+		{telemetry.ReasonUnsigned, http.Header{"Svix-Id": {"msg_1"}}},
+		{telemetry.ReasonTimestamp, stale},
+		{telemetry.ReasonSignature, signed(t, "msg_1", append([]byte(" "), body...))},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+WebhookPath, bytes.NewReader(body))
+		req.Header = tc.headers
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 401, resp.StatusCode, tc.reason)
+		require.Contains(t, logs.String(), "outcome=unauthorized reason="+tc.reason+" code=401")
+	}
+	for reason, want := range map[string]float64{telemetry.ReasonUnsigned: 2, telemetry.ReasonTimestamp: 1, telemetry.ReasonSignature: 1} {
+		require.Equal(t, want, testutil.ToFloat64(s.metrics.Unauthorized.WithLabelValues(reason)), reason)
+	}
+	require.Equal(t, 4.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeUnauth)))
 }
 
 // TestTracingSpansTheWebhookRoute: with a TracerProvider, a webhook

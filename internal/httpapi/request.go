@@ -52,3 +52,23 @@ func checkContentType(v string) error {
 	}
 	return errors.New("content type must be application/json")
 }
+
+// checkContentEncoding refuses a body sent with a content coding other
+// than identity (gzip, br, …): Svix signs and sends the JSON uncompressed,
+// and nothing here decompresses, so such a body could only fail the
+// signature check with a misleading 401. The error names the coding.
+func checkContentEncoding(h http.Header) error {
+	for _, v := range h.Values("Content-Encoding") {
+		for coding := range strings.SplitSeq(v, ",") {
+			coding = strings.TrimSpace(coding)
+			if coding == "" || strings.EqualFold(coding, "identity") {
+				continue
+			}
+			if len(coding) > 32 {
+				coding = coding[:32] + "…"
+			}
+			return fmt.Errorf("content encoding %q is not supported: send the body uncompressed (identity)", coding)
+		}
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -58,13 +59,18 @@ type Options struct {
 	// MaxInflightStarts bounds concurrent workflow starts; one more is
 	// answered 503 at once rather than queued towards Svix's 15 s deadline.
 	MaxInflightStarts int
-	// Limiter, when set, bounds the rate of webhook requests; a request
-	// over it is answered 429 before its body is read.
+	// Limiter, when set, bounds the rate of verified deliveries: one over
+	// it is answered 429 (Retry-After) and starts nothing. A request that
+	// fails verification never takes from it, so outsiders cannot use up
+	// the budget of real deliveries.
 	Limiter *rate.Limiter
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
 	// the client address in logs (IPs or CIDRs; none by default).
 	TrustedProxies []string
-	// Logger gets one line per webhook request.
+	// Logger gets one line per verified delivery; the lines of requests
+	// that fail before verification (401, 408, 413, 415, unsigned 400s)
+	// are bounded per outcome (one a second after a burst of 10, the rest
+	// counted in a "webhook lines suppressed" line every 10 s).
 	Logger *slog.Logger
 	// Registry gets the server's metrics (telemetry.NewServerMetrics) and
 	// is served on GET /metrics.
@@ -84,7 +90,13 @@ type Server struct {
 	metrics  *telemetry.ServerMetrics
 	inflight chan struct{}
 	handler  http.Handler
+	// unverified bounds the log lines of requests that fail before
+	// verification, by outcome (and reason, for 401s).
+	unverified map[lineKind]*lineBudget
 }
+
+// lineKind is a kind of webhook log line: an outcome, and a reason for 401s.
+type lineKind struct{ outcome, reason string }
 
 // New returns a Server for o. It fails when a dependency is missing, a
 // limit is not positive or a trusted proxy is neither an IP nor a CIDR.
@@ -99,9 +111,18 @@ func New(o Options) (*Server, error) {
 		o.Now = time.Now
 	}
 	s := &Server{
-		opts:     o,
-		metrics:  telemetry.NewServerMetrics(o.Registry),
-		inflight: make(chan struct{}, o.MaxInflightStarts),
+		opts:       o,
+		metrics:    telemetry.NewServerMetrics(o.Registry),
+		inflight:   make(chan struct{}, o.MaxInflightStarts),
+		unverified: map[lineKind]*lineBudget{},
+	}
+	// Built here, once: the map is only read while serving.
+	for _, outcome := range telemetry.WebhookOutcomes {
+		s.unverified[lineKind{outcome, ""}] = newLineBudget(o.Logger, slog.LevelInfo, "webhook", "outcome", outcome)
+	}
+	for _, reason := range telemetry.UnauthorizedReasons {
+		s.unverified[lineKind{telemetry.OutcomeUnauth, reason}] = newLineBudget(o.Logger, slog.LevelInfo, "webhook",
+			"outcome", telemetry.OutcomeUnauth, "reason", reason)
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -161,13 +182,15 @@ func (s *Server) handleReady(c *gin.Context) {
 
 // reply is one answer of the webhook route, with what it is logged as.
 type reply struct {
-	outcome string
-	code    int
-	body    gin.H
-	err     error // logged, never a secret
-	eventID string
-	evType  string
-	jobID   string
+	outcome  string
+	reason   string // of a 401: telemetry.Reason*
+	verified bool   // the signature matched
+	code     int
+	body     gin.H
+	err      error // logged, never a secret
+	eventID  string
+	evType   string
+	jobID    string
 }
 
 func (s *Server) handleWebhook(c *gin.Context) {
@@ -180,12 +203,22 @@ func (s *Server) handleWebhook(c *gin.Context) {
 
 	elapsed := time.Since(start)
 	s.metrics.Observe(rep.outcome, elapsed)
+	if rep.reason != "" {
+		s.metrics.Unauthorized.WithLabelValues(rep.reason).Inc()
+	}
+	if !rep.verified && !s.unverified[lineKind{rep.outcome, rep.reason}].allow() {
+		return // counted above, and in the next "suppressed" line
+	}
 	level := slog.LevelInfo
 	if rep.code >= 500 {
 		level = slog.LevelWarn
 	}
-	attrs := []any{"outcome", rep.outcome, "code", rep.code, "event_id", rep.eventID,
-		"event_type", rep.evType, "job_id", rep.jobID, "duration_ms", float64(elapsed.Microseconds()) / 1000}
+	attrs := []any{"outcome", rep.outcome}
+	if rep.reason != "" {
+		attrs = append(attrs, "reason", rep.reason)
+	}
+	attrs = append(attrs, "code", rep.code, "event_id", rep.eventID, "event_type", rep.evType, "job_id", rep.jobID,
+		"duration_ms", float64(elapsed.Microseconds())/1000, "client_ip", c.ClientIP())
 	if rep.err != nil {
 		attrs = append(attrs, "error", rep.err.Error())
 	}
@@ -202,29 +235,37 @@ func (s *Server) handleWebhook(c *gin.Context) {
 	}
 }
 
-// ingest does the work of the webhook route: raw body → verify → read →
-// start. Nothing reads the body as JSON before the signature is verified.
+// ingest does the work of the webhook route: headers → raw body → verify
+// → rate limit → parse → start. Nothing reads the body as JSON before the
+// signature is verified, and only verified deliveries take from the rate
+// limit: verifying costs microseconds, so checking it first is cheap.
 func (s *Server) ingest(c *gin.Context) reply {
-	if s.opts.Limiter != nil && !s.opts.Limiter.Allow() {
-		return fail(telemetry.OutcomeRateLimited, http.StatusTooManyRequests, errors.New("rate limit exceeded, retry later"))
-	}
 	if err := checkContentType(c.GetHeader("Content-Type")); err != nil {
-		return fail(telemetry.OutcomeBadRequest, http.StatusUnsupportedMediaType, err)
+		return refuseUnread(c, fail(telemetry.OutcomeBadRequest, http.StatusUnsupportedMediaType, err))
+	}
+	if err := checkContentEncoding(c.Request.Header); err != nil {
+		// RFC 7694: say which encodings are accepted.
+		c.Header("Accept-Encoding", "identity")
+		return refuseUnread(c, fail(telemetry.OutcomeBadRequest, http.StatusUnsupportedMediaType, err))
+	}
+	if c.Request.ContentLength > s.opts.MaxBodyBytes {
+		return refuseUnread(c, fail(telemetry.OutcomeTooLarge, http.StatusRequestEntityTooLarge, errTooLarge(s.opts.MaxBodyBytes)))
 	}
 	body, err := readBody(c.Request, s.opts.MaxBodyBytes)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return fail(telemetry.OutcomeTooLarge, http.StatusRequestEntityTooLarge, errTooLarge(s.opts.MaxBodyBytes))
-		}
-		return fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, errors.New("reading body: "+err.Error()))
+		return s.readFailed(err)
 	}
 
 	delivery, err := s.opts.Verifier.Verify(body, c.Request.Header)
 	if err != nil {
-		return fail(telemetry.OutcomeUnauth, http.StatusUnauthorized, err)
+		rep := fail(telemetry.OutcomeUnauth, http.StatusUnauthorized, err)
+		rep.reason = unauthorizedReason(err)
+		return rep
 	}
-	rep := reply{eventID: delivery.ID}
+	rep := reply{eventID: delivery.ID, verified: true}
+	if s.opts.Limiter != nil && !s.opts.Limiter.Allow() {
+		return rep.fail(telemetry.OutcomeRateLimited, http.StatusTooManyRequests, errors.New("rate limit exceeded, retry later"))
+	}
 	if len(delivery.ID) > MaxEventIDLength {
 		return rep.fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, fmt.Errorf("event ID longer than %d bytes", MaxEventIDLength))
 	}
@@ -269,6 +310,46 @@ func (s *Server) ingest(c *gin.Context) reply {
 		rep.body = gin.H{"status": telemetry.OutcomeStarted, "event_id": delivery.ID, "workflow_id": delivery.ID, "run_id": runID}
 	}
 	return rep
+}
+
+// refuseUnread marks rep, an answer given before the body is read, to
+// close the connection: net/http would otherwise read up to 256 KiB of the
+// unwanted body before answering, to keep the connection for another
+// request, and a client still sending it would wait for its answer.
+func refuseUnread(c *gin.Context, rep reply) reply {
+	c.Header("Connection", "close")
+	return rep
+}
+
+// readFailed answers a body that could not be read: 413 over the limit,
+// 408 when it did not arrive within the server's ReadTimeout, else 400.
+// The answer names the problem plainly; the log keeps the network error.
+func (s *Server) readFailed(err error) reply {
+	var tooLarge *http.MaxBytesError
+	var rep reply
+	switch {
+	case errors.As(err, &tooLarge):
+		return fail(telemetry.OutcomeTooLarge, http.StatusRequestEntityTooLarge, errTooLarge(s.opts.MaxBodyBytes))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		rep = fail(telemetry.OutcomeTimeout, http.StatusRequestTimeout, errors.New("body not received in time: send it at once, after the headers"))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		rep = fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, errors.New("body shorter than its Content-Length"))
+	default:
+		rep = fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, errors.New("body could not be read"))
+	}
+	rep.err = err
+	return rep
+}
+
+// unauthorizedReason classifies a verification error for metrics and logs.
+func unauthorizedReason(err error) string {
+	switch {
+	case errors.Is(err, webhook.ErrMissingHeaders):
+		return telemetry.ReasonUnsigned
+	case errors.Is(err, webhook.ErrTimestamp):
+		return telemetry.ReasonTimestamp
+	}
+	return telemetry.ReasonSignature
 }
 
 func fail(outcome string, code int, err error) reply {

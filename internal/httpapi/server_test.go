@@ -55,20 +55,39 @@ func (f *fakeStarter) count() int {
 	return len(f.calls)
 }
 
+// lockedBuffer is a log sink that the server writes from its handlers and
+// from timers while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 type testServer struct {
 	*httptest.Server
 	api     *Server
 	starter *fakeStarter
-	logs    *bytes.Buffer
+	logs    *lockedBuffer
 }
 
 // newServer returns a Server for starter, with a log buffer, after
 // configure has changed its options.
-func newServer(t *testing.T, starter Starter, configure ...func(*Options)) (*Server, *bytes.Buffer) {
+func newServer(t *testing.T, starter Starter, configure ...func(*Options)) (*Server, *lockedBuffer) {
 	t.Helper()
 	v, err := webhook.NewVerifier([]string{testSecret})
 	require.NoError(t, err)
-	logs := &bytes.Buffer{}
+	logs := &lockedBuffer{}
 	o := Options{
 		Verifier:          v,
 		Starter:           starter,
