@@ -9,7 +9,7 @@ TEMPORAL_UI_VERSION := v2.53.1
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 
-.PHONY: dev cluster cluster-start cluster-stop cluster-tools test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
+.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-tools test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
 
 ## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
 dev: bin/temporal
@@ -37,6 +37,10 @@ test: bin/temporal
 ## send: deliver the success sample to the local server, signed with the dev secret
 send:
 	@ANIMUS_WEBHOOK_SECRET=$${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} go run ./tools/send $(ARGS)
+
+## watch-demo: a workflow of yours waits for an Animus job through a job watch (with make dev running)
+watch-demo:
+	@ANIMUS_WEBHOOK_SECRET=$${ANIMUS_WEBHOOK_SECRET:-$(DEV_SECRET)} go run ./examples/watchdemo $(ARGS)
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s); make test runs their seed corpora only
 FUZZTIME ?= 60s
