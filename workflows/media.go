@@ -45,7 +45,7 @@ func DefaultOptions() Options {
 				MaximumInterval:    5 * time.Minute,
 				MaximumAttempts:    10,
 				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidURL, activities.ErrTypeHTTPStatus,
-					activities.ErrTypeMediaTooLarge},
+					activities.ErrTypeMediaTooLarge, activities.ErrTypeForbiddenAddress, activities.ErrTypeInvalidPath},
 			},
 		},
 		// A database write is short; a database that is down is retried

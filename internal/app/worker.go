@@ -91,6 +91,8 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 		AlertURL:      cfg.AlertURL,
 		NotifySecret:  cfg.NotifySecret,
 		Jobs:          w.Metrics.Jobs,
+
+		MediaAllowedHosts: cfg.MediaAllowedHosts,
 	})
 	return w, nil
 }
