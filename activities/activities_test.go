@@ -314,6 +314,25 @@ func TestNotifyFailures(t *testing.T) {
 	}
 }
 
+// TestNotifyDoesNotFollowRedirects: a notification goes to the URL the
+// operator set and nowhere else; a redirect (a 307 or 308 would post the
+// body again) is a non-retryable HTTPStatus error and its target is never
+// called.
+func TestNotifyDoesNotFollowRedirects(t *testing.T) {
+	elsewhere := &receiver{}
+	other := httptest.NewServer(elsewhere)
+	defer other.Close()
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		ts := httptest.NewServer(http.RedirectHandler(other.URL+"/elsewhere", code))
+		_, err := execute[Delivery](t, (&Activities{NotifyURL: ts.URL, AlertURL: ts.URL}).Alert, notice)
+		ts.Close()
+		appErr := appError(t, err)
+		require.Equal(t, ErrTypeHTTPStatus, appErr.Type(), "HTTP %d", code)
+		require.True(t, appErr.NonRetryable())
+	}
+	require.Empty(t, elsewhere.bodies, "the redirect's target got nothing")
+}
+
 func TestNotifyErrorsDoNotShowTheURL(t *testing.T) {
 	// A Slack-style URL is a secret; nothing listens on port 1.
 	a := &Activities{NotifyURL: "http://127.0.0.1:1/services/T000/B000/s3cr3tT0ken"}
