@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,11 +36,23 @@ const (
 	ErrTypeHTTPStatus = "HTTPStatus"
 	// ErrTypeMediaTooLarge: the media is larger than MediaMaxBytes.
 	ErrTypeMediaTooLarge = "MediaTooLarge"
+	// ErrTypeForbiddenAddress: the media URL, or a redirect, leads to an
+	// address that is not public (loopback, private, link-local, …) and
+	// not allowed by MediaAllowedHosts.
+	ErrTypeForbiddenAddress = "ForbiddenAddress"
+	// ErrTypeInvalidPath: the media's path cannot be made on this file
+	// system, the same way on every attempt (a name too long, invalid).
+	ErrTypeInvalidPath = "InvalidPath"
 )
 
 // ErrTypeRetryableHTTP is the type of retryable HTTP failures (408, 429,
 // 5xx); they carry the target's Retry-After as the next retry delay.
 const ErrTypeRetryableHTTP = "RetryableHTTP"
+
+// ErrTypeDownloadBusy is the type of a retryable download failure: another
+// attempt (one that Temporal timed out but that has not stopped yet, or
+// another event's) is writing the same partial file.
+const ErrTypeDownloadBusy = "DownloadBusy"
 
 // DefaultMediaMaxBytes bounds a download when MediaMaxBytes is 0: 5 GiB.
 const DefaultMediaMaxBytes = 5 << 30
@@ -62,11 +75,18 @@ type Signaler interface {
 // *Activities and workflows call its methods through a nil pointer.
 type Activities struct {
 	Store JobStore
-	// HTTP is the client for downloads and notifications (default
+	// HTTP is the client for notifications and alerts (default
 	// NewHTTPClient()). Per-request timeouts come from contexts.
 	HTTP *http.Client
 	// MediaDir is where DownloadMedia saves files; empty skips it.
 	MediaDir string
+	// MediaAllowedHosts lists the host names, IPs and CIDR prefixes whose
+	// non-public addresses downloads may reach (MEDIA_ALLOWED_HOSTS; see
+	// NewMediaClient). Empty: public addresses only.
+	MediaAllowedHosts []string
+	// MediaHTTP, when set, is the client for downloads instead of
+	// NewMediaClient(MediaAllowedHosts); it must guard addresses itself.
+	MediaHTTP *http.Client
 	// MediaMaxBytes bounds one download, in bytes (default 5 GiB).
 	MediaMaxBytes int64
 	// NotifyURL and AlertURL receive the JSON summaries; empty skips them.
@@ -81,6 +101,12 @@ type Activities struct {
 	Jobs *prometheus.CounterVec
 	// Temporal signals job watches (TellWatch); the worker's client.
 	Temporal Signaler
+
+	media struct { // mediaClient's, made once
+		once   sync.Once
+		client *http.Client
+		err    error
+	}
 }
 
 // RecordInput is RecordJob's argument: the event and what DownloadMedia

@@ -69,10 +69,13 @@ func serveContent(w http.ResponseWriter, r *http.Request) {
 	w.Write(content)
 }
 
-// files lists the names in dir.
+// files lists the names in dir, none when dir does not exist.
 func files(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	require.NoError(t, err)
 	var names []string
 	for _, e := range entries {
@@ -84,12 +87,12 @@ func files(t *testing.T, dir string) []string {
 func TestDownloadTwiceIsOneFile(t *testing.T) {
 	var hits atomic.Int32
 	ts := mediaServer(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1); serveContent(w, r) })
-	a := &Activities{MediaDir: t.TempDir()}
+	a := &Activities{MediaDir: t.TempDir(), MediaAllowedHosts: loopback}
 	in := DownloadInput{EventID: "msg_1", JobID: "job-1", URL: ts.URL + "/uploads/clip.mp4?sig=abc"}
 
 	first, err := execute[Media](t, a.DownloadMedia, in)
 	require.NoError(t, err)
-	require.Equal(t, filepath.Join(a.MediaDir, "job-1", "clip.mp4"), first.Path)
+	require.Equal(t, filepath.Join(a.MediaDir, "job-1", hashHex(in.URL)+"-clip.mp4"), first.Path)
 	require.EqualValues(t, len(content), first.Size)
 	require.Equal(t, sha(content), first.SHA256)
 	got, err := os.ReadFile(first.Path)
@@ -102,7 +105,7 @@ func TestDownloadTwiceIsOneFile(t *testing.T) {
 	require.True(t, second.Existing)
 	require.Equal(t, first.SHA256, second.SHA256)
 	require.EqualValues(t, 1, hits.Load(), "not downloaded again")
-	require.Equal(t, []string{"clip.mp4"}, files(t, filepath.Dir(first.Path)), "no temporary files left")
+	require.Equal(t, []string{filepath.Base(first.Path)}, files(t, filepath.Dir(first.Path)), "no temporary files left")
 }
 
 func TestDownloadInterruptedThenRetried(t *testing.T) {
@@ -116,7 +119,7 @@ func TestDownloadInterruptedThenRetried(t *testing.T) {
 		}
 		serveContent(w, r)
 	})
-	a := &Activities{MediaDir: t.TempDir()}
+	a := &Activities{MediaDir: t.TempDir(), MediaAllowedHosts: loopback}
 	in := DownloadInput{JobID: "job-2", URL: ts.URL + "/a.mp4"}
 
 	_, err := execute[Media](t, a.DownloadMedia, in)
@@ -125,20 +128,21 @@ func TestDownloadInterruptedThenRetried(t *testing.T) {
 	if errors.As(err, &appErr) {
 		require.False(t, appErr.NonRetryable(), "a reset connection is retried")
 	}
-	require.Empty(t, files(t, filepath.Join(a.MediaDir, "job-2")), "a broken transfer leaves nothing")
+	require.Empty(t, files(t, a.MediaDir), "a broken transfer without a validator leaves nothing")
 
 	m, err := execute[Media](t, a.DownloadMedia, in)
 	require.NoError(t, err)
 	require.Equal(t, sha(content), m.SHA256)
-	require.Equal(t, []string{"a.mp4"}, files(t, filepath.Join(a.MediaDir, "job-2")))
+	require.Equal(t, []string{filepath.Base(m.Path)}, files(t, filepath.Join(a.MediaDir, "job-2")))
 }
 
 func TestDownloadFailures(t *testing.T) {
 	plain := mediaServer(t, serveContent)
 	downgrade := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/a.mp4", http.StatusFound))
 	t.Cleanup(downgrade.Close)
-	client := NewHTTPClient()
-	client.Transport = downgrade.Client().Transport
+	client, err := NewMediaClient(loopback)
+	require.NoError(t, err)
+	client.Transport.(*http.Transport).TLSClientConfig = downgrade.Client().Transport.(*http.Transport).TLSClientConfig
 
 	tests := []struct {
 		name         string
@@ -176,27 +180,20 @@ func TestDownloadFailures(t *testing.T) {
 			if url == "" {
 				url = mediaServer(t, tc.handler).URL + "/a.mp4"
 			}
-			a := &Activities{MediaDir: t.TempDir(), MediaMaxBytes: tc.max, HTTP: tc.http}
+			a := &Activities{MediaDir: t.TempDir(), MediaMaxBytes: tc.max, MediaHTTP: tc.http, MediaAllowedHosts: loopback}
 			_, err := execute[Media](t, a.DownloadMedia, DownloadInput{JobID: "j", URL: url})
 			appErr := appError(t, err)
 			require.Equal(t, tc.wantType, appErr.Type(), "error %v", err)
 			require.Equal(t, tc.nonRetryable, appErr.NonRetryable())
 			require.Equal(t, tc.wantDelay, appErr.NextRetryDelay())
-			if dir := filepath.Join(a.MediaDir, "j"); dirExists(dir) {
-				require.Empty(t, files(t, dir), "a failed download leaves nothing")
-			}
+			require.Empty(t, files(t, a.MediaDir), "a failed download leaves nothing, not even its directory")
 		})
 	}
 }
 
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
-}
-
 func TestDownloadStaysInMediaDir(t *testing.T) {
 	ts := mediaServer(t, serveContent)
-	a := &Activities{MediaDir: t.TempDir()}
+	a := &Activities{MediaDir: t.TempDir(), MediaAllowedHosts: loopback}
 	for _, jobID := range []string{"../../etc", "..", "a/b", ""} {
 		m, err := execute[Media](t, a.DownloadMedia, DownloadInput{JobID: jobID, URL: ts.URL + "/..%2F..%2Fx"})
 		require.NoError(t, err)
@@ -315,6 +312,25 @@ func TestNotifyFailures(t *testing.T) {
 			require.Equal(t, tc.wantDelay, appErr.NextRetryDelay())
 		})
 	}
+}
+
+// TestNotifyDoesNotFollowRedirects: a notification goes to the URL the
+// operator set and nowhere else; a redirect (a 307 or 308 would post the
+// body again) is a non-retryable HTTPStatus error and its target is never
+// called.
+func TestNotifyDoesNotFollowRedirects(t *testing.T) {
+	elsewhere := &receiver{}
+	other := httptest.NewServer(elsewhere)
+	defer other.Close()
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		ts := httptest.NewServer(http.RedirectHandler(other.URL+"/elsewhere", code))
+		_, err := execute[Delivery](t, (&Activities{NotifyURL: ts.URL, AlertURL: ts.URL}).Alert, notice)
+		ts.Close()
+		appErr := appError(t, err)
+		require.Equal(t, ErrTypeHTTPStatus, appErr.Type(), "HTTP %d", code)
+		require.True(t, appErr.NonRetryable())
+	}
+	require.Empty(t, elsewhere.bodies, "the redirect's target got nothing")
 }
 
 func TestNotifyErrorsDoNotShowTheURL(t *testing.T) {

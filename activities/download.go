@@ -4,18 +4,21 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
-	"path"
-	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/gofrs/flock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
@@ -31,7 +34,7 @@ type DownloadInput struct {
 // nothing was downloaded.
 type Media struct {
 	URL string `json:"url,omitempty"`
-	// Path is MEDIA_DIR/<job ID>/<file name>.
+	// Path is MEDIA_DIR/<job dir>/<URL hash>-<file name> (see pathsFor).
 	Path string `json:"path,omitempty"`
 	// Size is in bytes; SHA256 is hex.
 	Size   int64  `json:"size,omitempty"`
@@ -52,20 +55,45 @@ const defaultStallTimeout = time.Minute
 // errStalled cancels a transfer that stopped receiving bytes.
 var errStalled = errors.New("no bytes received for 1.5 heartbeat timeouts")
 
-// DownloadMedia streams the job's media_url to MEDIA_DIR/<job ID>/<file
-// name>: into a temporary file beside it, computing size and SHA-256 on
-// the way, then renamed into place, so the final path only ever holds a
-// whole file. Idempotent: when the file is already there it is hashed and
-// described, not downloaded again.
+// DownloadMedia streams the job's media_url to MEDIA_DIR/<job dir>/<URL
+// hash>-<file name> (see pathsFor: names bounded and safe whatever the
+// event holds; the URL's hash makes the file the URL's own, so a later
+// event for the job with other media gets a file of its own). It writes a
+// partial file beside it, computing size and SHA-256 on the way, then
+// renames it into place, so the final path only ever holds a whole file.
+// Idempotent: when the file is already there it is hashed and described
+// (Existing), not downloaded again.
+//
+// Addresses: the URL, and every redirect, may only lead to public
+// addresses, or to the hosts, IPs and CIDRs of MediaAllowedHosts (see
+// NewMediaClient); anything else is a non-retryable ForbiddenAddress error
+// naming the address and its class, never the URL.
+//
+// Resume: an attempt that fails with a retryable error keeps its partial
+// file when the response had a validator (a strong ETag, else
+// Last-Modified), saved beside it; the next attempt asks for the rest
+// (Range, If-Range), hashes the bytes it has, and appends. A server that
+// answers 200 instead, a 206 for another range, or a 416: it starts over.
+// Two attempts never write the same partial file at once: it is locked
+// (flock); an attempt that finds it locked waits up to a heartbeat timeout,
+// heartbeating, then fails with a retryable DownloadBusy error. A
+// non-retryable failure, a failure of the last attempt, and a failure with
+// nothing to resume remove the partial file (and the job's directory when
+// nothing else is in it).
 //
 // It heartbeats the bytes received so far every second while bytes
 // arrive; a stalled transfer stops heartbeating and Temporal retries it
 // after the heartbeat timeout, and the stalled attempt itself gives up
-// after half as long again without a byte (the SDK does not end it). Failures: a non-http(s) URL or a redirect
-// to another scheme (InvalidURL), a 4xx answer other than 408/429
-// (HTTPStatus) and media larger than MediaMaxBytes (MediaTooLarge) are
-// non-retryable; 408, 429, 5xx (after Retry-After), connection resets and
-// timeouts are retried. Without MEDIA_DIR or media_url it is Skipped.
+// after half as long again without a byte (the SDK does not end it).
+// Failures: a non-http(s) URL or a redirect to another scheme
+// (InvalidURL), a 4xx answer other than 408/429 (HTTPStatus), media larger
+// than MediaMaxBytes or than the file system takes (MediaTooLarge), an
+// address not allowed (ForbiddenAddress) and a path the file system
+// refuses whatever the attempt (InvalidPath: name too long or invalid) are
+// non-retryable; 408, 429, 5xx (after Retry-After), connection resets,
+// timeouts, DownloadBusy and other file system errors (disk full,
+// permission denied, read-only: an operator can fix those) are retried.
+// Without MEDIA_DIR or media_url it is Skipped.
 func (a *Activities) DownloadMedia(ctx context.Context, in DownloadInput) (Media, error) {
 	if a.MediaDir == "" {
 		return Media{Skipped: true, Note: "MEDIA_DIR not set"}, nil
@@ -78,29 +106,233 @@ func (a *Activities) DownloadMedia(ctx context.Context, in DownloadInput) (Media
 		return Media{}, temporal.NewNonRetryableApplicationError(
 			"media_url must be an http or https URL", ErrTypeInvalidURL, nil)
 	}
-	dir := filepath.Join(a.MediaDir, jobDir(in.JobID))
-	m := Media{URL: in.URL, Path: filepath.Join(dir, fileName(u))}
-
-	if _, err := os.Stat(m.Path); err == nil {
-		m.Size, m.SHA256, err = hashFile(ctx, m.Path)
-		m.Existing = true
-		return m, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Media{}, fmt.Errorf("creating %s: %w", dir, err)
-	}
-	if err := a.fetch(ctx, u, &m); err != nil {
+	p := pathsFor(a.MediaDir, in.JobID, in.URL, u)
+	m := Media{URL: in.URL, Path: p.final}
+	if found, err := existing(ctx, &m); err != nil {
 		return Media{}, err
+	} else if found {
+		return m, nil
+	}
+	client, err := a.mediaClient()
+	if err != nil {
+		return Media{}, err
+	}
+	done, err := a.download(ctx, client, u, p, &m)
+	if err != nil {
+		// Only when empty: a first download that failed leaves no
+		// directory behind.
+		os.Remove(p.dir)
+		return Media{}, err
+	}
+	if !done { // another attempt saved it meanwhile
+		if _, err := existing(ctx, &m); err != nil {
+			return Media{}, err
+		}
 	}
 	return m, nil
 }
 
-// fetch downloads u into m.Path, setting m.Size and m.SHA256.
-func (a *Activities) fetch(ctx context.Context, u *url.URL, m *Media) error {
+// existing describes m.Path (Existing, size and SHA-256) when the file is
+// there; found is false when it is not.
+func existing(ctx context.Context, m *Media) (found bool, err error) {
+	if _, err := os.Stat(m.Path); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fsError("looking for the media file", err)
+	}
+	m.Size, m.SHA256, err = hashFile(ctx, m.Path)
+	if err != nil {
+		return true, fsError("hashing the media file", err)
+	}
+	m.Existing = true
+	return true, nil
+}
+
+// download fetches u into p.final through p.part, resuming p.part when it
+// can, and sets m.Size and m.SHA256. done is false (and err nil) when the
+// final file appeared while it waited for the partial file's lock.
+func (a *Activities) download(ctx context.Context, client *http.Client, u *url.URL, p mediaPaths, m *Media) (done bool, err error) {
+	f, unlock, err := lockPartial(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	defer f.Close()
+	if _, err := os.Stat(p.final); err == nil {
+		// Another attempt finished: f is the empty file this one created.
+		os.Remove(p.part)
+		os.Remove(p.meta)
+		return false, nil
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Kept for the next attempt only when it can resume it: retries
+		// left, and a validator saved.
+		_, noValidator := os.Stat(p.meta)
+		if final(ctx, err) || noValidator != nil {
+			os.Remove(p.part)
+			os.Remove(p.meta)
+		}
+	}()
+	if err := a.fetch(ctx, client, u, f, p, m); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// lockPoll is how often an attempt that finds the partial file locked
+// tries again.
+const lockPoll = 250 * time.Millisecond
+
+// errLocked is tryLockPartial's answer when the partial file is locked or
+// changed under it.
+var errLocked = errors.New("locked")
+
+// lockPartial creates p.dir, opens p.part (created when missing) and takes
+// its exclusive lock. While another attempt holds it, it waits, heartbeating,
+// up to the activity's heartbeat timeout: a holder that Temporal timed out
+// gives up within half of one (see fetch's watchdog). Then it fails with a
+// retryable DownloadBusy error.
+func lockPartial(ctx context.Context, p mediaPaths) (*os.File, func(), error) {
+	var wait time.Duration
+	if activity.IsActivity(ctx) {
+		wait = activity.GetInfo(ctx).HeartbeatTimeout
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		f, unlock, err := tryLockPartial(p)
+		if !errors.Is(err, errLocked) {
+			return f, unlock, err
+		}
+		if !time.Now().Before(deadline) {
+			return nil, nil, temporal.NewApplicationError(
+				"downloading media: another attempt is writing this media's partial file", ErrTypeDownloadBusy)
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, int64(0))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(lockPoll):
+		}
+	}
+}
+
+// tryLockPartial is one try of lockPartial: errLocked when another holds
+// the lock, or when the file at p.part was renamed or removed between
+// opening and locking (the holder finished or cleaned up).
+func tryLockPartial(p mediaPaths) (*os.File, func(), error) {
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return nil, nil, fsError("creating the media directory", err)
+	}
+	lk := flock.New(p.part, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	ok, err := lk.TryLock()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, errLocked // the directory, empty, was just removed by a failed attempt
+	}
+	if err != nil {
+		return nil, nil, fsError("locking the partial file", err)
+	}
+	if !ok {
+		return nil, nil, errLocked
+	}
+	f, err := os.OpenFile(p.part, os.O_RDWR, 0)
+	if err == nil {
+		locked, err1 := lk.Stat()
+		opened, err2 := f.Stat()
+		if err1 == nil && err2 == nil && os.SameFile(locked, opened) {
+			return f, func() { lk.Unlock() }, nil
+		}
+		f.Close()
+	}
+	lk.Unlock()
+	return nil, nil, errLocked
+}
+
+// final reports whether err ends the download for good: non-retryable,
+// of a type the retry policy does not retry, or the last attempt's.
+func final(ctx context.Context, err error) bool {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		return true
+	}
+	if !activity.IsActivity(ctx) {
+		return false
+	}
+	info := activity.GetInfo(ctx)
+	rp := info.RetryPolicy
+	if rp == nil {
+		return false
+	}
+	if appErr != nil && slices.Contains(rp.NonRetryableErrorTypes, appErr.Type()) {
+		return true
+	}
+	return rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts
+}
+
+// validator identifies the version of the media whose bytes the partial
+// file holds, saved in mediaPaths.meta.
+type validator struct {
+	ETag         string `json:"etag,omitempty"` // strong ETags only
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// validatorOf returns resp's validator: its ETag unless weak (If-Range
+// takes strong ones only), its Last-Modified.
+func validatorOf(resp *http.Response) validator {
+	v := validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	if strings.HasPrefix(v.ETag, "W/") {
+		v.ETag = ""
+	}
+	return v
+}
+
+// ifRange is the If-Range value of v: the ETag, else the date; "" when v
+// has neither, and then nothing can be resumed.
+func (v validator) ifRange() string {
+	if v.ETag != "" {
+		return v.ETag
+	}
+	return v.LastModified
+}
+
+// readValidator reads the validator saved at path; zero when there is
+// none or it does not parse (the partial file is then started over).
+func readValidator(path string) validator {
+	var v validator
+	b, err := os.ReadFile(path)
+	if err == nil && json.Unmarshal(b, &v) != nil {
+		v = validator{}
+	}
+	return v
+}
+
+// fetch downloads u into the locked partial file f (resuming it when it
+// can), renames it to p.final, and sets m.Size and m.SHA256.
+func (a *Activities) fetch(ctx context.Context, client *http.Client, u *url.URL, f *os.File, p mediaPaths, m *Media) error {
 	maxBytes := a.MediaMaxBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMediaMaxBytes
 	}
+	st, err := f.Stat()
+	if err != nil {
+		return fsError("reading the partial file", err)
+	}
+	have, saved := st.Size(), validator{}
+	if have > 0 {
+		saved = readValidator(p.meta)
+	}
+	h := sha256.New()
+	if have > 0 && saved.ifRange() != "" {
+		// The checksum covers the whole file: the bytes already here too.
+		if _, err := io.Copy(&progress{ctx: ctx, w: h}, io.NewSectionReader(f, 0, have)); err != nil {
+			return fsError("hashing the partial file", err)
+		}
+	}
+
 	// The watchdog cancels the transfer once no byte came for a heartbeat
 	// timeout; progress.Write pushes it back.
 	// Longer than the heartbeat timeout, so Temporal's own timeout decides
@@ -114,11 +346,7 @@ func (a *Activities) fetch(ctx context.Context, u *url.URL, m *Media) error {
 	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
 	defer watchdog.Stop()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return temporal.NewNonRetryableApplicationError("media_url does not parse", ErrTypeInvalidURL, nil)
-	}
-	resp, err := a.httpClient().Do(req)
+	resp, offset, err := request(ctx, client, u, have, saved)
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errStalled) {
 			return fmt.Errorf("downloading media: %w", errStalled)
@@ -127,47 +355,147 @@ func (a *Activities) fetch(ctx context.Context, u *url.URL, m *Media) error {
 		if errors.As(err, &scheme) {
 			return temporal.NewNonRetryableApplicationError("downloading media: "+scheme.Error(), ErrTypeInvalidURL, nil)
 		}
+		if ferr, ok := forbidden(err); ok {
+			return ferr
+		}
 		return fmt.Errorf("downloading media: %w", withoutURL(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return statusError("downloading media", resp)
 	}
-	if resp.ContentLength > maxBytes {
+	if resp.ContentLength >= 0 && offset+resp.ContentLength > maxBytes {
 		return tooLarge(maxBytes)
 	}
-
-	tmp, err := os.CreateTemp(filepath.Dir(m.Path), "."+filepath.Base(m.Path)+".*.part")
-	if err != nil {
-		return err
+	if offset == 0 {
+		// Starting over: the partial file and its validator are this
+		// response's, the validator saved before any byte.
+		h.Reset()
+		if err := f.Truncate(0); err != nil {
+			return fsError("emptying the partial file", err)
+		}
+		if err := saveValidator(p.meta, validatorOf(resp)); err != nil {
+			return err
+		}
 	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	defer tmp.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return fsError("writing the partial file", err)
+	}
 
-	h := sha256.New()
-	p := &progress{ctx: ctx, w: io.MultiWriter(tmp, h), onWrite: func() { watchdog.Reset(stall) }}
+	pr := &progress{ctx: ctx, w: io.MultiWriter(f, h), n: offset, onWrite: func() { watchdog.Reset(stall) }}
 	// One byte past the limit tells a too-large body from one exactly at it.
-	n, err := io.Copy(p, io.LimitReader(resp.Body, maxBytes+1))
+	n, err := io.Copy(pr, io.LimitReader(resp.Body, maxBytes-offset+1))
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errStalled) {
 			err = errStalled
 		}
-		return fmt.Errorf("downloading media after %d bytes: %w", n, err)
+		var perr *fs.PathError // the file's, not the network's
+		if errors.As(err, &perr) {
+			return fsError("writing the partial file", err)
+		}
+		return fmt.Errorf("downloading media after %d bytes: %w", offset+n, err)
 	}
-	if n > maxBytes {
+	if offset+n > maxBytes {
 		return tooLarge(maxBytes)
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
+	if err := f.Sync(); err != nil {
+		return fsError("writing the partial file", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	// The validator goes first: a partial file without one is started
+	// over, never resumed against bytes it does not describe.
+	if err := os.Remove(p.meta); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fsError("removing the partial file's validator", err)
 	}
-	if err := os.Rename(tmp.Name(), m.Path); err != nil {
-		return err
+	if err := os.Rename(p.part, p.final); err != nil {
+		return fsError("renaming the partial file into place", err)
 	}
-	m.Size, m.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	m.Size, m.SHA256 = offset+n, hex.EncodeToString(h.Sum(nil))
 	return nil
+}
+
+// request GETs u. With have bytes of it already and their validator, it
+// asks for the rest (Range, If-Range) and returns offset = have when the
+// answer is a 206 for exactly that: from have to the end, of the version
+// validated. Any other 206, or a 416, is discarded and u asked for whole;
+// a 200 (the version changed, or ranges unsupported) starts over. offset
+// is 0 for any answer but a usable 206.
+func request(ctx context.Context, client *http.Client, u *url.URL, have int64, saved validator) (*http.Response, int64, error) {
+	get := func(ranged bool) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("media_url does not parse", ErrTypeInvalidURL, nil)
+		}
+		if ranged {
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
+			req.Header.Set("If-Range", saved.ifRange())
+		}
+		return client.Do(req)
+	}
+	if have == 0 || saved.ifRange() == "" {
+		resp, err := get(false)
+		return resp, 0, err
+	}
+	resp, err := get(true)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		if rangeFrom(resp, have) && (saved.ETag == "" || resp.Header.Get("ETag") == "" || resp.Header.Get("ETag") == saved.ETag) {
+			return resp, have, nil
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+	default:
+		return resp, 0, nil
+	}
+	resp.Body.Close()
+	resp, err = get(false)
+	return resp, 0, err
+}
+
+// rangeFrom reports whether resp's Content-Range is from first to the end
+// of the media ("bytes <first>-<total-1>/<total>").
+func rangeFrom(resp *http.Response, first int64) bool {
+	var start, end, total int64
+	if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil {
+		return false
+	}
+	return start == first && end == total-1
+}
+
+// saveValidator writes v to path, or removes path when v is empty.
+func saveValidator(path string, v validator) error {
+	if v.ifRange() == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fsError("removing the partial file's validator", err)
+		}
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fsError("saving the partial file's validator", err)
+	}
+	return nil
+}
+
+// fsError turns a file system error into an activity error: errors that
+// come from the name or size itself, the same on every attempt, are
+// non-retryable (InvalidPath: name too long, invalid name or encoding;
+// MediaTooLarge: file too large for the file system); any other (disk
+// full, permission denied, read-only file system, …) is retried, as an
+// operator can fix it.
+func fsError(what string, err error) error {
+	msg := fmt.Sprintf("%s: %v", what, err)
+	switch {
+	case errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.EINVAL), errors.Is(err, syscall.EILSEQ):
+		return temporal.NewNonRetryableApplicationError(msg, ErrTypeInvalidPath, nil)
+	case errors.Is(err, syscall.EFBIG):
+		return temporal.NewNonRetryableApplicationError(msg, ErrTypeMediaTooLarge, nil)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func tooLarge(maxBytes int64) error {
@@ -212,42 +540,4 @@ func hashFile(ctx context.Context, path string) (int64, string, error) {
 		return 0, "", err
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// jobDir is the directory name of a job: the job ID itself when it is a
-// safe name, else the safe name plus a hash of the ID, so two IDs that
-// differ only in unsafe characters ("a/b", "a:b") never share a directory.
-func jobDir(jobID string) string {
-	name := safeName(jobID)
-	if name == jobID {
-		return name
-	}
-	sum := sha256.Sum256([]byte(jobID))
-	return name + "-" + hex.EncodeToString(sum[:4])
-}
-
-// fileName is the URL path's last element made safe as a file name;
-// "media" when the path has none.
-func fileName(u *url.URL) string {
-	name := safeName(path.Base(u.Path))
-	if name == "_" {
-		return "media"
-	}
-	return name
-}
-
-// safeName maps s to one path element: letters, digits, '.', '-' and '_'
-// kept, anything else '_', and never "", "." or "..", so a job ID cannot
-// climb out of MEDIA_DIR.
-func safeName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 128 && (r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return r
-		}
-		return '_'
-	}, s)
-	if strings.Trim(s, ".") == "" {
-		return "_"
-	}
-	return s
 }

@@ -9,27 +9,50 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/mediaflow/mediaflow/internal/egress"
 )
 
-// NewHTTPClient returns the client the activities use by default: no
-// overall timeout (downloads are bounded by heartbeats, POSTs by their
-// context) and redirects followed only within the original scheme, at most
-// 10 of them.
+// NewHTTPClient returns the client of notifications and alerts: no
+// overall timeout (a POST is bounded by its context), the proxy from the
+// environment (HTTPS_PROXY, …), and redirects followed only within the
+// original scheme, at most 10 of them (post itself follows none).
 func NewHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{
-		Transport: t,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			if req.URL.Scheme != via[0].URL.Scheme {
-				return errRedirectScheme{from: via[0].URL.Scheme, to: req.URL.Scheme}
-			}
-			return nil
-		},
+	return &http.Client{Transport: t, CheckRedirect: sameScheme}
+}
+
+// NewMediaClient returns the client of downloads. Its dialer refuses
+// addresses that are not public unless allowed lists them (see
+// egress.Parse: host names, IPs, CIDRs; MEDIA_ALLOWED_HOSTS), on every
+// connection, redirects included. It uses no proxy: a proxy would make
+// the connection, and the check on the address dialled would only ever see
+// the proxy. It asks for no transparent gzip, so sizes, checksums and
+// Range offsets are of the bytes the server stores. Redirects: as
+// NewHTTPClient. It fails when an allowed entry does not parse.
+func NewMediaClient(allowed []string) (*http.Client, error) {
+	policy, err := egress.Parse(allowed)
+	if err != nil {
+		return nil, err
 	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = policy.DialContext
+	t.DisableCompression = true
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return &http.Client{Transport: t, CheckRedirect: sameScheme}, nil
+}
+
+// sameScheme follows at most 10 redirects, none to another scheme.
+func sameScheme(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme != via[0].URL.Scheme {
+		return errRedirectScheme{from: via[0].URL.Scheme, to: req.URL.Scheme}
+	}
+	return nil
 }
 
 // httpClient returns a.HTTP, or a new NewHTTPClient() when it is unset
@@ -39,6 +62,34 @@ func (a *Activities) httpClient() *http.Client {
 		return a.HTTP
 	}
 	return NewHTTPClient()
+}
+
+// mediaClient returns a.MediaHTTP, or else the NewMediaClient of
+// a.MediaAllowedHosts, made once so its connections are reused.
+func (a *Activities) mediaClient() (*http.Client, error) {
+	if a.MediaHTTP != nil {
+		return a.MediaHTTP, nil
+	}
+	a.media.once.Do(func() {
+		a.media.client, a.media.err = NewMediaClient(a.MediaAllowedHosts)
+	})
+	if a.media.err != nil {
+		return nil, fmt.Errorf("MEDIA_ALLOWED_HOSTS: %w", a.media.err)
+	}
+	return a.media.client, nil
+}
+
+// forbidden turns a refused connection into a non-retryable
+// ForbiddenAddress error naming the address and its class (never the
+// URL); ok is false when err is not one.
+func forbidden(err error) (_ error, ok bool) {
+	var fe *egress.ForbiddenError
+	if !errors.As(err, &fe) {
+		return nil, false
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("downloading media: %s, not a public one: refused (list the media's host or address in MEDIA_ALLOWED_HOSTS to allow it)", fe),
+		ErrTypeForbiddenAddress, nil), true
 }
 
 type errRedirectScheme struct{ from, to string }

@@ -61,6 +61,7 @@ func stepsApp(t *testing.T, media *httptest.Server, log *noticeLog) *testApp {
 	t.Cleanup(receiver.Close)
 	return newApp(t, func(c *appConfig) {
 		c.env["MEDIA_DIR"], c.env["NOTIFY_URL"], c.env["ALERT_URL"] = t.TempDir(), receiver.URL, receiver.URL
+		c.env["MEDIA_ALLOWED_HOSTS"] = "127.0.0.1" // the media server
 	})
 }
 
@@ -170,7 +171,7 @@ func TestResendAfterFailureStartsNewRun(t *testing.T) {
 		w.Write([]byte("frames"))
 	}))
 	defer media.Close()
-	a := newApp(t, func(c *appConfig) { c.env["MEDIA_DIR"] = t.TempDir() })
+	a := newApp(t, func(c *appConfig) { c.env["MEDIA_DIR"], c.env["MEDIA_ALLOWED_HOSTS"] = t.TempDir(), "127.0.0.1" })
 
 	id := newEventID()
 	body := timedEvent("job-resend-"+id, "completed", "2026-11-20T10:00:00Z", media.URL+"/a.mp4")

@@ -78,7 +78,9 @@ func TestOneTraceFromRequestToActivities(t *testing.T) {
 	defer media.Close()
 	notify := httptest.NewServer(&target{})
 	defer notify.Close()
-	a := newApp(t, func(c *appConfig) { c.env["MEDIA_DIR"], c.env["NOTIFY_URL"] = t.TempDir(), notify.URL })
+	a := newApp(t, func(c *appConfig) {
+		c.env["MEDIA_DIR"], c.env["NOTIFY_URL"], c.env["MEDIA_ALLOWED_HOSTS"] = t.TempDir(), notify.URL, "127.0.0.1"
+	})
 	id := newEventID()
 	body := eventFor("job-traced-"+id, "completed", media.URL+"/clip.mp4")
 	require.Equal(t, "started", deliver(t, a.url, id, body, secret).body["status"])

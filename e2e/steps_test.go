@@ -80,6 +80,7 @@ func TestAllStepsConfigured(t *testing.T) {
 			mediaDir := t.TempDir()
 			a := newApp(t, func(c *appConfig) {
 				c.env["MEDIA_DIR"], c.env["NOTIFY_URL"], c.env["ALERT_URL"] = mediaDir, notifySrv.URL, alertSrv.URL
+				c.env["MEDIA_ALLOWED_HOSTS"] = "127.0.0.1" // the media server
 				if dbURL != "" {
 					c.env["DATABASE_URL"] = dbURL
 				}
@@ -146,6 +147,7 @@ func TestStalledDownloadIsRetried(t *testing.T) {
 
 	a := newApp(t, func(c *appConfig) {
 		c.env["MEDIA_DIR"] = t.TempDir()
+		c.env["MEDIA_ALLOWED_HOSTS"] = "127.0.0.1" // the media server
 		c.options.Download.HeartbeatTimeout = 4 * time.Second
 		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
@@ -198,6 +200,7 @@ func TestDownloadRetriedAfter503(t *testing.T) {
 	defer media.Close()
 	a := newApp(t, func(c *appConfig) {
 		c.env["MEDIA_DIR"] = t.TempDir()
+		c.env["MEDIA_ALLOWED_HOSTS"] = "127.0.0.1" // the media server
 		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
 

@@ -8,6 +8,9 @@ started=$(date +%s)
 
 export ANIMUS_WEBHOOK_SECRET="${ANIMUS_WEBHOOK_SECRET:-$DEV_SECRET}"
 export HTTP_ADDR="${HTTP_ADDR:-127.0.0.1:8080}"
+# Downloads refuse this machine's addresses unless allowed; in development
+# media is often served from this machine (docs/downloads.md).
+export MEDIA_ALLOWED_HOSTS="${MEDIA_ALLOWED_HOSTS-127.0.0.1,::1,localhost}"
 # The local dev server, whatever Temporal settings this shell or a
 # Temporal config file (a Cloud profile, say) would otherwise bring.
 export TEMPORAL_ADDRESS=127.0.0.1:7233 TEMPORAL_NAMESPACE=default TEMPORAL_CONFIG_FILE=/dev/null

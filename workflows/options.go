@@ -47,7 +47,7 @@ func DefaultOptions() Options {
 				MaximumInterval:    5 * time.Minute,
 				MaximumAttempts:    10,
 				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidURL, activities.ErrTypeHTTPStatus,
-					activities.ErrTypeMediaTooLarge},
+					activities.ErrTypeMediaTooLarge, activities.ErrTypeForbiddenAddress, activities.ErrTypeInvalidPath},
 			},
 		},
 		Local:  workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: recordRetry},

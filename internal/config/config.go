@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/egress"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -115,6 +116,11 @@ type Worker struct {
 	AlertURL  string `env:"ALERT_URL"`
 	// MediaMaxBytes bounds one download, in bytes (default 5 GiB).
 	MediaMaxBytes int64 `env:"MEDIA_MAX_BYTES" envDefault:"5368709120"`
+	// MediaAllowedHosts (comma-separated host names, IPs and CIDR
+	// prefixes) are the hosts whose loopback, private or other non-public
+	// addresses downloads may reach; default none: public addresses only
+	// (package egress).
+	MediaAllowedHosts []string `env:"MEDIA_ALLOWED_HOSTS" envSeparator:","`
 	// NotifySecret ("whsec_…"), when set, signs notifications and alerts
 	// the Standard Webhooks way.
 	NotifySecret string `env:"NOTIFY_SECRET,unset"`
@@ -207,6 +213,16 @@ func LoadWorker(e Environ) (Worker, error) {
 	}
 	if c.MediaMaxBytes <= 0 {
 		return Worker{}, fmt.Errorf(`config: environment variable "MEDIA_MAX_BYTES" must be positive`)
+	}
+	var hosts []string
+	for _, h := range c.MediaAllowedHosts {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	c.MediaAllowedHosts = hosts
+	if _, err := egress.Parse(c.MediaAllowedHosts); err != nil {
+		return Worker{}, fmt.Errorf(`config: environment variable "MEDIA_ALLOWED_HOSTS": %w`, err)
 	}
 	// env's defaults also replace an empty value, which here means off.
 	if _, set := e["WORKER_METRICS_ADDR"]; !set {

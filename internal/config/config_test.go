@@ -92,3 +92,19 @@ func TestVariables(t *testing.T) {
 	require.NotContains(t, server, "DATABASE_URL")
 	require.Contains(t, Variables[Worker](), "DATABASE_URL")
 }
+
+func TestMediaAllowedHosts(t *testing.T) {
+	c, err := LoadWorker(Environ{})
+	require.NoError(t, err)
+	require.Empty(t, c.MediaAllowedHosts, "default: public addresses only")
+
+	c, err = LoadWorker(Environ{"MEDIA_ALLOWED_HOSTS": " 127.0.0.1, localhost ,,10.0.0.0/8,::1,minio.internal "})
+	require.NoError(t, err)
+	require.Equal(t, []string{"127.0.0.1", "localhost", "10.0.0.0/8", "::1", "minio.internal"}, c.MediaAllowedHosts)
+
+	for _, bad := range []string{"localhost:9000", "http://minio", "*.internal", "10.0.0.0/33", "a b"} {
+		_, err := LoadWorker(Environ{"MEDIA_ALLOWED_HOSTS": "127.0.0.1," + bad})
+		require.ErrorContains(t, err, `"MEDIA_ALLOWED_HOSTS"`, bad)
+		require.ErrorContains(t, err, bad, "the error quotes the entry")
+	}
+}
