@@ -25,7 +25,8 @@ import (
 )
 
 // scriptedStarter answers by event ID: msg_dup is a duplicate, msg_down
-// finds Temporal down, anything else starts. It keeps the span context of
+// finds Temporal down, msg_refused is refused for good, anything else
+// starts. It keeps the span context of
 // each start's context.
 type scriptedStarter struct {
 	spans []trace.SpanContext
@@ -38,6 +39,8 @@ func (s *scriptedStarter) Start(ctx context.Context, in mediaflow.MediaCompleted
 		return "", serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run-0")
 	case "msg_down":
 		return "", errors.New("connection refused")
+	case "msg_refused":
+		return "", serviceerror.NewInvalidArgument("no mapping defined for search attribute AnimusJobID")
 	}
 	return "run-1", nil
 }
@@ -48,9 +51,10 @@ func (s *scriptedStarter) Start(ctx context.Context, in mediaflow.MediaCompleted
 // shows the secret.
 func TestMetricsCountEveryOutcome(t *testing.T) {
 	s, logs := newServer(t, &scriptedStarter{}, func(o *Options) {
-		// Seven requests pass the limiter; the eighth is rate limited.
-		o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 7)
+		// Eight requests pass the limiter; the ninth is rate limited.
+		o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 8)
 		o.MaxBodyBytes = 1 << 10
+		o.DeadLetters = &memoryLetters{}
 	})
 	ts := httptest.NewServer(s)
 	defer ts.Close()
@@ -83,6 +87,7 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 		{telemetry.OutcomeBadRequest, []byte("not json"), signed(t, "msg_nojson", []byte("not json")), 400},
 		{telemetry.OutcomeTooLarge, big, signed(t, "msg_big", big), 413},
 		{telemetry.OutcomeUnavailable, success, signed(t, "msg_down", success), 503},
+		{telemetry.OutcomeRejected, success, signed(t, "msg_refused", success), 422},
 		{telemetry.OutcomeRateLimited, success, signed(t, "msg_more", success), 429},
 	} {
 		require.Equal(t, tc.code, send(tc.body, tc.headers), tc.outcome)
@@ -108,7 +113,7 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 	for _, o := range telemetry.WebhookOutcomes {
 		require.EqualValues(t, 1, counts[o], "mediaflow_webhook_request_duration_seconds{outcome=%q} count", o)
 	}
-	require.EqualValues(t, 3, starts, "started, duplicate and unavailable called Temporal")
+	require.EqualValues(t, 4, starts, "started, duplicate, unavailable and rejected called Temporal")
 
 	// One log line per request, each naming its outcome.
 	for _, o := range telemetry.WebhookOutcomes {

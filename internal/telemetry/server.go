@@ -17,11 +17,14 @@ const (
 	OutcomeTooLarge    = "too_large"
 	OutcomeRateLimited = "rate_limited"
 	OutcomeUnavailable = "unavailable"
+	// OutcomeRejected: Temporal refused the start for a reason retrying
+	// will not remove; the event is kept as a dead letter (422).
+	OutcomeRejected = "rejected"
 )
 
 // WebhookOutcomes lists every outcome, each exported at zero from the start.
 var WebhookOutcomes = []string{OutcomeStarted, OutcomeDuplicate, OutcomeIgnored, OutcomeUnauth,
-	OutcomeBadRequest, OutcomeTooLarge, OutcomeRateLimited, OutcomeUnavailable}
+	OutcomeBadRequest, OutcomeTooLarge, OutcomeRateLimited, OutcomeUnavailable, OutcomeRejected}
 
 // ServerMetrics are the webhook server's own Prometheus collectors. Labels
 // hold only outcomes, never event data or secrets.
@@ -45,7 +48,7 @@ func NewServerMetrics(reg prometheus.Registerer) *ServerMetrics {
 	m := &ServerMetrics{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mediaflow_webhook_requests_total",
-			Help: "Webhook requests by outcome (started, duplicate, ignored, unauthorized, bad_request, too_large, rate_limited, unavailable).",
+			Help: "Webhook requests by outcome (started, duplicate, ignored, unauthorized, bad_request, too_large, rate_limited, unavailable, rejected).",
 		}, []string{"outcome"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mediaflow_webhook_request_duration_seconds",

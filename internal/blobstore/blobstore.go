@@ -1,0 +1,57 @@
+// Package blobstore opens the blob store that holds what mediaflow keeps
+// outside Temporal: the event data of large payloads (package claimcheck)
+// and the dead letters of rejected events (package deadletter). It is
+// gocloud.dev/blob with the drivers a deployment needs: file:// (one host,
+// or a volume shared by the server and the worker), s3:// (AWS S3 and
+// S3-compatible stores such as MinIO), gs:// (Google Cloud Storage) and
+// azblob:// (Azure Blob Storage).
+package blobstore
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"gocloud.dev/blob"
+	// The drivers, registered for their URL schemes.
+	_ "gocloud.dev/blob/azureblob"
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/s3blob"
+)
+
+// Open opens the bucket at rawURL, a gocloud.dev/blob URL:
+//
+//	file:///var/lib/mediaflow/blobs  file://./data/blobs (relative)
+//	s3://bucket?region=eu-west-1     s3://bucket?endpoint=http://minio:9000&use_path_style=true
+//	gs://bucket                      azblob://container
+//
+// Credentials come from each cloud's usual environment (AWS_*, Google's
+// application default credentials, AZURE_STORAGE_*), never from the URL,
+// which is logged and quoted in errors.
+// A file:// directory is created when missing, and its temporary files
+// are written next to the blobs (so a rename never crosses devices, as it
+// would from /tmp to a mounted volume), unless the URL says otherwise
+// (create_dir, no_tmp_dir). Opening does not contact the store: an
+// unreachable store fails the operations later, not Open. It fails when
+// the URL does not parse or names no known scheme.
+func Open(ctx context.Context, rawURL string) (*blob.Bucket, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("not a blob store URL (file://, s3://, gs://, azblob://)")
+	}
+	if u.Scheme == "file" {
+		q := u.Query()
+		for _, k := range []string{"create_dir", "no_tmp_dir"} {
+			if !q.Has(k) {
+				q.Set(k, "true")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	b, err := blob.OpenBucket(ctx, u.String())
+	if err != nil {
+		return nil, fmt.Errorf("opening the blob store: %w", err)
+	}
+	return b, nil
+}
