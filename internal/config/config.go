@@ -131,7 +131,7 @@ type Server struct {
 	// CodecOrigins are the origins (scheme://host:port, comma-separated)
 	// of the Temporal UI pages allowed to call the codec endpoint from the
 	// browser (CORS).
-	CodecOrigins []string `env:"CODEC_CORS_ORIGINS" envDefault:"http://localhost:8233" envSeparator:","`
+	CodecOrigins []string `env:"CODEC_CORS_ORIGINS" envDefault:"http://localhost:8233,http://127.0.0.1:8233" envSeparator:","`
 }
 
 // Control is mediaflowctl's configuration: Temporal, the task queue and
