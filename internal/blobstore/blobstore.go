@@ -5,6 +5,12 @@
 // or a volume shared by the server and the worker), s3:// (AWS S3 and
 // S3-compatible stores such as MinIO), gs:// (Google Cloud Storage) and
 // azblob:// (Azure Blob Storage).
+//
+// The cloud drivers weigh on the binaries (stripped, measured on the
+// server: s3 +9.5 MB, gs +22 MB, azblob +4.4 MB). A build that does not
+// need one leaves it out with a tag: go build -tags
+// mediaflow_no_gcs,mediaflow_no_azure ./cmd/... (also mediaflow_no_s3);
+// its URLs are then refused at start.
 package blobstore
 
 import (
@@ -13,11 +19,9 @@ import (
 	"net/url"
 
 	"gocloud.dev/blob"
-	// The drivers, registered for their URL schemes.
-	_ "gocloud.dev/blob/azureblob"
+	// The drivers register for their URL schemes: file here, the clouds in
+	// drivers_*.go, each of which a build tag leaves out.
 	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/gcsblob"
-	_ "gocloud.dev/blob/s3blob"
 )
 
 // Open opens the bucket at rawURL, a gocloud.dev/blob URL:
