@@ -1,5 +1,6 @@
-# mediaflow: one image holding what ships (server, worker, health probe); the
-# command picks the role. The tools under tools/ are not in it.
+# mediaflow: one image holding what ships (server, worker, health probe, and
+# mediaflowctl for dead letters); the command picks the role. The tools under
+# tools/ are not in it.
 #   docker build -t mediaflow .
 #   docker run mediaflow                               # the webhook server (default)
 #   docker run mediaflow /usr/local/bin/worker         # the Temporal worker
@@ -18,14 +19,20 @@ ARG TARGETOS
 ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/probe
+    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/probe ./cmd/mediaflowctl
+# The default blob store (BLOB_URL file://./data/blobs), made here: the
+# runtime image has no shell to make it, and a named volume mounted there
+# takes its owner from the image.
+RUN mkdir -p /home-data/blobs
 
 # Run: distroless static, no shell and no package manager, as the image's
 # nonroot user (65532, numeric so that Kubernetes' runAsNonRoot can check it).
 FROM gcr.io/distroless/static-debian13:nonroot AS runtime
 COPY --from=build /out/ /usr/local/bin/
 # The worker's default SQLite file (data/mediaflow.db, when DATABASE_URL is
-# unset) lands in the nonroot user's home, which it can write.
+# unset) and the default blob store (data/blobs, when BLOB_URL is unset)
+# land in the nonroot user's home, which it can write.
+COPY --from=build --chown=65532:65532 /home-data/ /home/nonroot/data/
 WORKDIR /home/nonroot
 USER 65532:65532
 EXPOSE 8080

@@ -83,36 +83,71 @@ func TestComposeServices(t *testing.T) {
 
 func TestComposePorts(t *testing.T) {
 	p := loadCompose(t, true)
-	tests := []struct {
-		service   string
+	type mapping struct {
 		published string
 		target    uint32
 		hostIP    string // "" = every interface
+	}
+	tests := []struct {
+		service string
+		ports   []mapping
 	}{
-		{"server", "8080", 8080, ""},
+		// The webhook for all; its codec endpoint, which decodes event
+		// data for whoever reaches it, for the UI's browser on loopback.
+		{"server", []mapping{{"8080", 8080, ""}, {"8234", 8234, "127.0.0.1"}}},
 		// No login on the UI nor on Temporal's gRPC: loopback only.
-		{"temporal-ui", "8233", 8080, "127.0.0.1"},
-		{"temporal", "7233", 7233, "127.0.0.1"},
+		{"temporal-ui", []mapping{{"8233", 8080, "127.0.0.1"}}},
+		{"temporal", []mapping{{"7233", 7233, "127.0.0.1"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.service, func(t *testing.T) {
 			s := service(t, p, tc.service)
-			require.Len(t, s.Ports, 1)
-			got := s.Ports[0]
-			require.Equal(t, tc.published, got.Published)
-			require.Equal(t, tc.target, got.Target)
-			require.Equal(t, tc.hostIP, got.HostIP)
+			var got []mapping
+			for _, p := range s.Ports {
+				got = append(got, mapping{p.Published, p.Target, p.HostIP})
+			}
+			require.ElementsMatch(t, tc.ports, got)
 		})
 	}
 	for _, name := range []string{"postgresql", "worker", "temporal-schema", "temporal-setup"} {
 		require.Empty(t, service(t, p, name).Ports, "%s publishes nothing", name)
 	}
 
-	// The server listens where the port mapping and its health check look.
+	// The server listens where the port mapping and its health check look,
+	// and serves the codec where the UI's browser is sent.
 	s := service(t, p, "server")
 	_, port, err := net.SplitHostPort(env(t, s, "HTTP_ADDR"))
 	require.NoError(t, err)
 	require.Equal(t, "8080", port)
+	_, port, err = net.SplitHostPort(env(t, s, "CODEC_ADDR"))
+	require.NoError(t, err)
+	require.Equal(t, "8234", port)
+	require.Equal(t, "http://localhost:8234", env(t, service(t, p, "temporal-ui"), "TEMPORAL_CODEC_ENDPOINT"))
+}
+
+// TestComposeBlobStore: the server and the worker use one blob store; by
+// default a file:// directory on a named volume that both mount, which the
+// image makes writable for its user.
+func TestComposeBlobStore(t *testing.T) {
+	p := loadCompose(t, true)
+	server, worker := service(t, p, "server"), service(t, p, "worker")
+	blobURL := env(t, server, "BLOB_URL")
+	require.Equal(t, blobURL, env(t, worker, "BLOB_URL"))
+	u, err := url.Parse(blobURL)
+	require.NoError(t, err)
+	require.Equal(t, "file", u.Scheme)
+	mount := func(s types.ServiceConfig) string {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Target == u.Path {
+				return v.Source
+			}
+		}
+		return ""
+	}
+	require.NotEmpty(t, mount(server), "server: no volume at %s", u.Path)
+	require.Equal(t, mount(server), mount(worker), "the worker reads what the server writes")
+	require.Contains(t, p.Volumes, mount(server))
+	require.True(t, strings.HasPrefix(u.Path, "/home/nonroot/data/"), "the image makes /home/nonroot/data/ for its user")
 }
 
 func TestComposeHealthchecks(t *testing.T) {
@@ -345,6 +380,8 @@ func TestComposeMediaflowEnvironment(t *testing.T) {
 		"LOG_FORMAT": true, "LOG_LEVEL": true,
 		// gRPC (google.golang.org/grpc/internal/envconfig) and pgx (libpq's names)
 		"GRPC_ENABLE_TXT_SERVICE_CONFIG": true, "PGPASSWORD": true,
+		// the AWS SDK, for an s3:// BLOB_URL (gocloud.dev/blob/s3blob)
+		"AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
 	}
 	for _, name := range append(config.Variables[config.Server](), config.Variables[config.Worker]()...) {
 		known[name] = true

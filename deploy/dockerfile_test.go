@@ -147,6 +147,9 @@ func TestDockerfile(t *testing.T) {
 		require.Equal(t, []string{`["/usr/local/bin/server"]`}, find(runtime, "CMD"), "the server by default")
 		require.Empty(t, find(runtime, "ENTRYPOINT"), "compose picks the binary with command:")
 		require.Contains(t, find(runtime, "COPY"), "--from=build /out/ /usr/local/bin/")
+		// The default blob store's directory, the nonroot user's: no shell
+		// in the image to make it, and a volume mounted there keeps its owner.
+		require.Contains(t, find(runtime, "COPY"), "--from=build --chown=65532:65532 /home-data/ /home/nonroot/data/")
 	})
 
 	t.Run("dockerignore", func(t *testing.T) {

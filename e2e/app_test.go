@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -43,14 +44,17 @@ type testApp struct {
 	workerReg  *prometheus.Registry
 	worker     *telemetry.WorkerMetrics
 	metricsURL string // the worker's GET /metrics
+	codecURL   string // the server's codec endpoint
+	env        config.Environ
 }
 
 // appConfig is what a test may change: environment variables read by the
-// server and the worker (MEDIA_DIR, NOTIFY_URL, DATABASE_URL, …) and the
-// workflow's options.
+// server and the worker (MEDIA_DIR, NOTIFY_URL, DATABASE_URL, …), those
+// that differ for the worker only, and the workflow's options.
 type appConfig struct {
-	env     config.Environ
-	options workflows.Options
+	env       config.Environ
+	workerEnv config.Environ
+	options   workflows.Options
 }
 
 func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
@@ -66,8 +70,11 @@ func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 			"TEMPORAL_CONFIG_FILE":  filepath.Join(t.TempDir(), "none.toml"),
 			"TEMPORAL_TASK_QUEUE":   "e2e-" + rand.Text(),
 			"DATABASE_URL":          "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+			"BLOB_URL":              "file://" + t.TempDir(),
+			"CODEC_ADDR":            "127.0.0.1:0",
 		},
-		options: workflows.DefaultOptions(),
+		workerEnv: config.Environ{},
+		options:   workflows.DefaultOptions(),
 	}
 	for _, f := range configure {
 		f(&cfg)
@@ -76,7 +83,9 @@ func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	opts := app.Options{Logger: slog.New(slog.DiscardHandler), TracerProvider: tp, Workflow: &cfg.options}
 
-	wcfg, err := config.LoadWorker(cfg.env)
+	wenv := maps.Clone(cfg.env)
+	maps.Copy(wenv, cfg.workerEnv)
+	wcfg, err := config.LoadWorker(wenv)
 	require.NoError(t, err)
 	w, err := app.NewWorker(ctx, wcfg, opts)
 	require.NoError(t, err)
@@ -107,6 +116,8 @@ func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 		workerReg:  w.Registry,
 		worker:     w.Metrics,
 		metricsURL: "http://" + w.MetricsAddr() + "/metrics",
+		codecURL:   "http://" + s.CodecAddr(),
+		env:        cfg.env,
 	}
 }
 

@@ -154,7 +154,7 @@ func TestReadyzFollowsTemporal(t *testing.T) {
 	cfg, err := config.LoadServer(config.Environ{
 		"ANIMUS_WEBHOOK_SECRET": secret, "HTTP_ADDR": "127.0.0.1:0", "START_TIMEOUT": "2s",
 		"TEMPORAL_ADDRESS": hostPort, "TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "none.toml"),
-		"TEMPORAL_TASK_QUEUE": "e2e-readyz",
+		"TEMPORAL_TASK_QUEUE": "e2e-readyz", "BLOB_URL": "file://" + t.TempDir(),
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -11,6 +11,9 @@ export HTTP_ADDR="${HTTP_ADDR:-127.0.0.1:8080}"
 # Downloads refuse this machine's addresses unless allowed; in development
 # media is often served from this machine (docs/downloads.md).
 export MEDIA_ALLOWED_HOSTS="${MEDIA_ALLOWED_HOSTS-127.0.0.1,::1,localhost}"
+# The codec endpoint the UI calls to show large event data (docs/large-events.md);
+# loopback: it decodes event data for whoever reaches it.
+export CODEC_ADDR="${CODEC_ADDR:-127.0.0.1:8234}"
 # The local dev server, whatever Temporal settings this shell or a
 # Temporal config file (a Cloud profile, say) would otherwise bring.
 export TEMPORAL_ADDRESS=127.0.0.1:7233 TEMPORAL_NAMESPACE=default TEMPORAL_CONFIG_FILE=/dev/null
@@ -19,8 +22,8 @@ unset TEMPORAL_API_KEY TEMPORAL_PROFILE TEMPORAL_TLS TEMPORAL_TLS_CLIENT_CERT_PA
 	TEMPORAL_TLS_SERVER_CA_CERT_DATA TEMPORAL_TLS_SERVER_NAME
 mkdir -p data
 
-echo "Building the server, the worker and the sender..."
-go build -o bin/ ./cmd/server ./cmd/worker ./tools/send
+echo "Building the server, the worker, mediaflowctl and the sender..."
+go build -o bin/ ./cmd/server ./cmd/worker ./cmd/mediaflowctl ./tools/send
 
 pids=()
 stop() {
@@ -39,6 +42,7 @@ bin/temporal server start-dev --ip 127.0.0.1 --ui-port 8233 \
 	--db-filename data/temporal.db --log-level warn \
 	--search-attribute AnimusJobID=Keyword --search-attribute AnimusJobStatus=Keyword \
 	--search-attribute AnimusWatchState=Keyword \
+	--ui-codec-endpoint "http://$CODEC_ADDR" \
 	>data/temporal.log 2>&1 &
 pids+=($!)
 
@@ -68,7 +72,8 @@ cat <<MSG
 
 mediaflow is running (ready in $(( $(date +%s) - started )) s):
   webhook     http://$HTTP_ADDR/webhooks/animus
-  Temporal UI http://localhost:8233
+  Temporal UI http://localhost:8233 (large payloads decoded by http://$CODEC_ADDR)
+  dead letters bin/mediaflowctl list (docs/recovery.md)
 MSG
 if [ "$ANIMUS_WEBHOOK_SECRET" = "$DEV_SECRET" ]; then
 	echo "  secret      $DEV_SECRET (dev only)"

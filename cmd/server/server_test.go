@@ -66,7 +66,7 @@ func startServer(t *testing.T, scheme string, env ...string) (*exec.Cmd, string,
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBadConfigStopsAtStart$")
 	cmd.Env = append([]string{"MEDIAFLOW_RUN_MAIN=1", "HTTP_ADDR=" + addr, "LOG_LEVEL=debug",
 		// Nothing listens there: starts fail fast and answer 503.
-		"TEMPORAL_ADDRESS=127.0.0.1:1", "START_TIMEOUT=1s",
+		"TEMPORAL_ADDRESS=127.0.0.1:1", "START_TIMEOUT=1s", "BLOB_URL=file://" + t.TempDir(),
 		"ANIMUS_WEBHOOK_SECRET=" + secretA + "," + secretB}, env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())

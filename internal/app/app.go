@@ -8,6 +8,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,7 +18,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"gocloud.dev/blob"
 
+	"github.com/mediaflow/mediaflow/internal/blobstore"
+	"github.com/mediaflow/mediaflow/internal/claimcheck"
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/logging"
 	"github.com/mediaflow/mediaflow/internal/telemetry"
@@ -37,14 +41,27 @@ type Options struct {
 	Workflow *workflows.Options
 }
 
-// instrumented is what both programs start from: a logger, Temporal
-// client options with the SDK's metrics and tracing, the registry those
-// metrics go into, and tracing to flush on Close.
+// instrumented is what every program starts from: a logger, Temporal
+// client options with the SDK's metrics and tracing and the claim check
+// codec, the registry those metrics go into, tracing to flush on Close,
+// and the blob store to close then.
 type instrumented struct {
 	logger   *slog.Logger
 	temporal client.Options
 	registry *prometheus.Registry
 	tracing  *telemetry.Tracing
+	bucket   *blob.Bucket
+	codec    *claimcheck.Codec
+}
+
+// close releases the blob store and flushes the tracing exporter, last so
+// the last spans leave. A zero instrumented (a failed instrument) has
+// nothing to release.
+func (in instrumented) close() {
+	if in.bucket != nil {
+		in.bucket.Close()
+	}
+	in.tracing.Flush(in.logger)
 }
 
 func instrument(ctx context.Context, service string, shared config.Shared, opts Options) (instrumented, error) {
@@ -61,7 +78,16 @@ func instrument(ctx context.Context, service string, shared config.Shared, opts 
 	if err != nil {
 		return instrumented{}, err
 	}
-	return instrumented{logger: logger, temporal: topts, registry: reg, tracing: tracing}, nil
+	// Every client of the namespace (server, worker, mediaflowctl) must
+	// read and write payloads the same way: here, once.
+	bucket, err := blobstore.Open(ctx, shared.BlobURL)
+	if err != nil {
+		tracing.Flush(logger)
+		return instrumented{}, fmt.Errorf("config: BLOB_URL: %w", err)
+	}
+	codec := claimcheck.New(bucket, shared.BlobThresholdBytes)
+	topts.DataConverter = claimcheck.DataConverter(codec)
+	return instrumented{logger: logger, temporal: topts, registry: reg, tracing: tracing, bucket: bucket, codec: codec}, nil
 }
 
 // serve runs srv on l until it is shut down, logging a failure.

@@ -13,7 +13,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
+	"github.com/mediaflow/mediaflow/internal/claimcheck"
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/deadletter"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
@@ -36,10 +38,12 @@ type Server struct {
 	listener net.Listener
 	debug    *http.Server
 	debugL   net.Listener
+	codec    *http.Server
+	codecL   net.Listener
 }
 
 // NewServer builds the server from cfg and listens on cfg.HTTPAddr (and
-// cfg.DebugAddr when set); Run serves. The Temporal client is lazy: the
+// cfg.DebugAddr and cfg.CodecAddr when set); Run serves. The Temporal client is lazy: the
 // server starts, and answers 503, while Temporal is down. It fails when
 // the telemetry settings are malformed or an address cannot be listened on.
 func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server, err error) {
@@ -75,6 +79,7 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 		Logger:            in.logger,
 		Registry:          in.registry,
 		TracerProvider:    in.tracing.Provider,
+		DeadLetters:       deadletter.Store{Bucket: in.bucket},
 	})
 	if err != nil {
 		return nil, err
@@ -87,6 +92,12 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 		s.debug = &http.Server{Handler: httpapi.ProfilerHandler(), ReadHeaderTimeout: 5 * time.Second}
 		if s.debugL, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
 			return nil, fmt.Errorf("DEBUG_ADDR: %w", err)
+		}
+	}
+	if cfg.CodecAddr != "" {
+		s.codec = &http.Server{Handler: claimcheck.Handler(in.codec, cfg.CodecOrigins), ReadHeaderTimeout: 5 * time.Second}
+		if s.codecL, err = net.Listen("tcp", cfg.CodecAddr); err != nil {
+			return nil, fmt.Errorf("CODEC_ADDR: %w", err)
 		}
 	}
 	return s, nil
@@ -103,11 +114,23 @@ func limiter(cfg config.Server) *rate.Limiter {
 // resolved).
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
+// CodecAddr is the address of the codec endpoint (CODEC_ADDR with its
+// port resolved), "" when off.
+func (s *Server) CodecAddr() string {
+	if s.codecL == nil {
+		return ""
+	}
+	return s.codecL.Addr().String()
+}
+
 // Run serves until ctx is done, then stops taking requests and finishes
 // those in flight (at most 20 s). It returns the listener's error, if any.
 func (s *Server) Run(ctx context.Context) error {
 	if s.debug != nil {
 		go serve(s.in.logger, "profiler", s.debug, s.debugL)
+	}
+	if s.codec != nil {
+		go serve(s.in.logger, "codec endpoint", s.codec, s.codecL)
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -121,7 +144,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.in.logger.Info("listening", "addr", s.Addr(), "tls", s.cfg.TLSCertFile != "", "temporal", t.HostPort,
 		"namespace", t.Namespace, "task_queue", s.cfg.TaskQueue, "secrets", len(s.cfg.Secrets),
 		"rate_limit_rps", s.cfg.RateLimitRPS, "max_inflight_starts", s.cfg.MaxInflightStarts,
-		"tracing", cmp.Or(s.in.tracing.Exporter, "off"))
+		"tracing", cmp.Or(s.in.tracing.Exporter, "off"), "blob_threshold_bytes", s.cfg.BlobThresholdBytes,
+		"codec", cmp.Or(s.CodecAddr(), "off"))
 
 	select {
 	case err := <-errc:
@@ -139,8 +163,15 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Close releases what NewServer opened: listeners, the Temporal client,
-// and the tracing exporter, flushed last so the last spans leave.
+// the blob store, and the tracing exporter, flushed last so the last
+// spans leave.
 func (s *Server) Close() {
+	if s.codec != nil {
+		s.codec.Close()
+	}
+	if s.codecL != nil {
+		s.codecL.Close()
+	}
 	if s.debug != nil {
 		s.debug.Close()
 	}
@@ -153,5 +184,5 @@ func (s *Server) Close() {
 	if s.Client != nil {
 		s.Client.Close()
 	}
-	s.in.tracing.Flush(s.in.logger)
+	s.in.close()
 }

@@ -126,7 +126,8 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Close releases what NewWorker opened: the metrics listener, the
-// Temporal client, the store, and the tracing exporter, flushed last.
+// Temporal client, the store, the blob store, and the tracing exporter,
+// flushed last.
 func (w *Worker) Close() {
 	if w.metrics != nil {
 		w.metrics.Close()
@@ -140,5 +141,5 @@ func (w *Worker) Close() {
 	if w.Store != nil {
 		w.Store.Close()
 	}
-	w.in.tracing.Flush(w.in.logger)
+	w.in.close()
 }

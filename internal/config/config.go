@@ -45,9 +45,23 @@ func OSEnviron() Environ {
 // Temporal config file names one.
 const DefaultTemporalAddress = "127.0.0.1:7233"
 
-// MaxBodyBytesLimit bounds MAX_BODY_BYTES: the body becomes the workflow
-// input, and Temporal refuses a payload over 2 MiB by default.
-const MaxBodyBytesLimit = 2_000_000
+// MaxBodyBytesLimit bounds MAX_BODY_BYTES (16 MiB). Temporal's own limits
+// (2 MiB a payload) do not apply: event data over BLOB_THRESHOLD_BYTES goes
+// to the blob store. What does is memory: a server holds a few copies of
+// each body in flight.
+const MaxBodyBytesLimit = 16 << 20
+
+// DefaultBlobURL is the blob store used when BLOB_URL is unset: a
+// directory beside the SQLite file, created when missing.
+const DefaultBlobURL = "file://./data/blobs"
+
+// Bounds of BLOB_THRESHOLD_BYTES: a reference is about 150 bytes, and an
+// inline payload must stay well under Temporal's 2 MiB limit (it warns
+// from 512 KiB).
+const (
+	MinBlobThreshold = 1 << 10
+	MaxBlobThreshold = 1 << 20
+)
 
 // MaxStartTimeout bounds START_TIMEOUT, leaving the server time to answer
 // (its write timeout is 14 s) before Svix gives up at 15 s.
@@ -65,6 +79,15 @@ type Shared struct {
 	// "error") shape the log (package logging).
 	LogFormat string `env:"LOG_FORMAT" envDefault:"text"`
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	// BlobURL is the blob store (gocloud.dev/blob URL: file://, s3://,
+	// gs://, azblob://) holding large event data and dead letters; the
+	// server, the worker and mediaflowctl must all use the same one
+	// (default DefaultBlobURL).
+	BlobURL string `env:"BLOB_URL"`
+	// BlobThresholdBytes is the largest Temporal payload kept inline, in
+	// bytes, encoded; a larger one is stored in the blob store and
+	// replaced by a reference (package claimcheck).
+	BlobThresholdBytes int `env:"BLOB_THRESHOLD_BYTES" envDefault:"131072"`
 	// Temporal holds the client options from TEMPORAL_ADDRESS,
 	// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and an optional
 	// TEMPORAL_CONFIG_FILE profile (the SDK's envconfig), the address
@@ -101,6 +124,21 @@ type Server struct {
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there;
 	// keep it on loopback. Empty: off.
 	DebugAddr string `env:"DEBUG_ADDR"`
+	// CodecAddr, when set, serves the codec endpoint there (POST /decode,
+	// for the Temporal UI's codec server setting). It decodes event data
+	// for whoever reaches it: keep it on loopback or behind an
+	// authenticating proxy. Empty: off.
+	CodecAddr string `env:"CODEC_ADDR"`
+	// CodecOrigins are the origins (scheme://host:port, comma-separated)
+	// of the Temporal UI pages allowed to call the codec endpoint from the
+	// browser (CORS).
+	CodecOrigins []string `env:"CODEC_CORS_ORIGINS" envDefault:"http://localhost:8233,http://127.0.0.1:8233" envSeparator:","`
+}
+
+// Control is mediaflowctl's configuration: Temporal, the task queue and
+// the blob store, as the server has them; no webhook secret.
+type Control struct {
+	Shared
 }
 
 // Worker is cmd/worker's configuration.
@@ -159,7 +197,7 @@ func LoadServer(e Environ) (Server, error) {
 		return Server{}, fmt.Errorf(`config: environment variable "ANIMUS_WEBHOOK_SECRET": %w`, err)
 	}
 	if c.MaxBodyBytes <= 0 || c.MaxBodyBytes > MaxBodyBytesLimit {
-		return Server{}, fmt.Errorf(`config: environment variable "MAX_BODY_BYTES" must be between 1 and %d (Temporal refuses a workflow input over 2 MiB)`, MaxBodyBytesLimit)
+		return Server{}, fmt.Errorf(`config: environment variable "MAX_BODY_BYTES" must be between 1 and %d (16 MiB)`, MaxBodyBytesLimit)
 	}
 	if c.StartTimeout <= 0 || c.StartTimeout > MaxStartTimeout {
 		return Server{}, fmt.Errorf(`config: environment variable "START_TIMEOUT" must be above 0 and at most %s (Svix waits 15 s)`, MaxStartTimeout)
@@ -176,6 +214,26 @@ func LoadServer(e Environ) (Server, error) {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return Server{}, fmt.Errorf(`config: environment variables "TLS_CERT_FILE" and "TLS_KEY_FILE" go together`)
 	}
+	if c.CodecAddr != "" {
+		_, port, err := net.SplitHostPort(c.CodecAddr)
+		if err != nil {
+			return Server{}, fmt.Errorf(`config: environment variable "CODEC_ADDR" must be host:port or ":port"`)
+		}
+		if c.CodecAddr == c.HTTPAddr && port != "0" {
+			return Server{}, fmt.Errorf(`config: environment variable "CODEC_ADDR" must not be HTTP_ADDR: the codec endpoint decodes event data`)
+		}
+	}
+	var origins []string
+	for _, o := range c.CodecOrigins {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return Server{}, fmt.Errorf(`config: environment variable "CODEC_CORS_ORIGINS": %q is not an origin (http(s)://host[:port])`, o)
+		}
+		origins = append(origins, strings.TrimSuffix(o, "/"))
+	}
+	c.CodecOrigins = origins
 	for i, p := range c.TrustedProxies {
 		p = strings.TrimSpace(p)
 		if net.ParseIP(p) == nil {
@@ -239,11 +297,35 @@ func LoadWorker(e Environ) (Worker, error) {
 	return c, nil
 }
 
-// loadShared completes s: the task queue's default and Temporal's client
-// options from e.
+// LoadControl reads Control from e.
+func LoadControl(e Environ) (Control, error) {
+	c, err := parse[Control](e)
+	if err != nil {
+		return Control{}, err
+	}
+	if c.Shared, err = loadShared(c.Shared, e); err != nil {
+		return Control{}, err
+	}
+	return c, nil
+}
+
+// loadShared completes s: the task queue's and the blob store's defaults,
+// and Temporal's client options from e.
 func loadShared(s Shared, e Environ) (Shared, error) {
 	if s.TaskQueue == "" {
 		s.TaskQueue = mediaflow.DefaultTaskQueue
+	}
+	if s.BlobURL = strings.TrimSpace(s.BlobURL); s.BlobURL == "" {
+		s.BlobURL = DefaultBlobURL
+	}
+	// The value is not quoted: a URL may carry a key.
+	if u, err := url.Parse(s.BlobURL); err != nil || u.Scheme == "" {
+		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_URL" must be a blob store URL (file://, s3://, gs://, azblob://)`)
+	} else if u.User != nil {
+		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_URL" must not hold credentials: give them in the store's own variables (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*)`)
+	}
+	if s.BlobThresholdBytes < MinBlobThreshold || s.BlobThresholdBytes > MaxBlobThreshold {
+		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_THRESHOLD_BYTES" must be between %d and %d`, MinBlobThreshold, MaxBlobThreshold)
 	}
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: e})
 	if err != nil {

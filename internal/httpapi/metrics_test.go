@@ -26,7 +26,8 @@ import (
 )
 
 // scriptedStarter answers by event ID: msg_dup is a duplicate, msg_down
-// finds Temporal down, anything else starts. It keeps the span context of
+// finds Temporal down, msg_refused is refused for good, anything else
+// starts. It keeps the span context of
 // each start's context.
 type scriptedStarter struct {
 	spans []trace.SpanContext
@@ -39,6 +40,8 @@ func (s *scriptedStarter) Start(ctx context.Context, in mediaflow.MediaCompleted
 		return "", serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run-0")
 	case "msg_down":
 		return "", errors.New("connection refused")
+	case "msg_refused":
+		return "", serviceerror.NewInvalidArgument("no mapping defined for search attribute AnimusJobID")
 	}
 	return "run-1", nil
 }
@@ -49,10 +52,11 @@ func (s *scriptedStarter) Start(ctx context.Context, in mediaflow.MediaCompleted
 // shows the secret.
 func TestMetricsCountEveryOutcome(t *testing.T) {
 	s, logs := newServer(t, &scriptedStarter{}, func(o *Options) {
-		// Five verified deliveries pass the limiter; the sixth is rate
+		// Six verified deliveries pass the limiter; the seventh is rate
 		// limited. Requests that fail verification do not count.
-		o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 5)
+		o.Limiter = rate.NewLimiter(rate.Every(time.Hour), 6)
 		o.MaxBodyBytes = 1 << 10
+		o.DeadLetters = &memoryLetters{}
 	})
 	url := serveHTTP(t, s, func(srv *http.Server) { srv.ReadTimeout = time.Second })
 
@@ -89,6 +93,7 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 		{telemetry.OutcomeTooLarge, big, signed(t, "msg_big", big), 413},
 		{telemetry.OutcomeTimeout, success, nil, 408},
 		{telemetry.OutcomeUnavailable, success, signed(t, "msg_down", success), 503},
+		{telemetry.OutcomeRejected, success, signed(t, "msg_refused", success), 422},
 		{telemetry.OutcomeRateLimited, success, signed(t, "msg_more", success), 429},
 	} {
 		require.Equal(t, tc.code, send(tc.body, tc.headers), tc.outcome)
@@ -114,7 +119,7 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 	for _, o := range telemetry.WebhookOutcomes {
 		require.EqualValues(t, 1, counts[o], "mediaflow_webhook_request_duration_seconds{outcome=%q} count", o)
 	}
-	require.EqualValues(t, 3, starts, "started, duplicate and unavailable called Temporal")
+	require.EqualValues(t, 4, starts, "started, duplicate, unavailable and rejected called Temporal")
 
 	// One log line per request, each naming its outcome.
 	for _, o := range telemetry.WebhookOutcomes {

@@ -79,6 +79,10 @@ type Options struct {
 	// that the workflow start continues (through the Temporal client's
 	// tracing interceptor). Nil: no tracing.
 	TracerProvider trace.TracerProvider
+	// DeadLetters, when set, keeps an event that Temporal refuses for
+	// good (see Rejection) and the answer is 422; nil: such an event is
+	// answered 503, as for Temporal being down.
+	DeadLetters DeadLetters
 	// Now is the clock for ReceivedAt (default time.Now).
 	Now func() time.Time
 }
@@ -301,6 +305,8 @@ func (s *Server) ingest(c *gin.Context) reply {
 	case errors.As(err, &dup):
 		rep.outcome, rep.code = telemetry.OutcomeDuplicate, http.StatusOK
 		rep.body = gin.H{"status": telemetry.OutcomeDuplicate, "event_id": delivery.ID, "workflow_id": delivery.ID, "run_id": dup.RunId}
+	case err != nil && s.opts.DeadLetters != nil && Rejection(err) != "":
+		rep = s.reject(c.Request, body, in, rep, err)
 	case err != nil:
 		// Not handed to Temporal: a 503 makes Svix deliver it again.
 		rep = rep.fail(telemetry.OutcomeUnavailable, http.StatusServiceUnavailable, errors.New("workflow not started: temporal unavailable, retry later"))

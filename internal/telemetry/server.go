@@ -19,6 +19,9 @@ const (
 	OutcomeTimeout     = "timeout"
 	OutcomeRateLimited = "rate_limited"
 	OutcomeUnavailable = "unavailable"
+	// OutcomeRejected: Temporal refused the start for a reason retrying
+	// will not remove; the event is kept as a dead letter (422).
+	OutcomeRejected = "rejected"
 )
 
 // WebhookOutcomes lists every outcome, each exported at zero from the start.
@@ -32,6 +35,7 @@ var WebhookOutcomes = []string{
 	OutcomeTimeout,
 	OutcomeRateLimited,
 	OutcomeUnavailable,
+	OutcomeRejected,
 }
 
 // Reasons a request is answered 401 (outcome unauthorized): the reason
