@@ -103,7 +103,11 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 		if err := rows.Scan(&jobID, &status, &eventID, &mediaPath, &size, &updated); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", jobID, status, eventID, dash(mediaPath), size, updated)
+		bytes := "-"
+		if mediaPath != "" {
+			bytes = fmt.Sprint(size)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, dash(mediaPath), bytes, updated)
 		n++
 	}
 	if err := rows.Err(); err != nil {

@@ -40,7 +40,7 @@ func TestPrintsTheWorkersRows(t *testing.T) {
 	lines := strings.Split(out.String(), "\n")
 	require.Regexp(t, `^JOB_ID\s+STATUS\s+EVENT_ID\s+MEDIA_PATH`, lines[0])
 	require.Regexp(t, `job-a\s+completed\s+msg_a\s+data/media/job-a/clip.mp4\s+3406`, out.String())
-	require.Regexp(t, `job-b\s+failed\s+msg_b\s+-\s+0`, out.String())
+	require.Regexp(t, `job-b\s+failed\s+msg_b\s+-\s+-\s`, out.String())
 
 	out.Reset()
 	t.Setenv("DATABASE_URL", "sqlite://"+path)
