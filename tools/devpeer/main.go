@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	base := "http://" + l.Addr().String()
-	fmt.Fprintf(stdout, "devpeer: media on %s%s (%s), notifications to %s%s and %s%s, logged to %s\n",
+	fmt.Fprintf(stdout, "media on %s%s %s; notifications to %s%s and %s%s, logged to %s\n",
 		base, MediaPath, mediaNames(p.Media), base, NotifyPath, base, AlertPath, *logPath)
 	if ready != nil {
 		ready <- l.Addr().String()

@@ -167,7 +167,7 @@ func (p *Peer) printf(format string, args ...any) {
 	if p.Out == nil {
 		return
 	}
-	fmt.Fprintf(p.Out, "devpeer: "+format+"\n", args...)
+	fmt.Fprintf(p.Out, format+"\n", args...)
 }
 
 // countingWriter records the status and the number of body bytes written.

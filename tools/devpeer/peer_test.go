@@ -231,7 +231,7 @@ func TestRun(t *testing.T) {
 	var out syncBuffer
 	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--log", logPath}, &out, io.Discard, ready) }()
 	addr := <-ready
-	require.Contains(t, out.String(), "media on http://"+addr+"/media/ ([launch-keynote.mp4])")
+	require.Contains(t, out.String(), "media on http://"+addr+"/media/ [launch-keynote.mp4]; notifications to")
 
 	resp, err := http.Post("http://"+addr+AlertPath, "application/json", strings.NewReader(`{"event_id":"msg_r","text":"hi"}`))
 	require.NoError(t, err)
