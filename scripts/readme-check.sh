@@ -24,7 +24,7 @@
 # builds it, as a fresh clone does (about 8 min on 2 cores).
 #
 # Bounds: 20 min for the background block to be ready when it builds the
-# Temporal CLI (5 min otherwise), BLOCK_TIMEOUT (300 s) per block, 120 s
+# Temporal CLI (10 min otherwise), BLOCK_TIMEOUT (300 s) per block, 120 s
 # for workflows to finish, 60 s to stop. On failure it prints the block's
 # output and the end of each log, and keeps the copy for a look.
 set -euo pipefail
@@ -34,7 +34,7 @@ block_timeout=${BLOCK_TIMEOUT:-300}
 fail() {
 	echo
 	echo "readme-check: FAILED: $*"
-	failed=1
+	failed=$*
 	exit 1
 }
 
@@ -66,6 +66,16 @@ extract() {
 	' "$1"
 }
 
+# A newcomer's shell: none of mediaflow's settings, nothing of Temporal's.
+for v in $(compgen -e); do
+	case $v in
+	TEMPORAL_* | ANIMUS_* | MEDIA_* | NOTIFY_* | ALERT_URL | HTTP_ADDR | DATABASE_URL | DEVPEER_ADDR | \
+		WORKER_METRICS_ADDR | LOG_FORMAT | LOG_LEVEL | RATE_LIMIT_* | OTEL_* | ARGS) unset "$v" ;;
+	esac
+done
+
+"$repo/scripts/dev.sh" check || fail "the ports of make dev are taken (above); readme-check needs them free"
+
 # The copy: the tracked and untracked files that are not ignored, as a
 # clone of this tree with its changes committed would have them.
 work=$(mktemp -d "${TMPDIR:-/tmp}/mediaflow-readme-check.XXXXXX")
@@ -76,23 +86,13 @@ cli=${TEMPORAL_CLI:-$repo/bin/temporal}
 if [ -x "$cli" ]; then
 	mkdir -p "$work/bin"
 	ln -s "$(cd "$(dirname "$cli")" && pwd)/$(basename "$cli")" "$work/bin/temporal"
-	ready_limit=300
+	ready_limit=600
 else
 	echo "readme-check: no bin/temporal here: the copy builds the Temporal CLI, as a fresh clone does."
 	ready_limit=1200
 fi
 echo "readme-check: fresh copy in $work"
 cd "$work"
-
-# A newcomer's shell: none of mediaflow's settings, nothing of Temporal's.
-for v in $(compgen -e); do
-	case $v in
-	TEMPORAL_* | ANIMUS_* | MEDIA_* | NOTIFY_* | ALERT_URL | HTTP_ADDR | DATABASE_URL | DEVPEER_ADDR | \
-		WORKER_METRICS_ADDR | LOG_FORMAT | LOG_LEVEL | RATE_LIMIT_* | OTEL_* | ARGS) unset "$v" ;;
-	esac
-done
-
-scripts/dev.sh check || fail "the ports of make dev are taken (above); readme-check needs them free"
 
 bg_pid=
 bg_out=$work/background.out
@@ -107,11 +107,11 @@ finish() {
 		if kill -0 "$bg_pid" 2>/dev/null; then
 			echo "readme-check: still running after 60 s; killing its process group"
 			kill -KILL -- "-$bg_pid" 2>/dev/null || true
-			failed=1
+			failed="make dev did not stop within 60 s of SIGTERM"
 		elif ! scripts/dev.sh check >/dev/null; then
 			echo "readme-check: stopped, but a port is still taken:"
 			scripts/dev.sh check || true
-			failed=1
+			failed="a port of make dev is still taken after it stopped"
 		fi
 	fi
 	if [ -n "$failed" ] || [ "$code" -ne 0 ]; then
@@ -120,7 +120,7 @@ finish() {
 			echo "----- the end of $log"
 			tail -n 25 "$log"
 		done
-		echo "readme-check: FAILED; the copy is kept in $work"
+		echo "readme-check: FAILED${failed:+: $failed}; the copy is kept in $work"
 		exit 1
 	fi
 	cd / && rm -rf "$work"
