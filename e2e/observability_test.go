@@ -224,3 +224,22 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 		return strings.Contains(l, strings.TrimPrefix(secret, "whsec_")[:12])
 	}), "the worker's metrics show no secret")
 }
+
+// TestDuplicateIsNotARequestFailure: an event delivered twice is started
+// once and answered duplicate once. The server's Temporal client counts
+// both start calls, and neither as a failed request (Temporal refused the
+// second with ALREADY_EXISTS: for mediaflow, a duplicate, handled); the
+// duplicate is counted as mediaflow_webhook_requests_total{outcome="duplicate"}.
+func TestDuplicateIsNotARequestFailure(t *testing.T) {
+	a := newApp(t)
+	id := newEventID()
+	body := eventFor("job-dup-"+id, "completed", "")
+	require.Equal(t, "started", deliver(t, a.url, id, body, secret).body["status"])
+	require.Equal(t, "duplicate", deliver(t, a.url, id, body, secret).body["status"])
+
+	start := map[string]string{"operation": "StartWorkflowExecution"}
+	require.Equal(t, 2.0, sum(t, a.serverReg, "temporal_request_total", start), "both starts are requests")
+	require.Zero(t, sum(t, a.serverReg, "temporal_request_failure_total", start))
+	require.Zero(t, sum(t, a.serverReg, "temporal_request_failure_attempt_total", start))
+	require.Equal(t, 1.0, sum(t, a.serverReg, "mediaflow_webhook_requests_total", map[string]string{"outcome": "duplicate"}))
+}

@@ -84,3 +84,69 @@ func TestTemporalMetricsAreCountersInSeconds(t *testing.T) {
 		require.False(t, strings.HasPrefix(name, "target_info"), "no target_info")
 	}
 }
+
+// counterSum adds up the counters named name in reg whose labels include
+// want.
+func counterSum(t *testing.T, reg prometheus.Gatherer, name string, want map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var total float64
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue metrics
+				}
+			}
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
+}
+
+// TestDuplicateStartsAreNotFailures drives the handler as the SDK's gRPC
+// metrics interceptor does (tags operation and namespace, counts the
+// request, then, on an error, adds status_code and counts the failure,
+// once per call and once per attempt): a start refused with
+// ALREADY_EXISTS counts as a request and not as a failure; any other
+// failure, of a start or of another call, counts. e2e's
+// TestDuplicateIsNotARequestFailure checks the same against a real
+// Temporal.
+func TestDuplicateStartsAreNotFailures(t *testing.T) {
+	for _, tc := range []struct {
+		operation, code string
+		failures        float64
+	}{
+		{"StartWorkflowExecution", "ALREADY_EXISTS", 0},
+		{"StartWorkflowExecution", "UNAVAILABLE", 1},
+		{"StartWorkflowExecution", "INVALID_ARGUMENT", 1},
+		{"SignalWithStartWorkflowExecution", "ALREADY_EXISTS", 1},
+		{"CreateSchedule", "ALREADY_EXISTS", 1},
+	} {
+		t.Run(tc.operation+" "+tc.code, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			h, err := TemporalMetrics(reg, nil)
+			require.NoError(t, err)
+			for _, suffix := range []string{"", "_attempt"} {
+				call := h.WithTags(map[string]string{"operation": tc.operation, "namespace": "default"})
+				call.Counter("temporal_request" + suffix).Inc(1)
+				call.Timer("temporal_request_latency" + suffix).Record(time.Millisecond)
+				call.WithTags(map[string]string{"status_code": tc.code}).Counter("temporal_request_failure" + suffix).Inc(1)
+			}
+			op := map[string]string{"operation": tc.operation}
+			require.Equal(t, 1.0, counterSum(t, reg, "temporal_request_total", op))
+			require.Equal(t, 1.0, counterSum(t, reg, "temporal_request_attempt_total", op))
+			require.Equal(t, tc.failures, counterSum(t, reg, "temporal_request_failure_total", op))
+			require.Equal(t, tc.failures, counterSum(t, reg, "temporal_request_failure_attempt_total", op))
+		})
+	}
+}

@@ -25,6 +25,8 @@ var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 
 // counters with a _total suffix (temporal_workflow_completed_total, …);
 // timers are histograms in seconds (temporal_activity_execution_latency_seconds,
 // …). An error of the meter is logged, not a panic (the SDK's default).
+// A start refused because the workflow ID exists, a duplicate delivery to
+// mediaflow, is not counted as a failed request (see duplicateStarts).
 func TemporalMetrics(reg prometheus.Registerer, logger *slog.Logger) (client.MetricsHandler, error) {
 	exporter, err := otelprom.New(
 		otelprom.WithRegisterer(reg),
@@ -47,11 +49,11 @@ func TemporalMetrics(reg prometheus.Registerer, logger *slog.Logger) (client.Met
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+	return duplicateStarts{MetricsHandler: temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
 		Meter:                provider.Meter("temporal-sdk-go"),
 		UseMonotonicCounters: true,
 		OnError:              func(err error) { logger.Warn("temporal metrics", "error", err) },
-	}), nil
+	})}, nil
 }
 
 // TemporalTracing returns the Temporal SDK's OpenTelemetry tracing

@@ -375,3 +375,23 @@ func TestHTTPRun(t *testing.T) {
 	require.Contains(t, out.String(), "codes: 200=20")
 	require.EqualValues(t, 80, starter.n.Load())
 }
+
+// TestExitCodes: --help is what was asked for (0, the usage printed), a
+// flag that does not exist is a usage error (2, named by the flag
+// package), a bad value an error (1, printed).
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    int
+		wantOut string
+	}{
+		{[]string{"--help"}, 0, "Usage of loadgen"},
+		{[]string{"--no-such-flag"}, 2, "flag provided but not defined"},
+		{[]string{"-secret", testSecret, "-n", "0"}, 1, "every run is bounded"},
+	} {
+		var stderr bytes.Buffer
+		code := exitCode(run(context.Background(), tc.args, io.Discard, &stderr), &stderr)
+		require.Equal(t, tc.want, code, "loadgen %v", tc.args)
+		require.Contains(t, stderr.String(), tc.wantOut, "loadgen %v", tc.args)
+	}
+}

@@ -27,15 +27,20 @@ import (
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// exitCode is the exit status for run's error: 0 for none or --help, 2
+// for flags that do not parse, 1 (after printing it) for any other.
+func exitCode(err error, stderr io.Writer) int {
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.Is(err, errUsage):
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "send:", err)
-		os.Exit(1)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "send:", err)
+		return 1
 	}
 }
 

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Runs the newcomer's path for real: the commands of the README (and of
+# the docs) that are marked for it, in order, in a fresh copy of this tree,
+# against the make dev they start. Then checks what a newcomer should have
+# by then (a completed workflow, the downloaded clip, a delivered
+# notification, nothing left running or failed), and stops everything.
+# CI runs it after make test (.ci/run); make readme-check runs it by hand.
+#
+#	scripts/readme-check.sh [FILE.md…]      default: README.md, then docs/*.md
+#
+# A marked block is a ```sh (or ```bash) block with an HTML comment on the
+# line right above it:
+#
+#	<!-- readme-check -->                   run it; it must exit 0
+#	<!-- readme-check expect="duplicate" -->  and its output must contain this (repeatable)
+#	<!-- readme-check background until="mediaflow is running" -->
+#	                                        start it in the background (make dev) and wait
+#	                                        until its output contains this; stopped at the end
+#
+# Unmarked blocks (a tunnel, a secret of yours) are not run. The first
+# marked block must be the background one. The ports of make dev must be
+# free. bin/temporal is taken from this tree (or TEMPORAL_CLI) when there
+# is one, so that the copy does not build it again; without one the copy
+# builds it, as a fresh clone does (about 8 min on 2 cores).
+#
+# Bounds: 20 min for the background block to be ready when it builds the
+# Temporal CLI (10 min otherwise), BLOCK_TIMEOUT (300 s) per block, 120 s
+# for workflows to finish, 60 s to stop. On failure it prints the block's
+# output and the end of each log, and keeps the copy for a look.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+block_timeout=${BLOCK_TIMEOUT:-300}
+
+fail() {
+	echo
+	echo "readme-check: FAILED: $*"
+	failed=$*
+	exit 1
+}
+
+for tool in go make curl timeout git; do
+	command -v "$tool" >/dev/null || { echo "readme-check: needs $tool"; exit 1; }
+done
+
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then
+	files=(README.md)
+	for f in "$repo"/docs/*.md; do files+=("docs/$(basename "$f")"); done
+fi
+
+# extract FILE DIR: writes each marked block of FILE into DIR as N.sh,
+# with its marker in N.marker and its line number in N.line (N = 1, 2, …).
+extract() {
+	awk -v dir="$2" '
+		/^<!-- readme-check( .*)? -->[ \t]*$/ { marker = $0; mline = NR; next }
+		marker != "" && !inblock && /^```(sh|bash)[ \t]*$/ {
+			inblock = 1; n++
+			print marker > (dir "/" n ".marker"); close(dir "/" n ".marker")
+			print mline > (dir "/" n ".line"); close(dir "/" n ".line")
+			printf "" > (dir "/" n ".sh")
+			next
+		}
+		inblock && /^```[ \t]*$/ { close(dir "/" n ".sh"); inblock = 0; marker = ""; next }
+		inblock { print >> (dir "/" n ".sh"); next }
+		{ marker = "" }
+	' "$1"
+}
+
+# A newcomer's shell: none of mediaflow's settings, nothing of Temporal's.
+for v in $(compgen -e); do
+	case $v in
+	TEMPORAL_* | ANIMUS_* | MEDIA_* | NOTIFY_* | ALERT_URL | HTTP_ADDR | DATABASE_URL | DEVPEER_ADDR | \
+		WORKER_METRICS_ADDR | LOG_FORMAT | LOG_LEVEL | RATE_LIMIT_* | OTEL_* | ARGS) unset "$v" ;;
+	esac
+done
+
+"$repo/scripts/dev.sh" check || fail "the ports of make dev are taken (above); readme-check needs them free"
+
+# The copy: the tracked and untracked files that are not ignored, as a
+# clone of this tree with its changes committed would have them.
+work=$(mktemp -d "${TMPDIR:-/tmp}/mediaflow-readme-check.XXXXXX")
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
+	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+	tar --null -T - -cf -) | tar -xf - -C "$work"
+cli=${TEMPORAL_CLI:-$repo/bin/temporal}
+if [ -x "$cli" ]; then
+	mkdir -p "$work/bin"
+	ln -s "$(cd "$(dirname "$cli")" && pwd)/$(basename "$cli")" "$work/bin/temporal"
+	ready_limit=600
+else
+	echo "readme-check: no bin/temporal here: the copy builds the Temporal CLI, as a fresh clone does."
+	ready_limit=1200
+fi
+echo "readme-check: fresh copy in $work"
+cd "$work"
+
+bg_pid=
+bg_out=$work/background.out
+failed=
+finish() {
+	local code=$?
+	trap - EXIT INT TERM
+	if [ -n "$bg_pid" ] && kill -0 "$bg_pid" 2>/dev/null; then
+		echo "readme-check: stopping the background block (SIGTERM, as Ctrl-C)..."
+		kill -TERM "$bg_pid" 2>/dev/null || true
+		for _ in $(seq 120); do kill -0 "$bg_pid" 2>/dev/null || break; sleep 0.5; done
+		if kill -0 "$bg_pid" 2>/dev/null; then
+			echo "readme-check: still running after 60 s; killing its process group"
+			kill -KILL -- "-$bg_pid" 2>/dev/null || true
+			failed="make dev did not stop within 60 s of SIGTERM"
+		elif ! scripts/dev.sh check >/dev/null; then
+			echo "readme-check: stopped, but a port is still taken:"
+			scripts/dev.sh check || true
+			failed="a port of make dev is still taken after it stopped"
+		fi
+	fi
+	if [ -n "$failed" ] || [ "$code" -ne 0 ]; then
+		for log in "$bg_out" data/*.log; do
+			[ -f "$log" ] || continue
+			echo "----- the end of $log"
+			tail -n 25 "$log"
+		done
+		echo "readme-check: FAILED${failed:+: $failed}; the copy is kept in $work"
+		exit 1
+	fi
+	cd / && rm -rf "$work"
+	echo "readme-check: OK"
+}
+trap finish EXIT
+trap 'fail "interrupted"' INT TERM
+
+# run_block FILE LINE MARKER COMMANDS
+run_block() {
+	local file=$1 line=$2 marker=$3 cmds=$4 out rc=0 expects=() e
+	while IFS= read -r e; do expects+=("$e"); done < <(grep -o 'expect="[^"]*"' <<<"$marker" | sed 's/^expect="//; s/"$//')
+	echo
+	echo "=== $file:$line"
+	sed 's/^/  $ /' <<<"$cmds"
+	if [[ $marker == *" background"* ]]; then
+		[ -n "$bg_pid" ] && fail "$file:$line: a second background block; make dev is already running"
+		local until
+		until=$(grep -o 'until="[^"]*"' <<<"$marker" | sed 's/^until="//; s/"$//')
+		[ -n "$until" ] || fail "$file:$line: a background block needs until=\"…\""
+		set -m
+		bash -c "$cmds" </dev/null >"$bg_out" 2>&1 &
+		bg_pid=$!
+		set +m
+		local t0=$SECONDS
+		until grep -qF "$until" "$bg_out"; do
+			kill -0 "$bg_pid" 2>/dev/null || { cat "$bg_out"; fail "$file:$line: it exited before its output had \"$until\""; }
+			[ $((SECONDS - t0)) -lt "$ready_limit" ] || { cat "$bg_out"; fail "$file:$line: no \"$until\" after $ready_limit s"; }
+			sleep 1
+		done
+		sed 's/^/  | /' "$bg_out"
+		echo "  (ready after $((SECONDS - t0)) s)"
+		return
+	fi
+	[ -n "$bg_pid" ] || fail "$file:$line: a block before the background one (make dev)"
+	out=$(timeout "$block_timeout" bash -euo pipefail -c "$cmds" 2>&1) || rc=$?
+	sed 's/^/  | /' <<<"$out"
+	[ "$rc" -eq 124 ] && fail "$file:$line: still running after $block_timeout s"
+	[ "$rc" -eq 0 ] || fail "$file:$line: exit status $rc"
+	for e in "${expects[@]}"; do
+		grep -qF -- "$e" <<<"$out" || fail "$file:$line: the output lacks \"$e\""
+	done
+}
+
+n=0
+for f in "${files[@]}"; do
+	[ -f "$f" ] || fail "no file $f"
+	blocks=$(mktemp -d)
+	extract "$f" "$blocks"
+	i=1
+	while [ -f "$blocks/$i.sh" ]; do
+		run_block "$f" "$(cat "$blocks/$i.line")" "$(cat "$blocks/$i.marker")" "$(cat "$blocks/$i.sh")"
+		i=$((i + 1))
+		n=$((n + 1))
+	done
+	rm -rf "$blocks"
+done
+[ "$n" -gt 0 ] || fail "no marked block in ${files[*]}"
+[ -n "$bg_pid" ] || fail "no background block (make dev) among the $n marked blocks"
+
+# What the newcomer has by now, whatever the blocks showed.
+echo
+echo "=== after $n blocks: what a newcomer has"
+count() { bin/temporal workflow count --address 127.0.0.1:7233 --query "$1" | awk '{ print $NF }'; }
+t0=$SECONDS
+while [ "$(count 'ExecutionStatus="Running" AND WorkflowType="MediaCompletedWorkflow"')" != 0 ]; do
+	[ $((SECONDS - t0)) -lt 120 ] || { bin/temporal workflow list --address 127.0.0.1:7233 --query 'ExecutionStatus="Running"'; fail "workflows still running after 120 s"; }
+	sleep 1
+done
+completed=$(count 'ExecutionStatus="Completed" AND WorkflowType="MediaCompletedWorkflow"')
+failed_wf=$(count 'ExecutionStatus="Failed"')
+echo "  workflows: $completed completed, $failed_wf failed, none running"
+[ "$completed" -gt 0 ] || fail "no completed MediaCompletedWorkflow"
+[ "$failed_wf" = 0 ] || fail "$failed_wf failed workflows"
+clip=tools/devpeer/media/launch-keynote.mp4
+saved=$(find data/media -name launch-keynote.mp4 -type f 2>/dev/null | head -1)
+[ -n "$saved" ] || fail "no launch-keynote.mp4 under data/media"
+cmp -s "$clip" "$saved" || fail "$saved differs from $clip"
+echo "  downloaded: $saved ($(wc -c <"$saved") bytes, the same as $clip)"
+grep -q '"kind":"notify"' data/notifications.log || fail "no notification in data/notifications.log"
+echo "  notifications delivered to devpeer: $(grep -c '"kind":"notify"' data/notifications.log), alerts: $(grep -c '"kind":"alert"' data/notifications.log || true)"

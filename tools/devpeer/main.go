@@ -1,0 +1,143 @@
+// Command devpeer stands in, during make dev, for what a local mediaflow
+// talks to outside: it serves a sample media file for DownloadMedia and
+// receives the worker's notifications and alerts, so a first run
+// downloads a real file and delivers a real notification without
+// anything on the internet. Dev only: it listens on loopback only.
+//
+//	go run ./tools/devpeer [--addr 127.0.0.1:8090] [--log data/notifications.log]
+//
+// Routes:
+//
+//	GET  /media/<name>  the files of media/ (launch-keynote.mp4: a 2 s test pattern, see media/README.md)
+//	POST /notify        a notification (NOTIFY_URL): printed, appended to --log, answered 200
+//	POST /alert         an alert (ALERT_URL): the same
+//	GET  /healthz       200 while it runs
+//
+// With NOTIFY_SECRET set (the worker's setting), notifications must carry
+// a valid signature, else they are answered 401. Exit status: 2 for bad
+// flags, 1 when it cannot listen or open the log, 0 on --help or on
+// SIGINT/SIGTERM.
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
+)
+
+//go:embed media/*.mp4
+var media embed.FS
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)))
+}
+
+// errUsage is returned for flags that do not parse; the flag package has
+// already said why.
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(os.Stderr, "devpeer:", err)
+		return 1
+	}
+}
+
+// run serves until ctx is done. When ready is not nil it gets the
+// address listened on (tests listen on port 0).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
+	flags := flag.NewFlagSet("devpeer", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	addr := flags.String("addr", "127.0.0.1:8090", "listen address, loopback only")
+	logPath := flags.String("log", "data/notifications.log", "append each notification and alert received to this file, as a JSON line")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "devpeer: unexpected arguments: %v\n", flags.Args())
+		return errUsage
+	}
+	if err := localtemporal.CheckHostPort(*addr); err != nil {
+		return fmt.Errorf("--addr: %w: %w", errNotLoopback, err)
+	}
+	p, err := newPeer(stdout)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(*logPath), 0o755); err != nil {
+		return fmt.Errorf("--log: %w", err)
+	}
+	f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("--log: %w", err)
+	}
+	defer f.Close()
+	p.Log = f
+
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	base := "http://" + l.Addr().String()
+	fmt.Fprintf(stdout, "media on %s%s %s; notifications to %s%s and %s%s, logged to %s\n",
+		base, MediaPath, mediaNames(p.Media), base, NotifyPath, base, AlertPath, *logPath)
+	if ready != nil {
+		ready <- l.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// newPeer is the peer with the embedded media, verifying signatures when
+// NOTIFY_SECRET is set.
+func newPeer(out io.Writer) (*Peer, error) {
+	sub, err := fs.Sub(media, "media")
+	if err != nil {
+		return nil, err
+	}
+	p := &Peer{Media: sub, Out: out}
+	if s := os.Getenv("NOTIFY_SECRET"); s != "" {
+		if p.Verifier, err = webhook.NewVerifier([]string{s}); err != nil {
+			return nil, fmt.Errorf("NOTIFY_SECRET: %w", err)
+		}
+	}
+	return p, nil
+}
+
+func mediaNames(fsys fs.FS) string {
+	names, _ := fs.Glob(fsys, "*")
+	return fmt.Sprint(names)
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/mediaflow/mediaflow/internal/webhook"
+)
+
+// Routes of the peer.
+const (
+	MediaPath  = "/media/"
+	NotifyPath = "/notify"
+	AlertPath  = "/alert"
+	HealthPath = "/healthz"
+)
+
+// maxNoticeBytes bounds a received notification; mediaflow's are a few KiB.
+const maxNoticeBytes = 1 << 20
+
+// Peer is what the outside world would be for a local mediaflow: it serves
+// media files (Media) under /media/ and receives the worker's
+// notifications (POST /notify) and alerts (POST /alert). Each
+// notification is answered 200, printed as one line to Out and appended
+// to Log as one JSON line (Record).
+type Peer struct {
+	// Media holds the files served under /media/, by name.
+	Media fs.FS
+	// Out gets one human-readable line per request.
+	Out io.Writer
+	// Log gets one JSON line (Record) per notification or alert received.
+	Log io.Writer
+	// Verifier, when set, checks the Standard Webhooks signature that the
+	// worker adds with NOTIFY_SECRET; a notification without a valid one
+	// is answered 401, as a real receiver would.
+	Verifier *webhook.Verifier
+	// Now is the clock of Record.Time (tests fix it); nil is time.Now.
+	Now func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]bool // kind + Idempotency-Key of every notification received
+}
+
+// Record is one notification or alert as written to Log.
+type Record struct {
+	Time time.Time `json:"time"`
+	// Kind is "notify" or "alert", from the path it was posted to.
+	Kind string `json:"kind"`
+	// IdempotencyKey is the Idempotency-Key header: the event ID.
+	IdempotencyKey string `json:"idempotency_key"`
+	// Repeat is true when a notification of this kind with this key was
+	// received before (a retried attempt whose answer was lost, say).
+	Repeat bool `json:"repeat,omitempty"`
+	// Signature is "unsigned" when the peer has no secret, else "verified".
+	Signature string `json:"signature"`
+	// Body is the notification as received (mediaflow's activities.Notice).
+	Body json.RawMessage `json:"body"`
+}
+
+// Handler returns the peer's routes.
+func (p *Peer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	media := http.StripPrefix(MediaPath, http.FileServerFS(p.Media))
+	mux.Handle("GET "+MediaPath, p.logged(media))
+	mux.HandleFunc("POST "+NotifyPath, func(w http.ResponseWriter, r *http.Request) { p.receive(w, r, "notify") })
+	mux.HandleFunc("POST "+AlertPath, func(w http.ResponseWriter, r *http.Request) { p.receive(w, r, "alert") })
+	mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	return mux
+}
+
+// logged prints one line per media request: what was asked, the status
+// and the bytes sent.
+func (p *Peer) logged(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(cw, r)
+		p.printf("media  %s %s: %d, %d bytes", r.Method, r.URL.Path, cw.status, cw.n)
+	})
+}
+
+func (p *Peer) receive(w http.ResponseWriter, r *http.Request, kind string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxNoticeBytes))
+	if err != nil {
+		p.printf("%-6s refused: body over %d bytes or unreadable: %v", kind, maxNoticeBytes, err)
+		answer(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large or unreadable"})
+		return
+	}
+	rec := Record{Time: p.now().UTC(), Kind: kind, IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: "unsigned"}
+	if p.Verifier != nil {
+		if _, err := p.Verifier.Verify(body, r.Header); err != nil {
+			p.printf("%-6s refused (401): %v; is NOTIFY_SECRET the same for the worker and devpeer?", kind, err)
+			answer(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+			return
+		}
+		rec.Signature = "verified"
+	}
+	if !json.Valid(body) {
+		p.printf("%-6s refused (400): the body is not JSON", kind)
+		answer(w, http.StatusBadRequest, map[string]string{"error": "body is not JSON"})
+		return
+	}
+	rec.Body = compact(body)
+	p.mu.Lock()
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	key := kind + " " + rec.IdempotencyKey
+	rec.Repeat = rec.IdempotencyKey != "" && p.seen[key]
+	p.seen[key] = true
+	line, _ := json.Marshal(rec)
+	_, err = p.Log.Write(append(line, '\n'))
+	p.mu.Unlock()
+	if err != nil {
+		// The worker retries a 5xx: the notification is not lost.
+		p.printf("%-6s not written to the log: %v", kind, err)
+		answer(w, http.StatusInternalServerError, map[string]string{"error": "could not write the log"})
+		return
+	}
+	p.printf("%-6s %s", kind, summary(rec))
+	answer(w, http.StatusOK, map[string]string{"status": "received"})
+}
+
+// summary is the printed line of a notification: the notice's own text,
+// and what the log does not make obvious.
+func summary(rec Record) string {
+	var n struct {
+		Text    string `json:"text"`
+		EventID string `json:"event_id"`
+	}
+	json.Unmarshal(rec.Body, &n)
+	s := fmt.Sprintf("event %s: %s (signature %s)", n.EventID, n.Text, rec.Signature)
+	if rec.Repeat {
+		s += " [repeat: this Idempotency-Key was received before]"
+	}
+	return s
+}
+
+func compact(body []byte) json.RawMessage {
+	var b bytes.Buffer
+	if err := json.Compact(&b, body); err != nil {
+		return body
+	}
+	return b.Bytes()
+}
+
+func answer(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (p *Peer) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Peer) printf(format string, args ...any) {
+	if p.Out == nil {
+		return
+	}
+	fmt.Fprintf(p.Out, format+"\n", args...)
+}
+
+// countingWriter records the status and the number of body bytes written.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	c.status = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// errNotLoopback is returned for an address that is not on this machine.
+var errNotLoopback = errors.New("devpeer listens on loopback only (127.0.0.1, ::1, localhost)")

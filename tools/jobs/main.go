@@ -1,0 +1,134 @@
+// Command jobs prints the rows of mediaflow's local SQLite database (one
+// per Animus job), for a machine without the sqlite3 shell: what
+// `sqlite3 data/mediaflow.db 'select … from jobs'` would show. It opens
+// the file read-only, so it may run beside the worker.
+//
+//	go run ./tools/jobs [--db data/mediaflow.db] [--limit 20] [JOB_ID…]
+//
+// The database is --db, else DATABASE_URL when it names a SQLite file,
+// else data/mediaflow.db (the worker's default). Rows are newest first.
+// Exit status: 0 (also for --help), 1 when the database cannot be read,
+// 2 for bad flags.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver, as the worker uses
+
+	"github.com/mediaflow/mediaflow/internal/config"
+)
+
+func main() {
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// errUsage is returned for flags that do not parse; the flag package has
+// already said why.
+var errUsage = errors.New("usage")
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(stderr, "jobs:", err)
+		return 1
+	}
+}
+
+func run(ctx context.Context, args []string, out, stderr io.Writer) error {
+	flags := flag.NewFlagSet("jobs", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	dbPath := flags.String("db", "", "SQLite file (default: DATABASE_URL's, else "+sqlitePath(config.DefaultDatabaseURL)+")")
+	limit := flags.Int("limit", 20, "at most this many rows, newest first")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	path := *dbPath
+	if path == "" {
+		url := os.Getenv("DATABASE_URL")
+		if url == "" {
+			url = config.DefaultDatabaseURL
+		}
+		if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+			return errors.New("DATABASE_URL names PostgreSQL: read it with psql (select job_id, status, event_id, media_path from jobs)")
+		}
+		path = sqlitePath(url)
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database at %s yet: the worker creates it when it starts (make dev)", path)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	q := `SELECT job_id, status, event_id, COALESCE(media_path, ''), COALESCE(media_size, 0), updated_at FROM jobs`
+	var qargs []any
+	if ids := flags.Args(); len(ids) > 0 {
+		q += ` WHERE job_id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
+		for _, id := range ids {
+			qargs = append(qargs, id)
+		}
+	}
+	q += ` ORDER BY updated_at DESC, job_id LIMIT ?`
+	qargs = append(qargs, *limit)
+	rows, err := db.QueryContext(ctx, q, qargs...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer rows.Close()
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "JOB_ID\tSTATUS\tEVENT_ID\tMEDIA_PATH\tMEDIA_BYTES\tUPDATED_AT (UTC)")
+	n := 0
+	for rows.Next() {
+		var jobID, status, eventID, mediaPath, updated string
+		var size int64
+		if err := rows.Scan(&jobID, &status, &eventID, &mediaPath, &size, &updated); err != nil {
+			return err
+		}
+		bytes := "-"
+		if mediaPath != "" {
+			bytes = fmt.Sprint(size)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, dash(mediaPath), bytes, updated)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	w.Flush()
+	fmt.Fprintf(out, "%d row(s) from %s\n", n, path)
+	return nil
+}
+
+// sqlitePath is the file of a SQLite DATABASE_URL ("sqlite://path",
+// "file:path" or a bare path), as the worker reads it.
+func sqlitePath(url string) string {
+	p := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
+	p, _, _ = strings.Cut(p, "?")
+	return p
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
