@@ -9,7 +9,7 @@ TEMPORAL_UI_VERSION := v2.53.1
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 
-.PHONY: dev cluster cluster-start cluster-stop cluster-tools test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
+.PHONY: dev cluster cluster-start cluster-stop cluster-tools test test-cluster build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
 
 ## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
 dev: bin/temporal
@@ -33,6 +33,10 @@ cluster-tools: bin/temporal bin/temporal-server bin/temporal-sql-tool bin/tempor
 ## test: vet and all tests, integration tests against a real Temporal dev server
 test: bin/temporal
 	@scripts/test.sh
+
+## test-cluster: the e2e tests against the running make cluster (make cluster-start first)
+test-cluster: bin/temporal
+	E2E_TEMPORAL_ADDRESS=127.0.0.1:7233 go test -race -count=1 ./e2e
 
 ## send: deliver the success sample to the local server, signed with the dev secret
 send:
