@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,8 +53,12 @@ func startCluster(ctx context.Context, o options, targetURL string) (*clusterSys
 
 	cmd := exec.CommandContext(ctx, c.script, "start")
 	cmd.Env, cmd.Stdout, cmd.Stderr = c.env, os.Stdout, os.Stderr
+	// At the deadline, SIGTERM: start then stops what it started.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 2 * time.Minute
 	if err := cmd.Run(); err != nil {
-		// start stops what it started and shows the failing log.
+		c.failed()
+		c.stop()
 		return nil, fmt.Errorf("scripts/cluster.sh start: %w", err)
 	}
 
