@@ -24,6 +24,7 @@
 //
 //	make chaos          # go run ./tools/chaos -n 500 -overload -report RELIABILITY.md
 //	make chaos-cluster  # go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
+//	make cluster-check  # CI: -cluster -n 40 -spread 20s -faults temporal-server -timeout 10m
 //
 // Everything listens on 127.0.0.1, and every loop is bounded in count and
 // time (-timeout). The exit status is 1 when a check fails.
