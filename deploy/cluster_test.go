@@ -35,6 +35,21 @@ func scriptVariable(t *testing.T, name string) string {
 	return string(m[1]) + string(m[2])
 }
 
+// scriptFunction returns the body of the shell function name in
+// scripts/cluster.sh, its continuation lines joined.
+func scriptFunction(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "cluster.sh"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?ms)^` + regexp.QuoteMeta(name) + `\(\) \{\n(.*?)^\}`).FindSubmatch(raw)
+	require.NotNil(t, m, "scripts/cluster.sh: %s() not found", name)
+	return strings.Join(strings.Fields(strings.ReplaceAll(string(m[1]), "\\\n", " ")), " ") + " "
+}
+
+// serverFlagVariables are read by temporal-server's command line (the
+// environment variables of its flags), not by its config template.
+var serverFlagVariables = map[string]bool{"TEMPORAL_ALLOW_NO_AUTH": true}
+
 func TestClusterVersions(t *testing.T) {
 	p := loadCompose(t, true)
 	require.Equal(t, "v"+imageTag(service(t, p, "temporal").Image), makeVariable(t, "TEMPORAL_SERVER_VERSION"),
@@ -51,9 +66,17 @@ func TestClusterTemporalConfig(t *testing.T) {
 
 	// The server renders the file as a template only with this marker.
 	require.True(t, strings.HasPrefix(cfg, "# enable-template\n"))
-	// Every variable the compose service sets for the image's embedded
-	// template is read by config.yaml too.
-	for k := range service(t, p, "temporal").Environment {
+	// Every variable the compose service sets is set by scripts/cluster.sh
+	// for temporal-server too, and read by config.yaml where the image's
+	// embedded template reads it; the others are temporal-server's flags,
+	// set to the same value.
+	launch := scriptFunction(t, "start_temporal_server")
+	for k, v := range service(t, p, "temporal").Environment {
+		require.Contains(t, launch, " "+k+"=", "scripts/cluster.sh does not set %s for temporal-server, as docker-compose.yml does", k)
+		if serverFlagVariables[k] {
+			require.Contains(t, launch, " "+k+"="+*v+" ", "scripts/cluster.sh: %s", k)
+			continue
+		}
 		require.True(t, strings.Contains(cfg, `(env "`+k+`")`), "config.yaml does not read %s, which docker-compose.yml's temporal service sets", k)
 	}
 	shards := env(t, service(t, p, "temporal"), "NUM_HISTORY_SHARDS")
@@ -75,4 +98,18 @@ func TestClusterTemporalSetup(t *testing.T) {
 	require.Equal(t, env(t, setup, "NAMESPACE_RETENTION"), scriptVariable(t, "NAMESPACE_RETENTION"))
 	require.Equal(t, env(t, setup, "TEMPORAL_NAMESPACE"), scriptVariable(t, "NAMESPACE"))
 	require.ElementsMatch(t, strings.Fields(env(t, setup, "SEARCH_ATTRIBUTES")), strings.Fields(scriptVariable(t, "SEARCH_ATTRIBUTES")))
+}
+
+func TestClusterUI(t *testing.T) {
+	p := loadCompose(t, true)
+	ui := service(t, p, "temporal-ui")
+	// The image's config/docker.yaml reads it; otherwise the UI fetches
+	// Temporal's news from the internet.
+	require.Equal(t, "true", env(t, ui, "TEMPORAL_DISABLE_NEWS_FETCH"))
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "temporal", "ui-server.yaml"))
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^disableNewsFetch: true$`, string(raw))
+	require.Regexp(t, `(?m)^temporalGrpcAddress: 127\.0\.0\.1:7233$`, string(raw))
+	require.Regexp(t, `(?m)^host: 127\.0\.0\.1$`, string(raw), "no login: loopback only, as compose publishes it")
+	require.Regexp(t, `(?m)^port: `+ui.Ports[0].Published+`$`, string(raw), "compose's published port")
 }

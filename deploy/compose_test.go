@@ -451,3 +451,42 @@ func TestComposeMountedFiles(t *testing.T) {
 		require.NoError(t, err, "%s -n %s: %s", sh, f, out)
 	}
 }
+
+// TestComposeWorkerMediaDir: the worker saves media (MEDIA_DIR set) on a
+// named volume it can write: one mounted on the runtime image's WORKDIR,
+// the home its nonroot user owns (a new volume takes the owner of the
+// image's directory; a directory the image lacks would be root's).
+func TestComposeWorkerMediaDir(t *testing.T) {
+	p := loadCompose(t, true)
+	worker := service(t, p, "worker")
+	dir := env(t, worker, "MEDIA_DIR")
+	require.True(t, filepath.IsAbs(dir), "MEDIA_DIR %q", dir)
+
+	st := stages(readDockerfile(t))
+	workdirs := find(st[len(st)-1], "WORKDIR")
+	require.NotEmpty(t, workdirs, "the runtime stage sets WORKDIR")
+	home := workdirs[len(workdirs)-1]
+
+	var mount *types.ServiceVolumeConfig
+	for i, v := range worker.Volumes {
+		if v.Type == types.VolumeTypeVolume && (dir == v.Target || strings.HasPrefix(dir, v.Target+"/")) {
+			mount = &worker.Volumes[i]
+		}
+	}
+	require.NotNil(t, mount, "MEDIA_DIR %s is on no named volume: the media would go with the container", dir)
+	require.Equal(t, home, mount.Target, "mount the volume on the image's WORKDIR, which its user owns")
+	require.False(t, mount.ReadOnly)
+	require.Contains(t, p.Volumes, mount.Source, "a volume declared at the top level")
+}
+
+// TestComposeTemporalWithoutAuthorizer: the cluster runs without an
+// authorizer (its frontend is published on loopback only) and says so:
+// temporal-server 1.31 warns without TEMPORAL_ALLOW_NO_AUTH (the image's
+// entrypoint passes no --allow-no-auth), and later versions refuse to start.
+func TestComposeTemporalWithoutAuthorizer(t *testing.T) {
+	p := loadCompose(t, true)
+	temporal := service(t, p, "temporal")
+	require.Equal(t, "true", env(t, temporal, "TEMPORAL_ALLOW_NO_AUTH"))
+	require.Len(t, temporal.Ports, 1)
+	require.Equal(t, "127.0.0.1", temporal.Ports[0].HostIP, "no authorizer: loopback only")
+}

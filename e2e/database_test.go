@@ -169,7 +169,7 @@ func TestWorkerStartWithoutDatabase(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := config.LoadWorker(config.Environ{
-				"TEMPORAL_ADDRESS":     devServer.FrontendHostPort(),
+				"TEMPORAL_ADDRESS":     temporalAddress,
 				"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "none.toml"),
 				"DATABASE_URL":         tc.url,
 			})

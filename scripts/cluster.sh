@@ -4,7 +4,8 @@
 # deploy/temporal/config.yaml, schema and setup by deploy/temporal/schema.sh
 # and setup.sh, unchanged), the Temporal Web UI, and mediaflow: two workers
 # and two webhook servers sharing one PostgreSQL job store and one MEDIA_DIR.
-# State and logs live in data/cluster/ (kept between runs; `clean` removes it).
+# State and logs live in data/cluster/ (CLUSTER_DIR; kept between runs,
+# `clean` removes it).
 #
 #   scripts/cluster.sh [run]        everything in the foreground; Ctrl-C stops it all (make cluster)
 #   scripts/cluster.sh start        the same in the background; returns once all is ready
@@ -16,19 +17,28 @@
 #   scripts/cluster.sh env          client settings, for eval "$(scripts/cluster.sh env)"
 #   scripts/cluster.sh clean        stop, then remove data/cluster
 #
-# NAME: postgresql, temporal-server, temporal-ui, worker-1, worker-2, server-1, server-2.
+# NAME: postgresql, temporal-server, temporal-ui, devpeer, worker-1, worker-2, server-1, server-2.
 #
 # Needs bin/temporal, bin/temporal-server, bin/temporal-sql-tool and
 # bin/temporal-ui-server (make cluster builds them) and PostgreSQL's server
 # binaries (apt-get install postgresql). Run as root, PostgreSQL runs as the
-# postgres user. Settings (environment): PG_PORT (default 5433),
-# POSTGRES_PASSWORD, MEDIAFLOW_DB_PASSWORD (used when the data directory is
-# created), ANIMUS_WEBHOOK_SECRET (default DEV_SECRET from the Makefile),
-# CLUSTER_MEDIA_DIR (default data/cluster/media; empty: no downloads).
+# postgres user. Settings (environment):
+#   CLUSTER_DIR            state and logs (default data/cluster; relative to the repository)
+#   CLUSTER_UI             "off": no Web UI (nor bin/temporal-ui-server needed)
+#   PG_PORT                PostgreSQL's port (default 5433)
+#   POSTGRES_PASSWORD, MEDIAFLOW_DB_PASSWORD
+#                          used when the data directory is created
+#   ANIMUS_WEBHOOK_SECRET  the servers' (default DEV_SECRET from the Makefile)
+#   NOTIFY_URL, ALERT_URL, NOTIFY_SECRET
+#                          the workers' (default empty: those steps are skipped)
+#   CLUSTER_MEDIA_DIR      the workers' MEDIA_DIR (default CLUSTER_DIR/media; empty: no downloads)
+# restart takes the same settings as start (it refuses other mediaflow settings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DIR=$ROOT/data/cluster
+DIR=$(realpath -m "${CLUSTER_DIR:-data/cluster}")
+# How messages name DIR: relative to the repository when inside it.
+SHOWDIR=${DIR#"$ROOT"/}
 PIDS=$DIR/pids
 T0=$(date +%s%N)
 
@@ -52,7 +62,13 @@ SEARCH_ATTRIBUTES="AnimusJobID=Keyword AnimusJobStatus=Keyword AnimusWatchState=
 # The Makefile's dev-only secret (make dev uses it too) when
 # ANIMUS_WEBHOOK_SECRET is unset.
 DEV_SECRET=${DEV_SECRET:-$(sed -n 's/^DEV_SECRET := //p' Makefile)}
-NAMES=(postgresql temporal-server temporal-ui worker-1 worker-2 server-1 server-2)
+# start records it: status and restart then know without being told.
+CLUSTER_UI=${CLUSTER_UI:-$(cat "$DIR/ui" 2>/dev/null || echo on)}
+if [ "$CLUSTER_UI" = off ]; then
+	NAMES=(postgresql temporal-server devpeer worker-1 worker-2 server-1 server-2)
+else
+	NAMES=(postgresql temporal-server temporal-ui devpeer worker-1 worker-2 server-1 server-2)
+fi
 
 # Client settings for every process started here, whatever this shell or a
 # Temporal config file (a Cloud profile, say) would otherwise bring; the
@@ -69,30 +85,59 @@ export PATH=$ROOT/bin:$PATH
 # ---------------------------------------------------------------------------
 # mediaflow: the only part that knows mediaflow's commands and settings.
 # ---------------------------------------------------------------------------
-MEDIAFLOW_PACKAGES=(./cmd/server ./cmd/worker)
-# The workers' shared MEDIA_DIR; CLUSTER_MEDIA_DIR= (empty) skips downloads,
-# e.g. offline, where the samples' media_url (media.example.com) does not
-# resolve and the download is retried for about 20 minutes.
+MEDIAFLOW_PACKAGES=(./cmd/server ./cmd/worker ./cmd/mediaflowctl ./tools/devpeer)
+# The workers' shared MEDIA_DIR; CLUSTER_MEDIA_DIR= (empty) skips downloads.
 MEDIA_DIR=${CLUSTER_MEDIA_DIR-$DIR/media}
+# devpeer, as in make dev: the sample media that make send's media_url
+# names, and a receiver for notifications and alerts (the defaults of
+# NOTIFY_URL and ALERT_URL below). Downloads may reach it on loopback.
+DEVPEER_ADDR=127.0.0.1:8090
+MEDIA_ALLOWED_HOSTS=${MEDIA_ALLOWED_HOSTS-127.0.0.1}
+# One blob store for large event data and dead letters, shared by every
+# server and worker (in production, one bucket); server-1 serves the codec
+# endpoint the UI uses to show large payloads (deploy/temporal/ui-server.yaml).
+BLOB_URL=${BLOB_URL:-file://$DIR/blobs}
+CODEC_ADDR=127.0.0.1:8234
+# Each secret goes to the processes that use it alone, as in
+# docker-compose.yml: the webhook secret to the servers, the notification
+# settings (a Slack webhook URL is itself a secret) to the workers. Kept
+# here, not exported: no other child inherits them.
+ANIMUS_WEBHOOK_SECRET=${ANIMUS_WEBHOOK_SECRET:-$DEV_SECRET}
+NOTIFY_URL=${NOTIFY_URL-http://$DEVPEER_ADDR/notify} ALERT_URL=${ALERT_URL-http://$DEVPEER_ADDR/alert}
+NOTIFY_SECRET=${NOTIFY_SECRET:-}
+export -n ANIMUS_WEBHOOK_SECRET NOTIFY_URL ALERT_URL NOTIFY_SECRET
+
+# mediaflow_settings: a digest of the settings above, which start records
+# and restart compares (no secret is written down).
+mediaflow_settings() {
+	printf '%s\n' "$ANIMUS_WEBHOOK_SECRET" "$NOTIFY_URL" "$ALERT_URL" "$NOTIFY_SECRET" "$MEDIA_DIR" \
+		"$MEDIA_ALLOWED_HOSTS" "$BLOB_URL" | sha256sum | cut -d' ' -f1
+}
 
 mediaflow_build() {
 	go build -o bin/ "${MEDIAFLOW_PACKAGES[@]}"
 }
 
-# mediaflow_start NAME: starts worker-N or server-N in the background.
+# mediaflow_start NAME: starts devpeer, worker-N or server-N in the background.
 mediaflow_start() {
 	local n=${1#*-}
 	case $1 in
+	devpeer)
+		launch devpeer bin/devpeer --addr "$DEVPEER_ADDR" --log "$DIR/notifications.log"
+		;;
 	worker-*)
 		# No password in the URL: pgx reads PGPASSWORD (as in docker-compose.yml).
 		launch "$1" env LOG_FORMAT="${LOG_FORMAT:-json}" \
 			DATABASE_URL="postgres://mediaflow@127.0.0.1:$PG_PORT/mediaflow?sslmode=disable" \
-			PGPASSWORD="$MEDIAFLOW_DB_PASSWORD" MEDIA_DIR="$MEDIA_DIR" \
+			PGPASSWORD="$MEDIAFLOW_DB_PASSWORD" MEDIA_DIR="$MEDIA_DIR" MEDIA_ALLOWED_HOSTS="$MEDIA_ALLOWED_HOSTS" \
+			NOTIFY_URL="$NOTIFY_URL" ALERT_URL="$ALERT_URL" NOTIFY_SECRET="$NOTIFY_SECRET" BLOB_URL="$BLOB_URL" \
 			WORKER_METRICS_ADDR="127.0.0.1:$((9090 + n))" bin/worker
 		;;
 	server-*)
+		local codec=
+		[ "$n" = 1 ] && codec=$CODEC_ADDR
 		launch "$1" env LOG_FORMAT="${LOG_FORMAT:-json}" ANIMUS_WEBHOOK_SECRET="$ANIMUS_WEBHOOK_SECRET" \
-			HTTP_ADDR="127.0.0.1:$((8079 + n))" bin/server
+			HTTP_ADDR="127.0.0.1:$((8079 + n))" BLOB_URL="$BLOB_URL" CODEC_ADDR="$codec" bin/server
 		;;
 	esac
 }
@@ -103,6 +148,7 @@ mediaflow_start() {
 mediaflow_ready() {
 	local n=${1#*-}
 	case $1 in
+	devpeer) curl -fsS -o /dev/null "http://$DEVPEER_ADDR/media/" ;;
 	worker-*) curl -fsS -o /dev/null "http://127.0.0.1:$((9090 + n))/metrics" ;;
 	server-*) curl -fsS -o /dev/null "http://127.0.0.1:$((8079 + n))/readyz" ;;
 	esac
@@ -132,7 +178,7 @@ alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && running "$p"; }
 launch() {
 	local name=$1
 	shift
-	echo "=== $(date -Is) start: $*" | sed -E 's/(PASSWORD|PWD|SECRET)=[^ ]*/\1=…/g' >>"$DIR/$name.log"
+	echo "=== $(date -Is) start: $*" | sed -E 's/(PASSWORD|PWD|SECRET|NOTIFY_URL|ALERT_URL)=[^ ]*/\1=…/g' >>"$DIR/$name.log"
 	setsid "$@" >>"$DIR/$name.log" 2>&1 </dev/null &
 	set_pid "$name" $!
 }
@@ -145,13 +191,13 @@ wait_for() {
 	for ((i = 0; i < secs * 4; i++)); do
 		"$@" >/dev/null 2>&1 && return 0
 		if ! alive "$name"; then
-			echo "$name exited; the end of data/cluster/$name.log:"
+			echo "$name exited; the end of $SHOWDIR/$name.log:"
 			tail -25 "$DIR/$name.log"
 			return 1
 		fi
 		sleep 0.25
 	done
-	echo "$name not ready after $secs s; the end of data/cluster/$name.log:"
+	echo "$name not ready after $secs s; the end of $SHOWDIR/$name.log:"
 	tail -25 "$DIR/$name.log"
 	return 1
 }
@@ -186,7 +232,13 @@ start_postgresql() {
 		local t
 		t=$(date +%s%N)
 		mkdir -p "$PG_DATA"
-		[ "$(id -u)" = 0 ] && chown postgres "$PG_DATA" && chmod 700 "$PG_DATA"
+		if [ "$(id -u)" = 0 ]; then
+			chown postgres "$PG_DATA" && chmod 700 "$PG_DATA"
+			as_pg test -w "$PG_DATA" || {
+				echo "The postgres user cannot reach $PG_DATA: each directory above it must be searchable by others (chmod o+x)."
+				exit 1
+			}
+		fi
 		local pw
 		pw=$(mktemp)
 		printf '%s\n' "$POSTGRES_PASSWORD" >"$pw"
@@ -217,7 +269,7 @@ start_postgresql() {
 		sleep 1
 	done
 	if [ -z "$ok" ]; then
-		echo "PostgreSQL did not start; the end of data/cluster/postgresql.log:"
+		echo "PostgreSQL did not start; the end of $SHOWDIR/postgresql.log:"
 		tail -20 "$DIR/postgresql.log"
 		exit 1
 	fi
@@ -257,7 +309,7 @@ stop_postgresql() { # fast | kill
 temporal_schema() {
 	SQL_PLUGIN=postgres12 SQL_HOST=127.0.0.1 SQL_PORT=$PG_PORT SQL_USER=$PG_USER SQL_PASSWORD=$POSTGRES_PASSWORD \
 		sh deploy/temporal/schema.sh >>"$DIR/temporal-schema.log" 2>&1 ||
-		{ echo "deploy/temporal/schema.sh failed; the end of data/cluster/temporal-schema.log:"; tail -20 "$DIR/temporal-schema.log"; exit 1; }
+		{ echo "deploy/temporal/schema.sh failed; the end of $SHOWDIR/temporal-schema.log:"; tail -20 "$DIR/temporal-schema.log"; exit 1; }
 }
 
 # The environment variables of docker-compose.yml's temporal service, which
@@ -265,8 +317,8 @@ temporal_schema() {
 start_temporal_server() {
 	launch temporal-server env DB=postgres12 DB_PORT="$PG_PORT" POSTGRES_SEEDS=127.0.0.1 \
 		POSTGRES_USER="$PG_USER" POSTGRES_PWD="$POSTGRES_PASSWORD" BIND_ON_IP=127.0.0.1 NUM_HISTORY_SHARDS=4 \
-		DYNAMIC_CONFIG_FILE_PATH="$ROOT/deploy/temporal/dynamicconfig.yaml" \
-		temporal-server --allow-no-auth --config-file deploy/temporal/config.yaml start
+		DYNAMIC_CONFIG_FILE_PATH="$ROOT/deploy/temporal/dynamicconfig.yaml" TEMPORAL_ALLOW_NO_AUTH=true \
+		temporal-server --config-file deploy/temporal/config.yaml start
 }
 temporal_healthy() { temporal operator cluster health --address "$TEMPORAL_GRPC" | grep -q SERVING; }
 
@@ -274,7 +326,7 @@ temporal_healthy() { temporal operator cluster health --address "$TEMPORAL_GRPC"
 temporal_setup() {
 	NAMESPACE_RETENTION=$NAMESPACE_RETENTION SEARCH_ATTRIBUTES=$SEARCH_ATTRIBUTES \
 		sh deploy/temporal/setup.sh >>"$DIR/temporal-setup.log" 2>&1 ||
-		{ echo "deploy/temporal/setup.sh failed; the end of data/cluster/temporal-setup.log:"; tail -20 "$DIR/temporal-setup.log"; exit 1; }
+		{ echo "deploy/temporal/setup.sh failed; the end of $SHOWDIR/temporal-setup.log:"; tail -20 "$DIR/temporal-setup.log"; exit 1; }
 }
 
 start_temporal_ui() {
@@ -296,7 +348,7 @@ start_one() {
 		start_temporal_ui
 		wait_for temporal-ui 30 ui_ready
 		;;
-	worker-* | server-*)
+	devpeer | worker-* | server-*)
 		mediaflow_start "$1"
 		wait_for "$1" 60 mediaflow_ready "$1"
 		;;
@@ -332,7 +384,9 @@ stop_one() {
 
 check_ports() {
 	local p busy=()
-	for p in "$PG_PORT" 7233 7234 7235 7239 7243 6933 6934 6935 6939 8233 8080 8081 9091 9092; do
+	local ports=("$PG_PORT" 7233 7234 7235 7239 7243 6933 6934 6935 6939 8080 8081 8090 8234 9091 9092)
+	[ "$CLUSTER_UI" = off ] || ports+=(8233)
+	for p in "${ports[@]}"; do
 		port_used "$p" && busy+=("$p")
 	done
 	if [ ${#busy[@]} -gt 0 ]; then
@@ -342,11 +396,12 @@ check_ports() {
 }
 
 need_binaries() {
-	local b missing=()
-	for b in temporal temporal-server temporal-sql-tool temporal-ui-server; do
+	local b missing=() bins=(temporal temporal-server temporal-sql-tool)
+	[ "$CLUSTER_UI" = off ] || bins+=(temporal-ui-server)
+	for b in "${bins[@]}"; do
 		[ -x "bin/$b" ] || missing+=("bin/$b")
 	done
-	[ ${#missing[@]} -eq 0 ] || { echo "Missing ${missing[*]}: make cluster-tools builds them."; exit 1; }
+	[ ${#missing[@]} -eq 0 ] || { echo "Missing ${missing[*]}: make cluster-tools builds them (CLUSTER_UI=off: no UI)."; exit 1; }
 }
 
 # ---------------------------------------------------------------------------
@@ -361,9 +416,10 @@ cmd_start() {
 		done
 	fi
 	check_ports
-	export ANIMUS_WEBHOOK_SECRET=${ANIMUS_WEBHOOK_SECRET:-$DEV_SECRET}
 	mkdir -p "$DIR" ${MEDIA_DIR:+"$MEDIA_DIR"}
 	: >"$PIDS"
+	mediaflow_settings >"$DIR/settings.sha256"
+	echo "$CLUSTER_UI" >"$DIR/ui"
 	rm -f "$DIR/restarting"
 	# From here on, a failure stops what this run started (not before: the
 	# checks above leave a cluster that is already running alone).
@@ -375,37 +431,41 @@ cmd_start() {
 	mediaflow_build
 	phase "Built ($(since "$t"))"
 
-	phase "PostgreSQL on 127.0.0.1:$PG_PORT (data/cluster/postgresql)"
+	phase "PostgreSQL on 127.0.0.1:$PG_PORT ($SHOWDIR/postgresql)"
 	start_one postgresql
 
-	phase "Temporal schema: deploy/temporal/schema.sh (log: data/cluster/temporal-schema.log)"
+	phase "Temporal schema: deploy/temporal/schema.sh (log: $SHOWDIR/temporal-schema.log)"
 	t=$(date +%s%N)
 	temporal_schema
 	phase "Schema done ($(since "$t"))"
 
-	phase "temporal-server (deploy/temporal/config.yaml; log: data/cluster/temporal-server.log)"
+	phase "temporal-server (deploy/temporal/config.yaml; log: $SHOWDIR/temporal-server.log)"
 	start_one temporal-server
 
-	phase "Temporal setup: deploy/temporal/setup.sh (log: data/cluster/temporal-setup.log)"
+	phase "Temporal setup: deploy/temporal/setup.sh (log: $SHOWDIR/temporal-setup.log)"
 	t=$(date +%s%N)
 	temporal_setup
 	phase "Namespace $NAMESPACE ($NAMESPACE_RETENTION) and search attributes ($SEARCH_ATTRIBUTES) ready ($(since "$t"))"
 
-	phase "Temporal Web UI on $UI_ADDR"
-	start_one temporal-ui
+	if [ "$CLUSTER_UI" != off ]; then
+		phase "Temporal Web UI on $UI_ADDR"
+		start_one temporal-ui
+	fi
 
-	phase "mediaflow: two workers, two servers (logs: data/cluster/worker-N.log, server-N.log)"
+	phase "mediaflow: devpeer, two workers, two servers (logs: $SHOWDIR/devpeer.log, worker-N.log, server-N.log)"
 	local n
-	for n in worker-1 worker-2 server-1 server-2; do start_one "$n"; done
+	for n in devpeer worker-1 worker-2 server-1 server-2; do start_one "$n"; done
 
 	cat <<MSG
 
 [$(printf '%6s' "$(elapsed)")s] The cluster is ready:
   webhooks    http://127.0.0.1:8080/webhooks/animus  http://127.0.0.1:8081/webhooks/animus
-  Temporal    $TEMPORAL_GRPC (bin/temporal workflow list)   UI http://$UI_ADDR
+  Temporal    $TEMPORAL_GRPC (bin/temporal workflow list)   UI $([ "$CLUSTER_UI" = off ] && echo "off (CLUSTER_UI=off)" || echo "http://$UI_ADDR")
   PostgreSQL  127.0.0.1:$PG_PORT  psql -h 127.0.0.1 -p $PG_PORT -U $PG_USER  (mediaflow's jobs: -U mediaflow mediaflow)
   worker metrics  http://127.0.0.1:9091/metrics  http://127.0.0.1:9092/metrics
-  logs        data/cluster/*.log   pids data/cluster/pids
+  devpeer     media on http://$DEVPEER_ADDR/media/; notifications received: $SHOWDIR/notifications.log
+  blob store  $BLOB_URL (codec endpoint for the UI: http://$CODEC_ADDR)
+  logs        $SHOWDIR/*.log   pids $SHOWDIR/pids
 MSG
 	if [ "$ANIMUS_WEBHOOK_SECRET" = "${DEV_SECRET:-}" ]; then
 		echo "  secret      $DEV_SECRET (dev only)"
@@ -452,7 +512,11 @@ cmd_restart() {
 	[[ " ${NAMES[*]} " == *" $name "* ]] || { echo "unknown process $name (one of: ${NAMES[*]})"; exit 2; }
 	[ -f "$PIDS" ] || { echo "The cluster is not running (scripts/cluster.sh start)."; exit 1; }
 	[ -f "$DIR/pg_port" ] && PG_PORT=$(cat "$DIR/pg_port")
-	export ANIMUS_WEBHOOK_SECRET=${ANIMUS_WEBHOOK_SECRET:-$DEV_SECRET}
+	if [[ $name == worker-* || $name == server-* ]] && [ -f "$DIR/settings.sha256" ] &&
+		[ "$(mediaflow_settings)" != "$(cat "$DIR/settings.sha256")" ]; then
+		echo "restart $name: ANIMUS_WEBHOOK_SECRET, NOTIFY_URL, ALERT_URL, NOTIFY_SECRET or CLUSTER_MEDIA_DIR differ from start's; run restart with the environment start had."
+		exit 1
+	fi
 	# Tells a foreground `run` that this exit is expected.
 	touch "$DIR/restarting"
 	trap 'rm -f "$DIR/restarting"' EXIT
@@ -491,7 +555,7 @@ cmd_run() {
 		[ -e "$DIR/restarting" ] && continue
 		for n in "${NAMES[@]}"; do
 			if ! alive "$n" && [ ! -e "$DIR/restarting" ]; then
-				phase "$n exited; see data/cluster/$n.log. Stopping the rest."
+				phase "$n exited; see $SHOWDIR/$n.log. Stopping the rest."
 				exit 1
 			fi
 		done
@@ -513,7 +577,7 @@ env) cmd_env ;;
 clean)
 	cmd_stop
 	rm -rf "$DIR"
-	echo "Removed data/cluster."
+	echo "Removed $SHOWDIR."
 	;;
 *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,16 +1,30 @@
-// Command chaos is mediaflow's fault test. It runs the real binaries (a
-// Temporal dev server with a database file, bin/worker, bin/server) on
-// 127.0.0.1 and acts like Svix: it sends N distinct signed events,
-// redelivers each on non-2xx along a compressed Svix schedule and sends
-// random duplicates concurrently, while it kills and restarts the worker
-// twice, the server once and the Temporal dev server once. Then it checks
-// that every event ended in exactly one completed workflow, one job row and
-// one distinct Idempotency-Key at the local notification target. With
-// -overload it then offers 4x the sustainable rate for a while and checks
-// that the server sheds load (429/503), stays up, and completes every event
-// it acknowledged. It writes the figures to -report.
+// Command chaos is mediaflow's fault test. It runs the real binaries on
+// 127.0.0.1 in one of two topologies and acts like Svix: it sends N
+// distinct signed events, redelivers each on non-2xx along a compressed
+// Svix schedule and sends random duplicates concurrently, while it kills
+// processes with SIGKILL and starts them again. Then it checks that every
+// event ended in exactly one completed workflow, one job row and one
+// distinct Idempotency-Key at the local notification target.
 //
-//	make chaos   # go run ./cmd/chaos -n 500 -overload -report RELIABILITY.md
+//   - the dev server (default): a Temporal dev server with a database
+//     file, bin/worker and bin/server on SQLite; faults: the worker twice,
+//     the server once, the dev server once. With -overload it then offers
+//     4x the sustainable rate for a while and checks that the server sheds
+//     load (429/503), stays up, and completes every event it acknowledged.
+//   - the cluster (-cluster): make cluster's topology, started by
+//     scripts/cluster.sh in a directory of its own (temporal-server on
+//     PostgreSQL, two workers and two servers sharing a PostgreSQL job
+//     store); each delivery goes to either server; faults (-faults, by
+//     scripts/cluster.sh restart NAME --kill): worker-1, temporal-server,
+//     postgresql, server-2, temporal-server.
+//
+// -report writes the figures to a Markdown file that holds both
+// topologies side by side: a run replaces its own column and keeps the
+// other's (the figures are kept in the file).
+//
+//	make chaos          # go run ./tools/chaos -n 500 -overload -report RELIABILITY.md
+//	make chaos-cluster  # go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
+//	make cluster-check  # CI: -cluster -n 40 -spread 20s -faults temporal-server -timeout 10m
 //
 // Everything listens on 127.0.0.1, and every loop is bounded in count and
 // time (-timeout). The exit status is 1 when a check fails.
@@ -21,22 +35,20 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"github.com/mediaflow/mediaflow/internal/store"
 )
 
 const secret = "whsec_Y2hhb3MtdGVzdC1zZWNyZXQtZm9yLWxvb3BiYWNrLW9ubHk="
 
 type options struct {
+	cluster     bool
+	faults      string
 	n           int
 	spread      time.Duration
 	dupRate     float64
@@ -48,23 +60,58 @@ type options struct {
 	timeout     time.Duration
 }
 
+// Default fault plans, by the names of the processes killed.
+const (
+	devFaults     = "worker,server,temporal,worker"
+	clusterFaults = "worker-1,temporal-server,postgresql,server-2,temporal-server"
+)
+
 func main() {
 	var o options
+	flag.BoolVar(&o.cluster, "cluster", false, "run make cluster's topology (scripts/cluster.sh) instead of the dev server")
+	flag.StringVar(&o.faults, "faults", "", "processes to kill (SIGKILL) and restart, in order, comma-separated (default: dev "+
+		devFaults+"; cluster "+clusterFaults+")")
 	flag.IntVar(&o.n, "n", 500, "distinct events to send")
 	flag.DurationVar(&o.spread, "spread", 20*time.Second, "time over which the events are first sent")
 	flag.Float64Var(&o.dupRate, "dup", 0.3, "share of events also delivered concurrently as a duplicate")
-	flag.BoolVar(&o.overload, "overload", false, "also run the overload phase")
+	flag.BoolVar(&o.overload, "overload", false, "also run the overload phase (dev server only)")
 	flag.DurationVar(&o.overloadFor, "overload-for", 30*time.Second, "length of the overload phase")
-	flag.StringVar(&o.binDir, "bin", "bin", "directory holding temporal, server and worker")
+	flag.StringVar(&o.binDir, "bin", "bin", "directory holding temporal, server and worker (dev server)")
 	flag.StringVar(&o.dir, "dir", "", "work directory for databases and logs (default: a new temporary one)")
 	flag.StringVar(&o.report, "report", "", "write the figures to this Markdown file")
-	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop everything after this long")
+	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop everything after this long")
 	flag.Parse()
+	if o.faults == "" {
+		o.faults = map[bool]string{false: devFaults, true: clusterFaults}[o.cluster]
+	}
+	if o.cluster && o.overload {
+		fmt.Fprintln(os.Stderr, "chaos: -overload runs on the dev server only")
+		os.Exit(2)
+	}
 
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(1)
 	}
+}
+
+// system is a topology under test: where events are delivered, how each
+// named process is broken and restarted, and how the job rows are counted.
+type system interface {
+	// webhookURLs are the servers' webhook URLs; each delivery picks one.
+	webhookURLs() []string
+	// temporalAddress is the Temporal frontend, for the test's checks.
+	temporalAddress() string
+	// fault kills the process called name and starts it again; it returns
+	// what was done, for the report.
+	fault(ctx context.Context, name string) (string, error)
+	// countRows counts the job rows in the job store.
+	countRows(ctx context.Context) (int, error)
+	// describe says what ran, for the report.
+	describe(ctx context.Context) setup
+	// failed shows what the processes logged, after a failed check.
+	failed()
+	stop()
 }
 
 func run(o options) error {
@@ -79,31 +126,55 @@ func run(o options) error {
 	}
 	fmt.Println("work directory (databases, logs):", o.dir)
 
-	c, err := newCluster(ctx, o)
+	tg := &target{}
+	targetSrv := httptest.NewServer(tg)
+	defer targetSrv.Close()
+	var (
+		sys system
+		dev *devSystem
+		err error
+	)
+	if o.cluster {
+		sys, err = startCluster(ctx, o, targetSrv.URL)
+	} else {
+		dev, err = startDev(ctx, o, targetSrv.URL)
+		sys = dev
+	}
 	if err != nil {
 		return err
 	}
-	defer c.stop()
-
-	faults, err := faultPhase(ctx, c, o)
+	defer sys.stop()
+	tc, err := dialTemporal(ctx, sys.temporalAddress())
 	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	fmt.Printf("up: webhooks %v, Temporal %s, %d cores, %s\n", sys.webhookURLs(), sys.temporalAddress(), runtime.NumCPU(), runtime.Version())
+
+	faults, err := faultPhase(ctx, sys, tc, tg, o)
+	if err != nil {
+		sys.failed()
 		return err
 	}
 	fmt.Print(faults.text())
 	var over *overloadResult
 	if o.overload && faults.ok() {
-		if over, err = overloadPhase(ctx, c, o); err != nil {
+		if over, err = overloadPhase(ctx, dev, tc, o); err != nil {
 			return err
 		}
 		fmt.Print(over.text())
 	}
 	if o.report != "" {
-		if err := writeReport(o, faults, over); err != nil {
+		rec := record{Setup: sys.describe(ctx), Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
+			Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
+			DupRate: o.dupRate, Faults: faults, Overload: over}
+		if err := writeReport(o.report, rec); err != nil {
 			return err
 		}
 		fmt.Println("report written to", o.report)
 	}
 	if !faults.ok() || (over != nil && !over.ok()) {
+		sys.failed()
 		return fmt.Errorf("a check failed; logs in %s", o.dir)
 	}
 	return nil
@@ -111,37 +182,44 @@ func run(o options) error {
 
 // faultResult holds the figures of the fault phase.
 type faultResult struct {
-	events, acked, completed, otherStatus, runs, rows int
-	deliveries, dupsSent, dupAnswers, transport       int
-	codes                                             map[int]int
-	fiveXX                                            int
-	faults                                            []string
-	posts, distinctKeys, foreignKeys                  int
-	elapsed, completionTime                           time.Duration
+	Events, Acked, Completed, OtherStatus, Runs, Rows int
+	Deliveries, DupsSent, DupAnswers, Transport       int
+	Codes                                             map[int]int
+	PerServer                                         map[string]int // deliveries by webhook URL
+	FiveXX                                            int
+	Faults                                            []string
+	Posts, DistinctKeys, ForeignKeys                  int
+	Elapsed, CompletionTime                           time.Duration
+	// LoadStart and LoadEnd are the machine's 1-minute load average when
+	// the phase began and ended: on a shared machine, the others' share.
+	LoadStart, LoadEnd float64
 }
 
-func (r *faultResult) lost() int { return r.events - r.completed }
+func (r *faultResult) lost() int { return r.Events - r.Completed }
 
 func (r *faultResult) duplicated() int {
-	return (r.runs - r.events) + (r.rows - r.events) + (r.distinctKeys - r.events) + r.foreignKeys
+	return (r.Runs - r.Events) + (r.Rows - r.Events) + (r.DistinctKeys - r.Events) + r.ForeignKeys
 }
 
 func (r *faultResult) ok() bool {
-	return r.acked == r.events && r.completed == r.events && r.runs == r.events &&
-		r.rows == r.events && r.distinctKeys == r.events && r.foreignKeys == 0
+	return r.Acked == r.Events && r.Completed == r.Events && r.Runs == r.Events &&
+		r.Rows == r.Events && r.DistinctKeys == r.Events && r.ForeignKeys == 0 &&
+		!strings.Contains(strings.Join(r.Faults, "\n"), "FAILED")
 }
 
 func (r *faultResult) text() string {
 	return fmt.Sprintf(`fault phase: %d events, %d deliveries (%d duplicates sent concurrently, %d answered "duplicate"),
+  deliveries by server: %v
   faults: %v
   answers: %v, transport errors %d, 5xx %d
   acknowledged %d, workflows completed %d (other status %d), runs %d, job rows %d
   notify/alert POSTs %d, distinct Idempotency-Keys %d, foreign keys %d
-  lost %d, duplicated %d, time %s (last completion %s after the first send)
+  lost %d, duplicated %d, time %s (last completion %s after the first send), load average %.1f → %.1f
   result: %s
-`, r.events, r.deliveries, r.dupsSent, r.dupAnswers, r.faults, r.codes, r.transport, r.fiveXX,
-		r.acked, r.completed, r.otherStatus, r.runs, r.rows, r.posts, r.distinctKeys, r.foreignKeys,
-		r.lost(), r.duplicated(), r.elapsed.Round(time.Millisecond), r.completionTime.Round(time.Millisecond), passFail(r.ok()))
+`, r.Events, r.Deliveries, r.DupsSent, r.DupAnswers, r.PerServer, r.Faults, r.Codes, r.Transport, r.FiveXX,
+		r.Acked, r.Completed, r.OtherStatus, r.Runs, r.Rows, r.Posts, r.DistinctKeys, r.ForeignKeys,
+		r.lost(), r.duplicated(), r.Elapsed.Round(time.Millisecond), r.CompletionTime.Round(time.Millisecond),
+		r.LoadStart, r.LoadEnd, passFail(r.ok()))
 }
 
 func passFail(ok bool) string {
@@ -168,41 +246,37 @@ func newEvents(prefix string, n int) []event {
 	return events
 }
 
-func faultPhase(ctx context.Context, c *cluster, o options) (*faultResult, error) {
+// faultPhase sends the events over o.spread while the faults happen at
+// evenly spaced points of that window, one after the other, then waits for
+// the workflows and counts.
+func faultPhase(ctx context.Context, sys system, tc *temporalClient, tg *target, o options) (*faultResult, error) {
 	events := newEvents("chaos", o.n)
 	tl := newTally()
-	s := &sender{url: c.webhookURL(), secret: secret, schedule: svixSchedule, tally: tl,
+	s := &sender{urls: sys.webhookURLs(), secret: secret, schedule: svixSchedule, tally: tl,
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	res := &faultResult{events: o.n}
+	res := &faultResult{Events: o.n, LoadStart: loadAverage()}
 	start := time.Now()
 
-	// Faults at fixed points of the sending window, on their own goroutine.
+	plan := strings.Split(o.faults, ",")
 	faultsDone := make(chan struct{})
 	go func() {
 		defer close(faultsDone)
-		at := func(frac float64) {
+		for i, name := range plan {
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Until(start.Add(time.Duration(frac * float64(o.spread))))):
-			}
-		}
-		step := func(name string, f func() error) {
-			t0 := time.Now()
-			if err := f(); err != nil {
-				res.faults = append(res.faults, name+" FAILED: "+err.Error())
 				return
+			case <-time.After(time.Until(start.Add(o.spread * time.Duration(i+1) / time.Duration(len(plan)+1)))):
 			}
-			res.faults = append(res.faults, fmt.Sprintf("%s at %s (back in %s)", name,
+			t0 := time.Now()
+			what, err := sys.fault(ctx, strings.TrimSpace(name))
+			if err != nil {
+				res.Faults = append(res.Faults, name+" FAILED: "+err.Error())
+				continue
+			}
+			res.Faults = append(res.Faults, fmt.Sprintf("%s at %s (back in %s)", what,
 				t0.Sub(start).Round(100*time.Millisecond), time.Since(t0).Round(100*time.Millisecond)))
+			fmt.Println("fault:", res.Faults[len(res.Faults)-1])
 		}
-		at(0.15)
-		step("worker killed (SIGKILL) and restarted", func() error { return c.restart(ctx, c.worker, syscall.SIGKILL, time.Second) })
-		at(0.35)
-		step("server killed (SIGKILL) and restarted", func() error { return c.restart(ctx, c.server, syscall.SIGKILL, 0) })
-		at(0.55)
-		step("Temporal dev server killed (SIGKILL) and restarted", func() error { return c.restart(ctx, c.temporal, syscall.SIGKILL, 0) })
-		at(0.75)
-		step("worker killed (SIGKILL) and restarted", func() error { return c.restart(ctx, c.worker, syscall.SIGKILL, time.Second) })
 	}()
 
 	// Each event is delivered along the schedule; some also once more,
@@ -225,132 +299,40 @@ func faultPhase(ctx context.Context, c *cluster, o options) (*faultResult, error
 		return nil, err
 	}
 	<-faultsDone
-	res.acked, res.dupsSent = len(acked), int(dupsSent.Load())
+	res.Acked, res.DupsSent = len(acked), int(dupsSent.Load())
 
 	want := map[string]bool{}
 	for _, ev := range events {
 		want[ev.id] = true
 	}
-	if err := c.waitClosed(ctx, want, 5*time.Minute); err != nil {
+	if err := tc.waitClosed(ctx, want, 10*time.Minute); err != nil {
 		fmt.Println("waiting for workflows:", err)
 	}
-	res.completionTime = time.Since(start)
-	res.completed, res.otherStatus, err = c.statuses(ctx, events)
+	res.CompletionTime = time.Since(start)
+	res.Completed, res.OtherStatus, err = tc.statuses(ctx, events)
 	if err != nil {
 		return nil, err
 	}
-	if res.runs, err = c.countRuns(ctx, o.n); err != nil {
+	if res.Runs, err = tc.countRuns(ctx, o.n); err != nil {
 		return nil, err
 	}
-	if res.rows, err = c.countRows(ctx); err != nil {
+	if res.Rows, err = sys.countRows(ctx); err != nil {
 		return nil, err
 	}
-	res.posts, res.distinctKeys, res.foreignKeys = c.target.counts(want)
-	res.deliveries, res.transport = tl.deliveries, tl.transport
-	res.codes, res.dupAnswers, res.fiveXX = tl.codes, tl.statuses["duplicate"], tl.count5xx()
-	res.elapsed = time.Since(start)
+	res.Posts, res.DistinctKeys, res.ForeignKeys = tg.counts(want)
+	res.Deliveries, res.Transport, res.PerServer = tl.deliveries, tl.transport, tl.perURL
+	res.Codes, res.DupAnswers, res.FiveXX = tl.codes, tl.statuses["duplicate"], tl.count5xx()
+	res.Elapsed = time.Since(start)
+	res.LoadEnd = loadAverage()
 	return res, nil
 }
 
-// cluster is the set of processes under test and the test's own client.
-type cluster struct {
-	o                        options
-	temporal, worker, server *proc
-	temporalAddr, httpAddr   string
-	target                   *target
-	targetSrv                *httptest.Server
-	temporalClient           *temporalClient
-}
-
-func newCluster(ctx context.Context, o options) (*cluster, error) {
-	for _, b := range []string{"temporal", "server", "worker"} {
-		if _, err := os.Stat(filepath.Join(o.binDir, b)); err != nil {
-			return nil, fmt.Errorf("%s missing in %s (run make build and make temporal-cli)", b, o.binDir)
-		}
+// loadAverage is the machine's 1-minute load average (0 where /proc has
+// none).
+func loadAverage() float64 {
+	var load float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscan(string(b), &load)
 	}
-	c := &cluster{o: o, temporalAddr: freeAddr(), httpAddr: freeAddr(), target: &target{}}
-	c.targetSrv = httptest.NewServer(c.target)
-	bin := func(name string) string { p, _ := filepath.Abs(filepath.Join(o.binDir, name)); return p }
-	_, port, _ := net.SplitHostPort(c.temporalAddr)
-	c.temporal = &proc{name: "temporal", path: bin("temporal"), dir: o.dir, args: []string{
-		"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless",
-		"--db-filename", filepath.Join(o.dir, "temporal.db"), "--log-level", "warn",
-		"--search-attribute", "AnimusJobID=Keyword", "--search-attribute", "AnimusJobStatus=Keyword"}}
-	// The test's own dev server, whatever TEMPORAL_* this shell or a
-	// Temporal config file would bring (an empty value counts as unset).
-	common := []string{"TEMPORAL_ADDRESS=" + c.temporalAddr, "TEMPORAL_NAMESPACE=default", "LOG_LEVEL=warn",
-		"TEMPORAL_CONFIG_FILE=/dev/null", "TEMPORAL_PROFILE=", "TEMPORAL_API_KEY=", "TEMPORAL_TLS=",
-		"TEMPORAL_TASK_QUEUE=", "OTEL_EXPORTER_OTLP_ENDPOINT="}
-	c.worker = &proc{name: "worker", path: bin("worker"), dir: o.dir, env: append(common,
-		"DATABASE_URL=sqlite://"+filepath.Join(o.dir, "jobs.db"), "WORKER_METRICS_ADDR=off",
-		"NOTIFY_URL="+c.targetSrv.URL+"/notify", "ALERT_URL="+c.targetSrv.URL+"/alert")}
-	c.server = &proc{name: "server", path: bin("server"), dir: o.dir, env: append(common,
-		"ANIMUS_WEBHOOK_SECRET="+secret, "HTTP_ADDR="+c.httpAddr)}
-
-	if err := c.temporal.start(); err != nil {
-		return nil, err
-	}
-	tc, err := dialTemporal(ctx, c.temporalAddr)
-	if err != nil {
-		c.stop()
-		return nil, err
-	}
-	c.temporalClient = tc
-	if err := c.worker.start(); err != nil {
-		c.stop()
-		return nil, err
-	}
-	if err := c.server.start(); err != nil {
-		c.stop()
-		return nil, err
-	}
-	if err := c.ready(ctx); err != nil {
-		c.stop()
-		return nil, err
-	}
-	fmt.Printf("cluster up: temporal %s, server %s, %d cores, %s\n", c.temporalAddr, c.httpAddr, runtime.NumCPU(), runtime.Version())
-	return c, nil
-}
-
-func (c *cluster) webhookURL() string { return "http://" + c.httpAddr + "/webhooks/animus" }
-
-// ready waits until the server reports Temporal reachable.
-func (c *cluster) ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return waitHTTP(ctx, "http://"+c.httpAddr+"/readyz")
-}
-
-// restart stops p with sig, waits pause, starts it again and waits until
-// the whole cluster is ready.
-func (c *cluster) restart(ctx context.Context, p *proc, sig syscall.Signal, pause time.Duration) error {
-	p.stop(sig)
-	time.Sleep(pause)
-	if err := p.start(); err != nil {
-		return err
-	}
-	return c.ready(ctx)
-}
-
-func (c *cluster) stop() {
-	for _, p := range []*proc{c.server, c.worker, c.temporal} {
-		if p != nil {
-			p.stop(syscall.SIGTERM)
-		}
-	}
-	if c.temporalClient != nil {
-		c.temporalClient.Close()
-	}
-	if c.targetSrv != nil {
-		c.targetSrv.Close()
-	}
-}
-
-func (c *cluster) countRows(ctx context.Context) (int, error) {
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(c.o.dir, "jobs.db"))
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
-	return st.CountJobs(ctx)
+	return load
 }

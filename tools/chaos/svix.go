@@ -29,14 +29,18 @@ type tally struct {
 	codes      map[int]int
 	transport  int // connection refused, reset, timeout
 	statuses   map[string]int
+	perURL     map[string]int
 }
 
-func newTally() *tally { return &tally{codes: map[int]int{}, statuses: map[string]int{}} }
+func newTally() *tally {
+	return &tally{codes: map[int]int{}, statuses: map[string]int{}, perURL: map[string]int{}}
+}
 
-func (t *tally) add(code int, status string, err error) {
+func (t *tally) add(url string, code int, status string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.deliveries++
+	t.perURL[url]++
 	if err != nil {
 		t.transport++
 		return
@@ -60,9 +64,10 @@ func (t *tally) count5xx() int {
 }
 
 // sender delivers events as Svix does: signed, with a new timestamp on
-// each attempt, retried on anything but 2xx along the schedule.
+// each attempt, retried on anything but 2xx along the schedule. Each
+// attempt goes to one of urls at random, as through a load balancer.
 type sender struct {
-	url      string
+	urls     []string
 	secret   string
 	client   *http.Client
 	schedule []time.Duration
@@ -90,12 +95,13 @@ func (s *sender) deliver(ctx context.Context, ev event) bool {
 // once makes one delivery attempt and returns the status code (0 on a
 // transport error) and the answer's "status" field.
 func (s *sender) once(ctx context.Context, ev event) (int, string) {
-	a, err := svixsim.Deliver(ctx, s.client, s.url, s.secret, ev.id, ev.body)
+	url := s.urls[rand.IntN(len(s.urls))]
+	a, err := svixsim.Deliver(ctx, s.client, url, s.secret, ev.id, ev.body)
 	if err != nil {
-		s.tally.add(0, "", err)
+		s.tally.add(url, 0, "", err)
 		return 0, ""
 	}
-	s.tally.add(a.Code, a.Status, nil)
+	s.tally.add(url, a.Code, a.Status, nil)
 	return a.Code, a.Status
 }
 

@@ -19,7 +19,8 @@ import (
 // temporalClient is the test's own view of Temporal, for the checks.
 type temporalClient struct{ client.Client }
 
-// dialTemporal connects to the dev server, waiting up to a minute for it.
+// dialTemporal connects to the Temporal frontend at addr, waiting up to a
+// minute for it.
 func dialTemporal(ctx context.Context, addr string) (*temporalClient, error) {
 	c, err := localtemporal.Dial(ctx, addr, "default", time.Minute)
 	if err != nil {
@@ -30,7 +31,7 @@ func dialTemporal(ctx context.Context, addr string) (*temporalClient, error) {
 
 // describeAll describes each workflow ID with bounded concurrency and
 // returns each one's status (UNSPECIFIED when it does not exist).
-func (c *cluster) describeAll(ctx context.Context, ids []string) (map[string]enumspb.WorkflowExecutionStatus, error) {
+func (tc *temporalClient) describeAll(ctx context.Context, ids []string) (map[string]enumspb.WorkflowExecutionStatus, error) {
 	out := make(map[string]enumspb.WorkflowExecutionStatus, len(ids))
 	var mu sync.Mutex
 	var firstErr error
@@ -42,7 +43,7 @@ func (c *cluster) describeAll(ctx context.Context, ids []string) (map[string]enu
 			defer func() { <-sem }()
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			d, err := c.temporalClient.DescribeWorkflowExecution(dctx, id, "")
+			d, err := tc.DescribeWorkflowExecution(dctx, id, "")
 			mu.Lock()
 			defer mu.Unlock()
 			var notFound *serviceerror.NotFound
@@ -63,14 +64,14 @@ func (c *cluster) describeAll(ctx context.Context, ids []string) (map[string]enu
 }
 
 // waitClosed waits until every workflow in want is closed, or timeout.
-func (c *cluster) waitClosed(ctx context.Context, want map[string]bool, timeout time.Duration) error {
+func (tc *temporalClient) waitClosed(ctx context.Context, want map[string]bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	open := make([]string, 0, len(want))
 	for id := range want {
 		open = append(open, id)
 	}
 	for len(open) > 0 {
-		st, err := c.describeAll(ctx, open)
+		st, err := tc.describeAll(ctx, open)
 		if err != nil && time.Now().After(deadline) {
 			return err
 		}
@@ -98,12 +99,12 @@ func (c *cluster) waitClosed(ctx context.Context, want map[string]bool, timeout 
 
 // statuses returns how many of the events' workflows completed, and how
 // many ended otherwise (failed, timed out, missing…).
-func (c *cluster) statuses(ctx context.Context, events []event) (completed, other int, err error) {
+func (tc *temporalClient) statuses(ctx context.Context, events []event) (completed, other int, err error) {
 	ids := make([]string, len(events))
 	for i, ev := range events {
 		ids[i] = ev.id
 	}
-	st, err := c.describeAll(ctx, ids)
+	st, err := tc.describeAll(ctx, ids)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -120,10 +121,10 @@ func (c *cluster) statuses(ctx context.Context, events []event) (completed, othe
 // countRuns counts every MediaCompletedWorkflow execution Temporal knows
 // of. Visibility lags a little: it polls until the count reaches want or
 // stays put for 5 s.
-func (c *cluster) countRuns(ctx context.Context, want int) (int, error) {
+func (tc *temporalClient) countRuns(ctx context.Context, want int) (int, error) {
 	last, stable := -1, 0
 	for range 60 {
-		resp, err := c.temporalClient.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		resp, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
 			Query: fmt.Sprintf("WorkflowType = '%s'", mediaflow.WorkflowType),
 		})
 		if err != nil {
