@@ -9,7 +9,7 @@ TEMPORAL_UI_VERSION := v2.53.1
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 
-.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-tools test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick
+.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-tools test build send fmt vet clean temporal-cli fuzz chaos bench bench-quick bench-cluster
 
 ## dev: install what is missing, start Temporal (UI on :8233), the worker and the server
 dev: bin/temporal
@@ -52,13 +52,17 @@ fuzz:
 chaos: bin/temporal build
 	go run ./tools/chaos -n 500 -overload -report RELIABILITY.md
 
-## bench: micro-benchmarks and load runs on 127.0.0.1 (10 to 25 minutes); see BENCHMARKS.md
+## bench: micro-benchmarks and load runs on 127.0.0.1 (at most 25 minutes); rewrites BENCHMARKS.md and its charts
 bench: bin/temporal
 	scripts/bench.sh
 
-## bench-quick: the same, tiny, under a minute
+## bench-quick: the same, tiny (about 5 minutes); the report goes to bench-results/<time>/ only
 bench-quick: bin/temporal
 	QUICK=1 scripts/bench.sh
+
+## bench-cluster: the comparisons on make cluster's topology (PostgreSQL, Temporal 1.31, 2 servers, 2 workers)
+bench-cluster: cluster-tools
+	BENCH_MODE=cluster scripts/bench.sh
 
 build:
 	go build -o bin/ ./cmd/...
