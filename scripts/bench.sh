@@ -27,7 +27,10 @@
 # Settings: BENCH_BUDGET (s), BENCH_RUNS, BENCH_SIZE (body bytes, 1024),
 # BENCH_C (32), BENCH_N (events per comparison), BENCH_TEMPORAL_PORT (7240),
 # BENCH_HTTP_PORT (18480), BENCH_RECEIVER_PORT (18560), BENCH_KEEP=1 (keep
-# the temporary directory), BENCH_NO_DOC=1 (leave BENCHMARKS.md alone).
+# the temporary directory), BENCH_NO_DOC=1 (leave BENCHMARKS.md alone),
+# BENCH_ONLY (some of: micro ingest bare-plain sweep rss bare-steps size; a
+# report of part of the sections is drawn with the other parts' results:
+# bin/benchplot -results DIR,DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -94,6 +97,8 @@ pick_port() {
 	echo "bench: no free port from $1 to $(($1 + 19))" >&2
 	return 1
 }
+# want SECTION: BENCH_ONLY is unset or names SECTION.
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 section() { printf '\n== %s == (%d s of %d s used; load %s)\n' "$*" "$((SECONDS - start_s))" "$budget" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 left() { echo $((budget - (SECONDS - start_s))); }
 # fits SECONDS: the budget still has SECONDS for the next step; if not,
@@ -113,7 +118,7 @@ fits() {
 	echo "go: $(go version | cut -d' ' -f3-)"
 	echo "mode: $mode${quick:+ quick}, $runs runs per comparison, $n events each (ingest $ingest_n), body $size B, c=$conc, budget ${budget} s"
 	echo "count: $count"
-	echo "command: ${quick:+QUICK=1 }$([ "$mode" = cluster ] && echo 'BENCH_MODE=cluster ' || true)scripts/bench.sh"
+	echo "command: ${quick:+QUICK=1 }$([ "$mode" = cluster ] && echo 'BENCH_MODE=cluster ' || true)${BENCH_ONLY:+BENCH_ONLY=\"$BENCH_ONLY\" }scripts/bench.sh"
 } | tee "$out/env.txt"
 
 section "build"
@@ -135,6 +140,7 @@ steps_env=(MEDIA_DIR="$work/media" MEDIA_ALLOWED_HOSTS=127.0.0.1 NOTIFY_URL="htt
 cpu_pids=
 urls=
 bare_workers=1
+failed=0
 # lg NAME EVENTS ARGS...: one loadgen run, its JSON in NAME.json, its
 # report in NAME.txt and on the terminal, its command in commands.txt. Its
 # waits are bounded by a minute plus a tenth of a second per event, and by
@@ -150,7 +156,10 @@ lg() {
 	# The command as anyone can run it: process IDs by name, no temporary paths.
 	printf '%s\t%s\n' "$name" "${cmd[*]}" | sed -E "s|$work|\$TMP|g; s/=[0-9]+(,| )/=PID\1/g; s/ -label [^ ]+//" >>"$out/commands.txt"
 	# stderr (the report) through tee, stdout (the JSON) to its file.
-	"${cmd[@]}" 2>&1 >"$out/$name.json" | tee "$out/$name.txt" || echo "bench: loadgen $name failed (see above); going on"
+	if ! "${cmd[@]}" 2>&1 >"$out/$name.json" | tee "$out/$name.txt"; then
+		echo "bench: loadgen $name failed (see above); going on"
+		failed=$((failed + 1))
+	fi
 }
 # compare PREFIX EVENTS ARGS...: $runs runs of lg, every other one reversed.
 compare() {
@@ -214,10 +223,12 @@ stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 run_dev() {
 	# Before anything else runs, so the numbers are the code's alone.
-	section "micro-benchmarks (go test -bench)"
-	local micro=(go test -run '^$' -bench . -benchmem -count "$count" -benchtime "$benchtime" ./internal/httpapi/ ./internal/app/)
-	printf 'micro\t%s\n' "${micro[*]}" >>"$out/commands.txt"
-	"${micro[@]}" | tee "$out/micro.txt"
+	if want micro; then
+		section "micro-benchmarks (go test -bench)"
+		local micro=(go test -run '^$' -bench . -benchmem -count "$count" -benchtime "$benchtime" ./internal/httpapi/ ./internal/app/)
+		printf 'micro\t%s\n' "${micro[*]}" >>"$out/commands.txt"
+		"${micro[@]}" | tee "$out/micro.txt"
+	fi
 
 	section "Temporal dev server, worker (no optional step), server"
 	start_temporal
@@ -228,30 +239,34 @@ run_dev() {
 
 	# Ingest: the direct starts as a default SDK client makes them (gzip),
 	# then once more with loadgen's client as mediaflow's (no compression).
-	compare ingest "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression gzip
-	if [ -z "$quick" ] && fits 120; then
-		section "ingest, direct starts without compression as well"
-		lg ingest-same-1 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none
-		lg ingest-same-2 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none -reverse
+	if want ingest; then
+		compare ingest "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression gzip
+		if [ -z "$quick" ] && fits 120; then
+			section "ingest, direct starts without compression as well"
+			lg ingest-same-1 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none
+			lg ingest-same-2 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none -reverse
+		fi
 	fi
 
-	compare bare-plain "$n" -c "$conc" -n "$n" -bare
+	if want bare-plain; then compare bare-plain "$n" -c "$conc" -n "$n" -bare; fi
 
-	if fits 150; then
+	if want sweep && fits 150; then
 		section "acknowledgement against offered rate ($sweep_rates/s, $sweep_d each)"
 		lg sweep 2000 -sweep "$sweep_rates" -d "$sweep_d"
 	fi
 
-	if fits $((big / 40 + 60)); then
+	if want rss && fits $((big / 40 + 60)); then
 		section "$big events (c=$conc), memory"
 		lg rss "$big" -c "$conc" -n "$big" -e2e -server-pid "$server_pid" -rss "server=$server_pid,worker=$worker_pid"
 	fi
 
+	want bare-steps || want size || return 0
 	section "worker with every step configured (receiver $receiver)"
 	stop_pid "$worker_pid"
 	start_worker "${steps_env[@]}"
 	cpu_pids=server=$server_pid,worker=$worker_pid,temporal=$temporal_pid
-	compare bare-steps "$n" -c "$conc" -n "$n" -bare -receiver "$receiver"
+	if want bare-steps; then compare bare-steps "$n" -c "$conc" -n "$n" -bare -receiver "$receiver"; fi
+	want size || return 0
 
 	# Body sizes: 16 MiB needs the claim check (MAX_BODY_BYTES up to
 	# 16 MiB); without it, the largest is 1 MiB (the default limit).
@@ -335,4 +350,8 @@ if [ -n "$quick" ] || [ -n "${BENCH_NO_DOC:-}" ]; then
 else
 	bin/benchplot -results "$out" -doc BENCHMARKS.md -images docs/bench
 	echo "report: BENCHMARKS.md, charts in docs/bench/"
+fi
+if [ "$failed" -gt 0 ]; then
+	echo "bench: $failed loadgen runs failed; the report says which were not measured"
+	exit 1
 fi

@@ -33,7 +33,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("benchplot", flag.ContinueOnError)
-	dir := fs.String("results", "", "a bench-results/<time> directory written by scripts/bench.sh")
+	dir := fs.String("results", "", "a bench-results/<time> directory written by scripts/bench.sh; several, comma-separated, for a run made in parts (BENCH_ONLY)")
 	doc := fs.String("doc", "BENCHMARKS.md", "the document whose generated blocks are rewritten")
 	images := fs.String("images", filepath.Join("docs", "bench"), "where the PNG charts go (linked from -doc relative to its directory)")
 	if err := fs.Parse(args); err != nil {
@@ -42,7 +42,7 @@ func run(args []string) error {
 	if *dir == "" {
 		return errors.New("-results is required")
 	}
-	r, err := load(*dir)
+	r, err := loadAll(strings.Split(*dir, ","))
 	if err != nil {
 		return err
 	}
@@ -122,13 +122,21 @@ func (r *results) blocks(images, link string) (map[string]string, error) {
 // command is the command line bench.sh recorded for a run name (or the
 // first of a series), in commands.txt.
 func (r *results) command(name string) string {
-	b, err := os.ReadFile(filepath.Join(r.Dir, "commands.txt"))
-	if err != nil {
-		return "scripts/bench.sh"
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if n, cmd, ok := strings.Cut(line, "\t"); ok && (n == name || n == name+"-1") {
+	for _, n := range []string{name, name + "-1"} {
+		if cmd, ok := r.Commands[n]; ok {
 			return cmd
+		}
+	}
+	if name == "size" {
+		var names []string
+		for n := range r.Commands {
+			if strings.HasPrefix(n, "size-") {
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			sort.Strings(names)
+			return r.Commands[names[0]] + " (and -size for each size)"
 		}
 	}
 	return "scripts/bench.sh"
@@ -146,7 +154,11 @@ func (r *results) runTable() string {
 			fmt.Fprintf(&b, "| %s | %s |\n", k, strings.ReplaceAll(v, "|", `\|`))
 		}
 	}
-	fmt.Fprintf(&b, "\nRaw outputs: `bench-results/%s/` (not committed).\n", filepath.Base(r.Dir))
+	var dirs []string
+	for _, d := range r.Dirs {
+		dirs = append(dirs, "`bench-results/"+filepath.Base(d)+"/`")
+	}
+	fmt.Fprintf(&b, "\nRaw outputs: %s (not committed).\n", strings.Join(dirs, ", "))
 	return b.String()
 }
 

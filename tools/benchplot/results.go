@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -97,9 +98,14 @@ type sweepPoint struct {
 	Saturated bool    `json:"saturated"`
 }
 
-// results is one bench-results/<time> directory.
+// results is one bench-results/<time> directory, or several merged (a run
+// made in parts with BENCH_ONLY).
 type results struct {
 	Dir string
+	// Dirs are all the directories read, Dir first.
+	Dirs []string
+	// Commands are commands.txt's command lines by run name.
+	Commands map[string]string
 	// Env is env.txt: "key: value" lines written by scripts/bench.sh.
 	Env map[string]string
 	// Reports by file name without ".json".
@@ -108,9 +114,44 @@ type results struct {
 	Micro []benchLine
 }
 
+// loadAll reads dirs and merges them: the first one's env.txt (the
+// others' only for keys it lacks), and every run, a later directory's
+// replacing an earlier one's of the same name.
+func loadAll(dirs []string) (*results, error) {
+	var all *results
+	for _, d := range dirs {
+		r, err := load(d)
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = r
+			continue
+		}
+		all.Dirs = append(all.Dirs, d)
+		for k, v := range r.Env {
+			if _, ok := all.Env[k]; !ok {
+				all.Env[k] = v
+			}
+		}
+		if r.Env["command"] != "" {
+			all.Env["command"] += "; then " + r.Env["command"]
+		}
+		maps.Copy(all.Reports, r.Reports)
+		maps.Copy(all.Commands, r.Commands)
+		if len(r.Micro) > 0 {
+			all.Micro = r.Micro
+		}
+	}
+	if all == nil {
+		return nil, errors.New("no results directory")
+	}
+	return all, nil
+}
+
 // load reads dir.
 func load(dir string) (*results, error) {
-	r := &results{Dir: dir, Env: map[string]string{}, Reports: map[string]*report{}}
+	r := &results{Dir: dir, Dirs: []string{dir}, Env: map[string]string{}, Reports: map[string]*report{}, Commands: map[string]string{}}
 	env, err := os.ReadFile(filepath.Join(dir, "env.txt"))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a bench-results directory: %w", dir, err)
@@ -140,6 +181,13 @@ func load(dir string) (*results, error) {
 	}
 	if r.Micro, err = readMicro(filepath.Join(dir, "micro.txt")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
+	}
+	if cmds, err := os.ReadFile(filepath.Join(dir, "commands.txt")); err == nil {
+		for line := range strings.SplitSeq(string(cmds), "\n") {
+			if name, cmd, ok := strings.Cut(line, "\t"); ok {
+				r.Commands[name] = cmd
+			}
+		}
 	}
 	return r, nil
 }
