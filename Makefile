@@ -16,7 +16,7 @@ DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
 # devpeer serves. Empty (make send MEDIA_URL=) sends the body's own.
 MEDIA_URL ?= http://$(or $(DEVPEER_ADDR),127.0.0.1:8090)/media/launch-keynote.mp4
 
-.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-tools cluster-check test test-cluster build send jobs fmt vet clean clean-data temporal-cli fuzz chaos chaos-cluster bench bench-quick readme-check
+.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-tools cluster-check test test-cluster build send jobs fmt vet clean clean-data temporal-cli fuzz chaos chaos-cluster bench bench-quick bench-cluster readme-check
 
 ## dev: build what is missing (the Temporal CLI once), start Temporal (UI on :8233), devpeer (sample
 ## media, notification receiver), the worker and the server; logs in data/*.log; Ctrl-C stops it all
@@ -78,13 +78,17 @@ chaos: bin/temporal build
 chaos-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool
 	go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
 
-## bench: micro-benchmarks and load runs on 127.0.0.1 (10 to 25 minutes); see BENCHMARKS.md
+## bench: micro-benchmarks and load runs on 127.0.0.1 (at most 25 minutes); rewrites BENCHMARKS.md and its charts
 bench: bin/temporal
 	scripts/bench.sh
 
-## bench-quick: the same, tiny, under a minute
+## bench-quick: the same, tiny (about 5 minutes); the report goes to bench-results/<time>/ only
 bench-quick: bin/temporal
 	QUICK=1 scripts/bench.sh
+
+## bench-cluster: the comparisons on make cluster's topology (PostgreSQL, Temporal 1.31, 2 servers, 2 workers)
+bench-cluster: cluster-tools
+	BENCH_MODE=cluster scripts/bench.sh
 
 build:
 	go build -o bin/ ./cmd/...

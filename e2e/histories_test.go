@@ -21,6 +21,13 @@ import (
 // (the format of `temporal workflow show -o json`). It runs only when
 // MEDIAFLOW_RECORD_HISTORIES=1: record after a change to the workflows
 // that existing histories must survive, keeping the older files.
+// historyVersion names the files TestRecordHistories writes: the version of
+// MediaCompletedWorkflow's "local-steps" change that the current code
+// records (v1: local record and watch steps; v2: the first attempt of a
+// notification is local too). Raise it with the version, so the files of
+// the versions before stay.
+const historyVersion = "v2"
+
 func TestRecordHistories(t *testing.T) {
 	if os.Getenv("MEDIAFLOW_RECORD_HISTORIES") != "1" {
 		t.Skip("set MEDIAFLOW_RECORD_HISTORIES=1 to record workflows/testdata")
@@ -57,9 +64,10 @@ func TestRecordHistories(t *testing.T) {
 		mediaflow.WatchInput{JobID: job})
 	require.NoError(t, err)
 	waitForWatch(t, a, job)
-	run("v1-success.json", "msg_replay_v1_success", timedEvent(job, "completed", "2026-11-20T10:00:00Z", media.URL+"/v/clip.mp4"))
+	v := historyVersion
+	run(v+"-success.json", "msg_replay_"+v+"_success", timedEvent(job, "completed", "2026-11-20T10:00:00Z", media.URL+"/v/clip.mp4"))
 	require.NoError(t, watch.Get(ctx, nil))
-	record("v1-watch.json", mediaflow.WatchID(job))
-	run("v1-failure.json", "msg_replay_v1_failure", timedEvent(job+"-f", "failed", "2026-11-20T10:00:00Z", ""))
-	run("v1-stale.json", "msg_replay_v1_stale", timedEvent(job, "completed", "2026-11-20T09:00:00Z", media.URL+"/v/clip.mp4"))
+	record(v+"-watch.json", mediaflow.WatchID(job))
+	run(v+"-failure.json", "msg_replay_"+v+"_failure", timedEvent(job+"-f", "failed", "2026-11-20T10:00:00Z", ""))
+	run(v+"-stale.json", "msg_replay_"+v+"_stale", timedEvent(job, "completed", "2026-11-20T09:00:00Z", media.URL+"/v/clip.mp4"))
 }

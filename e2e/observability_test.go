@@ -193,9 +193,13 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 		assert.Equal(c, 2.0, sum(t, a.workerReg, "temporal_workflow_completed_total", map[string]string{"workflow_type": "MediaCompletedWorkflow"}))
 		assert.Equal(c, 1.0, sum(t, a.workerReg, "temporal_workflow_failed_total", map[string]string{"workflow_type": "MediaCompletedWorkflow"}))
 	}, 10*time.Second, 100*time.Millisecond)
-	require.Equal(t, 1.0, sum(t, a.workerReg, "temporal_activity_execution_failed_total", map[string]string{"activity_type": "Notify"}))
-	require.Equal(t, 2.0, sum(t, a.workerReg, "temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "Notify"}),
-		"2 Notify attempts")
+	// Notify's first attempt is a local activity; its retry, an activity task.
+	require.Equal(t, 1.0, sum(t, a.workerReg, "temporal_local_activity_execution_failed_total", map[string]string{"activity_type": "Notify"}),
+		"the 502, in the first (local) attempt")
+	require.Equal(t, 1.0, sum(t, a.workerReg, "temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "Notify"}),
+		"the retry, as an activity task")
+	require.Equal(t, 1.0, sum(t, a.workerReg, "temporal_local_activity_execution_latency_seconds", map[string]string{"activity_type": "Notify"}),
+		"the first attempt, as a local activity")
 	require.Equal(t, 2.0, sum(t, a.workerReg, "temporal_local_activity_execution_latency_seconds", map[string]string{"activity_type": "RecordEvent"}),
 		"2 RecordEvent attempts, as local activities")
 	require.Positive(t, sum(t, a.serverReg, "temporal_request_total", map[string]string{"operation": "StartWorkflowExecution"}))
@@ -216,7 +220,7 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 		`mediaflow_activity_attempts_total{activity="Notify",outcome="error"} 1`,
 		"# TYPE temporal_workflow_completed_total counter",
 		"# TYPE temporal_workflow_failed_total counter",
-		"# TYPE temporal_activity_execution_failed_total counter",
+		"# TYPE temporal_local_activity_execution_failed_total counter",
 	} {
 		require.Contains(t, text, line)
 	}

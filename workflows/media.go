@@ -6,7 +6,9 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -19,10 +21,16 @@ import (
 // fails because the job's status is neither a success nor a failure.
 const ErrTypeUnknownStatus = "UnknownJobStatus"
 
-// versionLocalSteps marks the change to MediaCompleted that records first,
-// as local activities, and schedules only the optional steps the worker is
-// configured for. Histories recorded before it replay mediaCompletedV0.
+// versionLocalSteps marks the changes to MediaCompleted that run its short
+// steps within workflow tasks. Version 1 records first, as local
+// activities, and schedules only the optional steps the worker is
+// configured for; version 2 (versionLocalNotify) makes the first attempt
+// of Notify or Alert a local activity too. Histories recorded before
+// version 1 replay mediaCompletedV0.
 const versionLocalSteps = "local-steps"
+
+// versionLocalNotify is versionLocalSteps' version 2.
+const versionLocalNotify workflow.Version = 2
 
 // MediaCompleted handles one media.completed event, registered as
 // mediaflow.WorkflowType. Its steps, in order:
@@ -35,7 +43,10 @@ const versionLocalSteps = "local-steps"
 //     event stale if a newer one took the row meanwhile.
 //   - TellWatch (local activity): the job's watch, if it has one.
 //   - Notify (completed) or Alert (failed), when its URL is set; skipped
-//     if a newer event took the row by then.
+//     if a newer event took the row by then. Its first attempt is a local
+//     activity (Options.NotifyFirst); when that attempt fails and may be
+//     retried, the activity task takes over with the full retry policy
+//     (Options.Notify), after the receiver's Retry-After if it gave one.
 //
 // It completes normally on both paths (a failed Animus job is a job
 // handled); it fails only with an UnknownJobStatus error for a status it
@@ -66,7 +77,8 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 	}
 	workflow.GetLogger(ctx).Info("Handling job", "JobID", in.Job.JobID, "Status", res.Status)
 
-	if workflow.GetVersion(ctx, versionLocalSteps, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	version := workflow.GetVersion(ctx, versionLocalSteps, workflow.DefaultVersion, versionLocalNotify)
+	if version == workflow.DefaultVersion {
 		err := wf.mediaCompletedV0(ctx, in, &res)
 		return res, err
 	}
@@ -135,9 +147,9 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 		res.Steps = append(res.Steps, step+": skipped (no URL set)")
 		return res, nil
 	}
-	var delivery activities.Delivery
-	nctx := workflow.WithActivityOptions(ctx, wf.Options.Notify)
-	if err := workflow.ExecuteActivity(nctx, send, notice(in, res.Status, media)).Get(ctx, &delivery); err != nil {
+	n := notice(in, res.Status, media)
+	delivery, err := wf.deliver(ctx, version, send, n)
+	if err != nil {
 		return res, fmt.Errorf("%s for job %s: %w", step, in.Job.JobID, err)
 	}
 	switch {
@@ -149,6 +161,46 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 		res.Steps = append(res.Steps, fmt.Sprintf("%s: delivered (HTTP %d)", step, delivery.Status))
 	}
 	return res, nil
+}
+
+// deliver runs send (Notify or Alert) with n. From versionLocalNotify on,
+// the first attempt is a local activity: a receiver that answers, as
+// nearly all do, costs no activity task and no further workflow task. An
+// attempt that failed for good (an error type the retry policy does not
+// retry) fails the step as the activity would; any other failure hands
+// the step to the activity task and its retry policy, which can retry for
+// hours, visibly, as no local activity should.
+func (wf Workflow) deliver(ctx workflow.Context, version workflow.Version, send any, n activities.Notice) (activities.Delivery, error) {
+	var delivery activities.Delivery
+	if version >= versionLocalNotify {
+		lctx := workflow.WithLocalActivityOptions(ctx, wf.Options.NotifyFirst)
+		err := workflow.ExecuteLocalActivity(lctx, send, n).Get(ctx, &delivery)
+		if err == nil {
+			return delivery, nil
+		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && (appErr.NonRetryable() || wf.notRetried(appErr.Type())) {
+			return delivery, err
+		}
+		workflow.GetLogger(ctx).Warn("First delivery attempt failed; retrying as an activity", "EventID", n.EventID, "Error", err)
+		if appErr != nil && appErr.NextRetryDelay() > 0 {
+			// The receiver's Retry-After, as the activity's retry would
+			// have honoured it.
+			if err := workflow.Sleep(ctx, appErr.NextRetryDelay()); err != nil {
+				return delivery, err
+			}
+		}
+	}
+	nctx := workflow.WithActivityOptions(ctx, wf.Options.Notify)
+	err := workflow.ExecuteActivity(nctx, send, n).Get(ctx, &delivery)
+	return delivery, err
+}
+
+// notRetried says whether Options.Notify's retry policy gives up on an
+// error of type errType.
+func (wf Workflow) notRetried(errType string) bool {
+	rp := wf.Options.Notify.RetryPolicy
+	return rp != nil && slices.Contains(rp.NonRetryableErrorTypes, errType)
 }
 
 // stale ends res at step: the job's row holds the newer event newer.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -247,4 +249,105 @@ func TestStatusQueryWhileRunning(t *testing.T) {
 	}, 30*time.Second)
 	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j6","status":"completed","media_url":"https://m/a.mp4"}`))
 	require.NoError(t, env.GetWorkflowError())
+}
+
+// kinds counts the activities env runs, by name and kind.
+type kinds struct{ local, task map[string]int }
+
+func countKinds(env *testsuite.TestWorkflowEnvironment) *kinds {
+	k := &kinds{local: map[string]int{}, task: map[string]int{}}
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		k.local[info.ActivityType.Name]++
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		k.task[info.ActivityType.Name]++
+	})
+	return k
+}
+
+// TestNotifyFirstAttemptIsLocal: a receiver that answers gets the
+// notification from a local activity; no activity task is scheduled for
+// it (only the download is one).
+func TestNotifyFirstAttemptIsLocal(t *testing.T) {
+	for _, tc := range []struct {
+		name, data, activity, step string
+	}{
+		{"notify", `{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`, "Notify", "notify: delivered (HTTP 204)"},
+		{"alert", `{"job_id":"j2","status":"failed","error":"bad codec"}`, "Alert", "alert: delivered (HTTP 204)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, allSteps)
+			k := countKinds(env)
+			env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+			env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(savedMedia, nil).Maybe()
+			env.OnActivity(a.RecordMedia, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Maybe()
+			env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
+			env.OnActivity(tc.activity, mock.Anything, mock.Anything).Return(activities.Delivery{Status: 204}, nil).Once()
+
+			env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, tc.data))
+			res := result(t, env)
+			require.Equal(t, tc.step, res.Steps[len(res.Steps)-1])
+			require.Equal(t, 1, k.local[tc.activity], "local attempts")
+			require.Zero(t, k.task[tc.activity], "activity tasks")
+			env.AssertExpectations(t)
+		})
+	}
+}
+
+// TestNotifyRetriedAsActivityAfterFirstAttemptFails: a receiver that is
+// down when the local attempt runs gets the notification from the activity
+// task, with its retry policy, after the Retry-After it answered.
+func TestNotifyRetriedAsActivityAfterFirstAttemptFails(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		err     error
+		atLeast time.Duration
+	}{
+		{"connection refused", errors.New("posting: connection refused"), 0},
+		{"503 with Retry-After", temporal.NewApplicationErrorWithOptions("notifying: HTTP 503", activities.ErrTypeRetryableHTTP,
+			temporal.ApplicationErrorOptions{NextRetryDelay: 90 * time.Second}), 90 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, Steps{Notify: true})
+			k := countKinds(env)
+			env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+			env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
+			var firstAt, secondAt time.Time
+			env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(func(context.Context, activities.Notice) (activities.Delivery, error) {
+				if firstAt.IsZero() {
+					firstAt = env.Now()
+					return activities.Delivery{}, tc.err
+				}
+				secondAt = env.Now()
+				return activities.Delivery{Status: 200}, nil
+			}).Twice()
+
+			env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j1","status":"completed"}`))
+			res := result(t, env)
+			require.Equal(t, "notify: delivered (HTTP 200)", res.Steps[len(res.Steps)-1])
+			require.Equal(t, 1, k.local["Notify"], "local attempts")
+			require.Equal(t, 1, k.task["Notify"], "activity tasks")
+			require.GreaterOrEqual(t, secondAt.Sub(firstAt), tc.atLeast)
+			env.AssertExpectations(t)
+		})
+	}
+}
+
+// TestNotifyFirstAttemptFailingForGoodFailsTheWorkflow: an answer that
+// retrying cannot fix (a 4xx) fails the step at once, as the activity
+// would have: no activity task repeats it.
+func TestNotifyFirstAttemptFailingForGoodFailsTheWorkflow(t *testing.T) {
+	env := newEnv(t, Steps{Alert: true})
+	k := countKinds(env)
+	env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
+	env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
+	env.OnActivity(a.Alert, mock.Anything, mock.Anything).Return(activities.Delivery{},
+		temporal.NewNonRetryableApplicationError("alerting: HTTP 404", activities.ErrTypeHTTPStatus, nil)).Once()
+
+	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j2","status":"failed"}`))
+	require.True(t, env.IsWorkflowCompleted())
+	require.ErrorContains(t, env.GetWorkflowError(), "HTTP 404")
+	require.Equal(t, 1, k.local["Alert"])
+	require.Zero(t, k.task["Alert"])
+	env.AssertExpectations(t)
 }

@@ -20,9 +20,18 @@ type Options struct {
 	// Record is used by RecordJob, the record step of workflows started
 	// before it became a local activity.
 	Record workflow.ActivityOptions
-	// Notify is used by both Notify and Alert.
+	// NotifyFirst is used by the first attempt of Notify or Alert, a local
+	// activity: one attempt, bounded well within a workflow task.
+	NotifyFirst workflow.LocalActivityOptions
+	// Notify is used by both Notify and Alert when their first attempt
+	// failed and may be retried.
 	Notify workflow.ActivityOptions
 }
+
+// notifyFirstTimeout bounds the first, local, attempt of Notify or Alert:
+// half of the default workflow task timeout (10 s), so that the task
+// completes in time with the steps before it.
+const notifyFirstTimeout = 5 * time.Second
 
 // DefaultOptions returns the options the worker runs with.
 func DefaultOptions() Options {
@@ -52,6 +61,12 @@ func DefaultOptions() Options {
 		},
 		Local:  workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: recordRetry},
 		Record: workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: recordRetry},
+		// One attempt within the workflow task (whose timeout is 10 s);
+		// a slower receiver is left to the activity's attempts.
+		NotifyFirst: workflow.LocalActivityOptions{
+			StartToCloseTimeout: notifyFirstTimeout,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		},
 		// A receiver that is down is retried for about 2 hours.
 		Notify: workflow.ActivityOptions{
 			StartToCloseTimeout: activities.NotifyTimeout + 5*time.Second,

@@ -13,9 +13,9 @@ import (
 )
 
 // histories returns the recorded histories in testdata matching pattern:
-// v0-* from before versionLocalSteps, v1-* after it (recorded by the e2e
-// test TestRecordHistories, or with `temporal workflow show -o json`; see
-// docs/extending.md).
+// v0-* from before versionLocalSteps, v1-* and v2-* from its versions 1
+// and 2 (recorded by the e2e test TestRecordHistories, or with `temporal
+// workflow show -o json`; see docs/extending.md).
 func histories(t *testing.T, pattern string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", pattern))
@@ -66,7 +66,7 @@ func withNewStep(guarded bool) func(workflow.Context, mediaflow.MediaCompletedIn
 // TestAddingAnActivity backs the README's walk-through: a new step
 // without GetVersion breaks the recorded histories; with it they replay.
 func TestAddingAnActivity(t *testing.T) {
-	for _, file := range append(histories(t, "v0-*.json"), histories(t, "v1-success.json")...) {
+	for _, file := range append(histories(t, "v0-*.json"), histories(t, "v[12]-success.json")...) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			require.Error(t, replay(t, file, withNewStep(false)), "an unguarded new step must fail replay")
 			require.NoError(t, replay(t, file, withNewStep(true)))

@@ -72,8 +72,7 @@ func instrument(ctx context.Context, service string, shared config.Shared, opts 
 			return instrumented{}, err
 		}
 	}
-	topts := shared.Temporal
-	topts.Logger = tlog.NewStructuredLogger(logger)
+	topts := temporalOptions(shared, logger)
 	reg, tracing, err := telemetry.Instrument(ctx, service, logger, &topts, opts.TracerProvider)
 	if err != nil {
 		return instrumented{}, err
@@ -88,6 +87,17 @@ func instrument(ctx context.Context, service string, shared config.Shared, opts 
 	codec := claimcheck.New(bucket, shared.BlobThresholdBytes)
 	topts.DataConverter = claimcheck.DataConverter(codec)
 	return instrumented{logger: logger, temporal: topts, registry: reg, tracing: tracing, bucket: bucket, codec: codec}, nil
+}
+
+// temporalOptions are the Temporal client options of shared, logging to
+// logger, with its gRPC compression.
+func temporalOptions(shared config.Shared, logger *slog.Logger) client.Options {
+	topts := shared.Temporal
+	topts.Logger = tlog.NewStructuredLogger(logger)
+	if shared.GRPCCompression == config.CompressionNone {
+		topts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	return topts
 }
 
 // serve runs srv on l until it is shut down, logging a failure.

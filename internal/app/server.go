@@ -142,7 +142,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	t := s.in.temporal
 	s.in.logger.Info("listening", "addr", s.Addr(), "tls", s.cfg.TLSCertFile != "", "temporal", t.HostPort,
-		"namespace", t.Namespace, "task_queue", s.cfg.TaskQueue, "secrets", len(s.cfg.Secrets),
+		"namespace", t.Namespace, "grpc_compression", s.cfg.GRPCCompression, "task_queue", s.cfg.TaskQueue, "secrets", len(s.cfg.Secrets),
 		"rate_limit_rps", s.cfg.RateLimitRPS, "max_inflight_starts", s.cfg.MaxInflightStarts,
 		"tracing", cmp.Or(s.in.tracing.Exporter, "off"), "blob_threshold_bytes", s.cfg.BlobThresholdBytes,
 		"codec", cmp.Or(s.CodecAddr(), "off"))

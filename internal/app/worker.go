@@ -114,7 +114,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		go serve(w.in.logger, "metrics server", w.metrics, w.metricsL)
 	}
 	t, c := w.in.temporal, w.cfg
-	w.in.logger.Info("worker starting", "temporal", t.HostPort, "namespace", t.Namespace, "task_queue", c.TaskQueue,
+	w.in.logger.Info("worker starting", "temporal", t.HostPort, "namespace", t.Namespace, "grpc_compression", c.GRPCCompression, "task_queue", c.TaskQueue,
 		"media_dir", c.MediaDir, "notify", c.NotifyURL != "", "alert", c.AlertURL != "", "signed", c.NotifySecret != "",
 		"metrics", cmp.Or(w.MetricsAddr(), "off"), "tracing", cmp.Or(w.in.tracing.Exporter, "off"))
 	stop := make(chan any)

@@ -88,6 +88,12 @@ type Shared struct {
 	// bytes, encoded; a larger one is stored in the blob store and
 	// replaced by a reference (package claimcheck).
 	BlobThresholdBytes int `env:"BLOB_THRESHOLD_BYTES" envDefault:"131072"`
+	// GRPCCompression is how the Temporal client compresses its requests,
+	// CompressionGzip or CompressionNone after loading; from
+	// TEMPORAL_GRPC_COMPRESSION, whose default CompressionAuto is none for a
+	// Temporal on this host or network (Nearby) and gzip, the SDK's
+	// default, for any other.
+	GRPCCompression string `env:"TEMPORAL_GRPC_COMPRESSION" envDefault:"auto"`
 	// Temporal holds the client options from TEMPORAL_ADDRESS,
 	// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and an optional
 	// TEMPORAL_CONFIG_FILE profile (the SDK's envconfig), the address
@@ -172,6 +178,48 @@ type Worker struct {
 // DefaultWorkerMetricsAddr is the worker's metrics address when
 // WORKER_METRICS_ADDR is unset.
 const DefaultWorkerMetricsAddr = ":9091"
+
+// TEMPORAL_GRPC_COMPRESSION's values.
+const (
+	// CompressionAuto is CompressionNone when Temporal is Nearby,
+	// CompressionGzip otherwise.
+	CompressionAuto = "auto"
+	// CompressionGzip compresses every request with gzip: the SDK's
+	// default, worth it where bandwidth costs more than CPU.
+	CompressionGzip = "gzip"
+	// CompressionNone sends requests as they are: on loopback or a local
+	// network, gzip costs CPU in both processes and saves nothing that
+	// matters (BENCHMARKS.md).
+	CompressionNone = "none"
+)
+
+// Nearby says whether the Temporal frontend at hostPort is on this host or
+// its network: a loopback, private (RFC 1918, RFC 4193) or link-local
+// address, "localhost", a name without a dot (a Compose or Kubernetes
+// service), or a name under .local, .internal, .localhost or a Kubernetes
+// .svc domain. Anything else, Temporal Cloud included, is not.
+func Nearby(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		host = hostPort
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast()
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return false
+	}
+	if !strings.Contains(host, ".") {
+		return true
+	}
+	for _, suffix := range []string{".local", ".internal", ".localhost", ".svc"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return strings.Contains(host, ".svc.")
+}
 
 // LoadServer reads Server from e. It fails when ANIMUS_WEBHOOK_SECRET is
 // unset or empty, or a value does not parse.
@@ -338,6 +386,17 @@ func loadShared(s Shared, e Environ) (Shared, error) {
 		opts.Namespace = "default"
 	}
 	s.Temporal = opts
+	switch c := strings.ToLower(strings.TrimSpace(s.GRPCCompression)); c {
+	case CompressionAuto, "":
+		s.GRPCCompression = CompressionGzip
+		if Nearby(opts.HostPort) {
+			s.GRPCCompression = CompressionNone
+		}
+	case CompressionGzip, CompressionNone:
+		s.GRPCCompression = c
+	default:
+		return Shared{}, fmt.Errorf(`config: environment variable "TEMPORAL_GRPC_COMPRESSION" must be auto, gzip or none`)
+	}
 	return s, nil
 }
 

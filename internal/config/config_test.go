@@ -108,3 +108,58 @@ func TestMediaAllowedHosts(t *testing.T) {
 		require.ErrorContains(t, err, bad, "the error quotes the entry")
 	}
 }
+
+func TestNearby(t *testing.T) {
+	for hostPort, want := range map[string]bool{
+		"127.0.0.1:7233":                      true,
+		"[::1]:7233":                          true,
+		"localhost:7233":                      true,
+		"10.1.2.3:7233":                       true,
+		"172.20.0.5:7233":                     true,
+		"192.168.1.10:7233":                   true,
+		"[fd00::5]:7233":                      true,
+		"169.254.10.1:7233":                   true,
+		"temporal:7233":                       true,
+		"temporal-frontend.temporal.svc:7233": true,
+		"temporal-frontend.temporal.svc.cluster.local:7233": true,
+		"temporal.internal:7233":                            true,
+		"temporal.local:7233":                               true,
+		"media.a2dd3.tmprl.cloud:7233":                      false,
+		"us-east-1.aws.api.temporal.io:7233":                false,
+		"203.0.113.7:7233":                                  false,
+		"[2001:db8::1]:7233":                                false,
+		"temporal.example.com:7233":                         false,
+	} {
+		require.Equal(t, want, Nearby(hostPort), hostPort)
+	}
+}
+
+func TestGRPCCompression(t *testing.T) {
+	none := t.TempDir() + "/none.toml"
+	for _, tc := range []struct {
+		address, value, want string
+	}{
+		{"", "", CompressionNone}, // the default address is loopback
+		{"temporal:7233", "", CompressionNone},
+		{"media.a2dd3.tmprl.cloud:7233", "", CompressionGzip},
+		{"media.a2dd3.tmprl.cloud:7233", "auto", CompressionGzip},
+		{"127.0.0.1:7233", "GZIP", CompressionGzip},
+		{"media.a2dd3.tmprl.cloud:7233", " none ", CompressionNone},
+	} {
+		env := Environ{"TEMPORAL_CONFIG_FILE": none, "ANIMUS_WEBHOOK_SECRET": secret}
+		if tc.address != "" {
+			env["TEMPORAL_ADDRESS"] = tc.address
+		}
+		if tc.value != "" {
+			env["TEMPORAL_GRPC_COMPRESSION"] = tc.value
+		}
+		w, err := LoadWorker(env)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, w.GRPCCompression, "%+v", tc)
+		s, err := LoadServer(env)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, s.GRPCCompression, "%+v", tc)
+	}
+	_, err := LoadWorker(Environ{"TEMPORAL_CONFIG_FILE": none, "TEMPORAL_GRPC_COMPRESSION": "zstd"})
+	require.ErrorContains(t, err, "TEMPORAL_GRPC_COMPRESSION")
+}

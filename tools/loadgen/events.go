@@ -50,17 +50,20 @@ func (d ids) Index(eventID string) (int, bool) {
 	return n, true
 }
 
-// template is a sample body with data.job_id cut out, so each event's body
-// is prefix + job ID + suffix, built without re-encoding JSON per event.
+// template is a sample body cut at each place its job ID goes (data.job_id,
+// and the media URL when it names the job), so each event's body is built
+// without re-encoding JSON per event.
 type template struct {
-	prefix, suffix []byte
+	parts [][]byte
 }
 
-// newTemplate re-encodes sample with a placeholder job ID and, when size is
-// larger than the body would be, a padding string inside data so that the
-// body with a job ID of jobIDLen bytes is size bytes long. It cannot make a
-// body smaller than the sample; Size tells what it made.
-func newTemplate(sample []byte, size, jobIDLen int) (*template, error) {
+// newTemplate re-encodes sample with a placeholder job ID, data.media_url
+// set to mediaURL when it is not empty (where it may hold the placeholder
+// too) and, when size is larger than the body would be, a padding string
+// inside data so that the body with a job ID of jobIDLen bytes is size
+// bytes long. It cannot make a body smaller than the sample; Size tells
+// what it made.
+func newTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*template, error) {
 	encode := func(pad int) ([]byte, error) {
 		var event map[string]any
 		dec := json.NewDecoder(bytes.NewReader(sample))
@@ -73,40 +76,61 @@ func newTemplate(sample []byte, size, jobIDLen int) (*template, error) {
 			return nil, errors.New("sample has no data object")
 		}
 		data["job_id"] = jobIDPlaceholder
+		if mediaURL != "" {
+			data["media_url"] = mediaURL
+		}
 		if pad >= 0 {
 			data[paddingField] = strings.Repeat("x", pad)
 		}
-		return json.Marshal(event)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		// A URL's & stays as it is.
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(event); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 	}
 	b, err := encode(-1)
 	if err != nil {
 		return nil, err
 	}
-	sizeOf := func(b []byte) int { return len(b) - len(jobIDPlaceholder) + jobIDLen }
-	if size > sizeOf(b) {
+	t := &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+	if size > t.Size(jobIDLen) {
 		if b, err = encode(0); err != nil {
 			return nil, err
 		}
-		if pad := size - sizeOf(b); pad > 0 {
+		t = &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+		if pad := size - t.Size(jobIDLen); pad > 0 {
 			if b, err = encode(pad); err != nil {
 				return nil, err
 			}
+			t = &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
 		}
 	}
-	prefix, suffix, ok := bytes.Cut(b, []byte(jobIDPlaceholder))
-	if !ok {
+	if len(t.parts) < 2 {
 		return nil, errors.New("job ID placeholder lost in encoding")
 	}
-	return &template{prefix: prefix, suffix: suffix}, nil
+	return t, nil
 }
 
 // Body returns the body of the event with jobID.
 func (t *template) Body(jobID string) []byte {
-	b := make([]byte, 0, len(t.prefix)+len(jobID)+len(t.suffix))
-	b = append(b, t.prefix...)
-	b = append(b, jobID...)
-	return append(b, t.suffix...)
+	b := make([]byte, 0, t.Size(len(jobID)))
+	for i, p := range t.parts {
+		if i > 0 {
+			b = append(b, jobID...)
+		}
+		b = append(b, p...)
+	}
+	return b
 }
 
 // Size returns the length of a body whose job ID is jobIDLen bytes.
-func (t *template) Size(jobIDLen int) int { return len(t.prefix) + jobIDLen + len(t.suffix) }
+func (t *template) Size(jobIDLen int) int {
+	n := (len(t.parts) - 1) * jobIDLen
+	for _, p := range t.parts {
+		n += len(p)
+	}
+	return n
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -232,7 +234,7 @@ func TestTemplateSizesAndJobIDs(t *testing.T) {
 	d := ids{token: "abcdefghijkl"}
 	jobLen := len(d.JobID(0))
 	for _, size := range []int{0, 1024, 64 << 10} {
-		tmpl, err := newTemplate(sample, size, jobLen)
+		tmpl, err := newTemplate(sample, size, jobLen, "")
 		require.NoError(t, err)
 		body := tmpl.Body(d.JobID(7))
 		require.Equal(t, tmpl.Size(jobLen), len(body))
@@ -257,7 +259,7 @@ func TestTemplateSizesAndJobIDs(t *testing.T) {
 func TestTemplateSmallerThanSample(t *testing.T) {
 	sample, err := samples.Get("success")
 	require.NoError(t, err)
-	tmpl, err := newTemplate(sample, 10, 20)
+	tmpl, err := newTemplate(sample, 10, 20, "")
 	require.NoError(t, err)
 	require.Greater(t, tmpl.Size(20), 10, "the sample is never cut")
 	require.NotContains(t, string(tmpl.Body(strings.Repeat("j", 20))), paddingField)
@@ -287,7 +289,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "defaults", args: base, check: func(t *testing.T, o options) {
 			require.Equal(t, 1000, o.n)
 			require.Equal(t, 32, o.conc)
-			require.Equal(t, "http://127.0.0.1:8080/webhooks/animus", o.url)
+			require.Equal(t, []string{"http://127.0.0.1:8080/webhooks/animus"}, o.urls)
 		}},
 		{name: "duration alone drops the default count", args: append(base, "-d", "10s"), check: func(t *testing.T, o options) {
 			require.Equal(t, 0, o.n)
@@ -302,6 +304,20 @@ func TestParseFlags(t *testing.T) {
 		{name: "bad secret", args: []string{"-secret", "whsec_!!"}, wantErr: "invalid webhook secret"},
 		{name: "too many", args: append(base, "-n", "2000000"), wantErr: "-n"},
 		{name: "huge open loop", args: append(base, "-rate", "100000", "-d", "1h"), wantErr: "-rate"},
+		{name: "bare implies e2e", args: append(base, "-bare"), check: func(t *testing.T, o options) {
+			require.True(t, o.e2e)
+		}},
+		{name: "several URLs", args: append(base, "-url", "http://127.0.0.1:8080/w, http://127.0.0.1:8081/w"), check: func(t *testing.T, o options) {
+			require.Equal(t, []string{"http://127.0.0.1:8080/w", "http://127.0.0.1:8081/w"}, o.urls)
+		}},
+		{name: "one remote URL among several", args: append(base, "-url", "http://127.0.0.1:8080/w,http://10.0.0.1:8081/w"), wantErr: "not loopback"},
+		{name: "bare and baseline", args: append(base, "-bare", "-baseline"), wantErr: "give one"},
+		{name: "sweep without -d", args: append(base, "-sweep", "25,50"), wantErr: "-d"},
+		{name: "sweep with -e2e", args: append(base, "-sweep", "25,50", "-d", "5s", "-e2e"), wantErr: "-sweep"},
+		{name: "sweep descending", args: append(base, "-sweep", "50,25", "-d", "5s"), wantErr: "ascend"},
+		{name: "remote receiver", args: append(base, "-receiver", "10.0.0.1:9000"), wantErr: "not loopback"},
+		{name: "bad cpu", args: append(base, "-cpu", "server"), wantErr: "-cpu"},
+		{name: "bad compression", args: append(base, "-grpc-compression", "zstd"), wantErr: "-grpc-compression"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -355,10 +371,14 @@ func TestHTTPRun(t *testing.T) {
 
 	var out bytes.Buffer
 	err = run(context.Background(), []string{"-url", srv.URL + httpapi.WebhookPath, "-secret", testSecret,
-		"-n", "60", "-c", "4", "-size", "2048", "-json", "-label", "test"}, &out, io.Discard)
+		"-n", "60", "-c", "4", "-size", "2048", "-json", "-label", "test", "-cpu", fmt.Sprintf("server=%d", os.Getpid())}, &out, io.Discard)
 	require.NoError(t, err)
 	var rep report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	// The handler runs in this process: its CPU time is the server's.
+	require.Equal(t, 60, rep.CPU["http"].Events)
+	require.Contains(t, rep.CPU["http"].MS, "server")
+	require.Contains(t, rep.CPU["http"].MS, "loadgen")
 	require.Equal(t, "test", rep.Label)
 	require.Equal(t, 2048, rep.BodyBytes)
 	require.Equal(t, 60, rep.HTTP.Requests)

@@ -27,13 +27,15 @@ const stallAfter = 60 * time.Second
 
 // directTarget starts workflows with client.ExecuteWorkflow exactly as the
 // server does (same input, same options, same deadline), without HTTP,
-// signature or gin: the baseline the ingest rate is compared with.
+// signature or gin: the baseline the ingest rate is compared with, and the
+// starts of the bare workflow.
 type directTarget struct {
-	c         client.Client
-	taskQueue string
-	timeout   time.Duration
-	tmpl      *template
-	ids       ids
+	c            client.Client
+	taskQueue    string
+	workflowType string
+	timeout      time.Duration
+	tmpl         *template
+	ids          ids
 }
 
 func (d *directTarget) send(ctx context.Context, i int) outcome {
@@ -44,7 +46,7 @@ func (d *directTarget) send(ctx context.Context, i int) outcome {
 	in := *ev.Input
 	sctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	_, err = d.c.ExecuteWorkflow(sctx, mediaflow.StartOptions(d.taskQueue, in), mediaflow.WorkflowType, in)
+	_, err = d.c.ExecuteWorkflow(sctx, mediaflow.StartOptions(d.taskQueue, in), d.workflowType, in)
 	var dup *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case err == nil:

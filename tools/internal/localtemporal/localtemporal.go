@@ -19,13 +19,21 @@ import (
 // namespace, with the SDK's logging off, retrying for up to wait while the
 // frontend comes up (0: one try).
 func Dial(ctx context.Context, hostPort, namespace string, wait time.Duration) (client.Client, error) {
+	return DialOptions(ctx, hostPort, wait, func(o *client.Options) { o.Namespace = namespace })
+}
+
+// DialOptions is Dial with client options of the caller's: set sets them
+// on options with hostPort and the SDK's logging off.
+func DialOptions(ctx context.Context, hostPort string, wait time.Duration, set func(*client.Options)) (client.Client, error) {
 	if err := CheckHostPort(hostPort); err != nil {
 		return nil, err
 	}
+	opts := client.Options{Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	set(&opts)
+	opts.HostPort = hostPort
 	deadline := time.Now().Add(wait)
 	for {
-		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace,
-			Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
 		}
