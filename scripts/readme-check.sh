@@ -196,7 +196,7 @@ echo "  workflows: $completed completed, $failed_wf failed, none running"
 [ "$completed" -gt 0 ] || fail "no completed MediaCompletedWorkflow"
 [ "$failed_wf" = 0 ] || fail "$failed_wf failed workflows"
 clip=tools/devpeer/media/launch-keynote.mp4
-saved=$(find data/media -name launch-keynote.mp4 -type f 2>/dev/null | head -1)
+saved=$(find data/media -name '*-launch-keynote.mp4' -type f 2>/dev/null | head -1)
 [ -n "$saved" ] || fail "no launch-keynote.mp4 under data/media"
 cmp -s "$clip" "$saved" || fail "$saved differs from $clip"
 echo "  downloaded: $saved ($(wc -c <"$saved") bytes, the same as $clip)"
