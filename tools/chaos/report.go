@@ -39,6 +39,28 @@ var topologies = []string{"dev server", "cluster"}
 // figures. encoding/json escapes '>', so the JSON cannot close the comment.
 const dataMarker = "<!-- tools/chaos records (JSON), read back by the next run:"
 
+// keptStart and keptEnd enclose the part of the report written by hand
+// (the hostile-input probes, which tests check, not this tool): each run
+// copies it from the old file into the new one, unchanged.
+const (
+	keptStart = "<!-- written by hand: kept by tools/chaos -->"
+	keptEnd   = "<!-- /written by hand -->"
+)
+
+// keptSection returns the hand-written part of the report raw, its markers
+// included, or "" when it has none.
+func keptSection(raw []byte) string {
+	_, rest, ok := bytes.Cut(raw, []byte(keptStart))
+	if !ok {
+		return ""
+	}
+	body, _, ok := bytes.Cut(rest, []byte(keptEnd))
+	if !ok {
+		return ""
+	}
+	return keptStart + string(body) + keptEnd
+}
+
 // readRecords returns the records kept in the report at path (none when it
 // does not exist or holds none).
 func readRecords(path string) (map[string]record, error) {
@@ -66,6 +88,10 @@ func readRecords(path string) (map[string]record, error) {
 func writeReport(path string, rec record) error {
 	recs, err := readRecords(path)
 	if err != nil {
+		return err
+	}
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	recs[rec.Setup.Topology] = rec
@@ -177,6 +203,9 @@ acknowledged event's workflow completed. The server is then restarted with `+"`R
 `, t, over.Sustainable, over.CalibrationEvents, over.CalibrationCompletedTime.Round(time.Second),
 			over.Offered, over.Duration, over.Sent, codes(over.Codes), over.Transport, over.Acked,
 			over.Completed, over.NotCompleted, over.ServerUp, over.CompletionTime.Round(time.Second), passFail(over.ok()))
+	}
+	if kept := keptSection(old); kept != "" {
+		fmt.Fprintf(&b, "\n%s\n", kept)
 	}
 	fmt.Fprintf(&b, "\n%s\n%s\n-->\n", dataMarker, data)
 	return os.WriteFile(path, []byte(b.String()), 0o644)

@@ -50,3 +50,22 @@ func TestReportNotRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(raw), "| distinct events | not run | 40 |")
 }
+
+// TestReportKeepsTheHandWrittenPart: the section between the markers
+// survives every run unchanged.
+func TestReportKeepsTheHandWrittenPart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "RELIABILITY.md")
+	require.NoError(t, writeReport(path, testRecord("dev server", 500)))
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	hand := keptStart + "\n## Hostile inputs\n\n| probe | result |\n" + keptEnd
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(raw), dataMarker, hand+"\n\n"+dataMarker, 1)), 0o644))
+
+	require.NoError(t, writeReport(path, testRecord("cluster", 40)))
+	raw, err = os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(raw), hand))
+	recs, err := readRecords(path)
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+}
