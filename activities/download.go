@@ -328,7 +328,7 @@ func (a *Activities) fetch(ctx context.Context, client *http.Client, u *url.URL,
 	h := sha256.New()
 	if have > 0 && saved.ifRange() != "" {
 		// The checksum covers the whole file: the bytes already here too.
-		if _, err := io.Copy(&progress{ctx: ctx, w: h}, io.NewSectionReader(f, 0, have)); err != nil {
+		if _, err := io.Copy(newProgress(ctx, h, 0), io.NewSectionReader(f, 0, have)); err != nil {
 			return fsError("hashing the partial file", err)
 		}
 	}
@@ -382,7 +382,8 @@ func (a *Activities) fetch(ctx context.Context, client *http.Client, u *url.URL,
 		return fsError("writing the partial file", err)
 	}
 
-	pr := &progress{ctx: ctx, w: io.MultiWriter(f, h), n: offset, onWrite: func() { watchdog.Reset(stall) }}
+	pr := newProgress(ctx, io.MultiWriter(f, h), offset)
+	pr.onWrite = func() { watchdog.Reset(stall) }
 	// One byte past the limit tells a too-large body from one exactly at it.
 	n, err := io.Copy(pr, io.LimitReader(resp.Body, maxBytes-offset+1))
 	if err != nil {
@@ -513,6 +514,13 @@ type progress struct {
 	onWrite func()
 }
 
+// newProgress counts from n bytes, its first heartbeat heartbeatEvery
+// from now: a download that ends sooner (most media) sends none, each
+// heartbeat being a call to Temporal and a write to its database.
+func newProgress(ctx context.Context, w io.Writer, n int64) *progress {
+	return &progress{ctx: ctx, w: w, n: n, last: time.Now()}
+}
+
 func (p *progress) Write(b []byte) (int, error) {
 	if p.onWrite != nil {
 		p.onWrite()
@@ -535,7 +543,7 @@ func hashFile(ctx context.Context, path string) (int64, string, error) {
 	}
 	defer f.Close()
 	var h hash.Hash = sha256.New()
-	n, err := io.Copy(&progress{ctx: ctx, w: h}, f)
+	n, err := io.Copy(newProgress(ctx, h, 0), f)
 	if err != nil {
 		return 0, "", err
 	}
