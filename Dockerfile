@@ -17,9 +17,13 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG TARGETOS
 ARG TARGETARCH
+# Blob store drivers beyond file:// and s3://, e.g.
+# --build-arg GO_TAGS=mediaflow_gcs (gs://) or mediaflow_azure (azblob://);
+# left out by default, as each costs every process memory.
+ARG GO_TAGS=""
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/probe ./cmd/mediaflowctl
+    go build -trimpath -tags "$GO_TAGS" -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/probe ./cmd/mediaflowctl
 # The default blob store (BLOB_URL file://./data/blobs), made here: the
 # runtime image has no shell to make it, and a named volume mounted there
 # takes its owner from the image.

@@ -27,3 +27,22 @@ func TestOpenRefusesUnknownStores(t *testing.T) {
 		require.Error(t, err, "%q", u)
 	}
 }
+
+// TestOpenNamesTheTagOfAMissingDriver: a cloud whose driver this build
+// leaves out is refused at Open with the build tag that adds it, not with
+// gocloud's "no driver registered".
+func TestOpenNamesTheTagOfAMissingDriver(t *testing.T) {
+	for scheme, tag := range map[string]string{"gs": "mediaflow_gcs", "azblob": "mediaflow_azure"} {
+		if built[scheme] {
+			continue
+		}
+		_, err := Open(context.Background(), scheme+"://bucket")
+		require.ErrorContains(t, err, scheme+":// is not in this build")
+		require.ErrorContains(t, err, tag)
+	}
+	if built["s3"] {
+		b, err := Open(context.Background(), "s3://bucket?region=eu-west-1")
+		require.NoError(t, err, "s3 is built in by default; opening does not contact the store")
+		b.Close()
+	}
+}

@@ -1,5 +1,7 @@
-//go:build !mediaflow_no_azure
+//go:build mediaflow_azure
 
 package blobstore
 
 import _ "gocloud.dev/blob/azureblob" // registers its URL scheme
+
+func init() { built["azblob"] = true }
