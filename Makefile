@@ -78,7 +78,7 @@ chaos: bin/temporal build
 chaos-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool
 	go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
 
-## bench: micro-benchmarks and load runs on 127.0.0.1 (at most 25 minutes); rewrites BENCHMARKS.md and its charts
+## bench: micro-benchmarks and load runs on 127.0.0.1 (at most 30 minutes); rewrites BENCHMARKS.md and its charts
 bench: bin/temporal
 	scripts/bench.sh
 
