@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -178,8 +177,15 @@ func (wf Workflow) deliver(ctx workflow.Context, version workflow.Version, send 
 		if err == nil {
 			return delivery, nil
 		}
+		if temporal.IsCanceledError(err) {
+			return delivery, err
+		}
+		// Only what the attempt itself says: the retry policy's error
+		// types are worker settings, not in the history, and replay must
+		// not depend on them (Notify and Alert mark their final errors
+		// non-retryable).
 		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && (appErr.NonRetryable() || wf.notRetried(appErr.Type())) {
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
 			return delivery, err
 		}
 		workflow.GetLogger(ctx).Warn("First delivery attempt failed; retrying as an activity", "EventID", n.EventID, "Error", err)
@@ -194,13 +200,6 @@ func (wf Workflow) deliver(ctx workflow.Context, version workflow.Version, send 
 	nctx := workflow.WithActivityOptions(ctx, wf.Options.Notify)
 	err := workflow.ExecuteActivity(nctx, send, n).Get(ctx, &delivery)
 	return delivery, err
-}
-
-// notRetried says whether Options.Notify's retry policy gives up on an
-// error of type errType.
-func (wf Workflow) notRetried(errType string) bool {
-	rp := wf.Options.Notify.RetryPolicy
-	return rp != nil && slices.Contains(rp.NonRetryableErrorTypes, errType)
 }
 
 // stale ends res at step: the job's row holds the newer event newer.
