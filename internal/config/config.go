@@ -79,8 +79,9 @@ type Shared struct {
 	// "error") shape the log (package logging).
 	LogFormat string `env:"LOG_FORMAT" envDefault:"text"`
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
-	// BlobURL is the blob store (gocloud.dev/blob URL: file://, s3://,
-	// gs://, azblob://) holding large event data and dead letters; the
+	// BlobURL is the blob store (gocloud.dev/blob URL: file://, s3://;
+	// gs:// and azblob:// in builds with their tags, see package
+	// blobstore) holding large event data and dead letters; the
 	// server, the worker and mediaflowctl must all use the same one
 	// (default DefaultBlobURL).
 	BlobURL string `env:"BLOB_URL"`
@@ -219,6 +220,24 @@ func Nearby(hostPort string) bool {
 		}
 	}
 	return strings.Contains(host, ".svc.")
+}
+
+// ResolveCompression returns the gRPC compression for a Temporal at
+// hostPort: value (CompressionGzip or CompressionNone, any case) as is,
+// or for CompressionAuto or "" none when hostPort is Nearby and gzip
+// otherwise. It fails for any other value.
+func ResolveCompression(value, hostPort string) (string, error) {
+	switch c := strings.ToLower(strings.TrimSpace(value)); c {
+	case CompressionAuto, "":
+		if Nearby(hostPort) {
+			return CompressionNone, nil
+		}
+		return CompressionGzip, nil
+	case CompressionGzip, CompressionNone:
+		return c, nil
+	default:
+		return "", fmt.Errorf("%q is not auto, gzip or none", value)
+	}
 }
 
 // LoadServer reads Server from e. It fails when ANIMUS_WEBHOOK_SECRET is
@@ -368,7 +387,7 @@ func loadShared(s Shared, e Environ) (Shared, error) {
 	}
 	// The value is not quoted: a URL may carry a key.
 	if u, err := url.Parse(s.BlobURL); err != nil || u.Scheme == "" {
-		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_URL" must be a blob store URL (file://, s3://, gs://, azblob://)`)
+		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_URL" must be a blob store URL (file://, s3://, or gs://, azblob:// with their build tags)`)
 	} else if u.User != nil {
 		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_URL" must not hold credentials: give them in the store's own variables (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*)`)
 	}
@@ -386,16 +405,8 @@ func loadShared(s Shared, e Environ) (Shared, error) {
 		opts.Namespace = "default"
 	}
 	s.Temporal = opts
-	switch c := strings.ToLower(strings.TrimSpace(s.GRPCCompression)); c {
-	case CompressionAuto, "":
-		s.GRPCCompression = CompressionGzip
-		if Nearby(opts.HostPort) {
-			s.GRPCCompression = CompressionNone
-		}
-	case CompressionGzip, CompressionNone:
-		s.GRPCCompression = c
-	default:
-		return Shared{}, fmt.Errorf(`config: environment variable "TEMPORAL_GRPC_COMPRESSION" must be auto, gzip or none`)
+	if s.GRPCCompression, err = ResolveCompression(s.GRPCCompression, opts.HostPort); err != nil {
+		return Shared{}, fmt.Errorf(`config: environment variable "TEMPORAL_GRPC_COMPRESSION": %w`, err)
 	}
 	return s, nil
 }

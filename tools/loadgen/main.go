@@ -603,15 +603,10 @@ func mustIndex(d ids, id string) int {
 }
 
 // compression resolves -grpc-compression as mediaflow resolves
-// TEMPORAL_GRPC_COMPRESSION.
+// TEMPORAL_GRPC_COMPRESSION (the flag's value is checked when parsed).
 func compression(o options) string {
-	if o.compression != config.CompressionAuto {
-		return o.compression
-	}
-	if config.Nearby(o.temporal) {
-		return config.CompressionNone
-	}
-	return config.CompressionGzip
+	c, _ := config.ResolveCompression(o.compression, o.temporal)
+	return c
 }
 
 // dial connects a Temporal client of loadgen's own to -temporal, with
