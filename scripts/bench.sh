@@ -155,7 +155,7 @@ lg() {
 	local cmd=(bin/loadgen -url "$urls" -temporal "$TEMPORAL_ADDRESS" -task-queue "$TEMPORAL_TASK_QUEUE" -size "$size"
 		-wait "${wait}s" -drain -json -label "$name" -cpu "$cpu_pids" -bare-workers "$bare_workers" "$@")
 	# The command as anyone can run it: process IDs by name, no temporary paths.
-	printf '%s\t%s\n' "$name" "${cmd[*]}" | sed -E "s|$work|\$TMP|g; s/=[0-9]+(,| )/=PID\1/g; s/ -label [^ ]+//" >>"$out/commands.txt"
+	printf '%s\t%s\n' "$name" "${cmd[*]}" | sed -E "s|$work|\$TMP|g; s/=[0-9]+(,| |$)/=PID\1/g; s/-server-pid [0-9]+/-server-pid PID/g; s/ -label [^ ]+//" >>"$out/commands.txt"
 	# stderr (the report) through tee, stdout (the JSON) to its file.
 	if ! "${cmd[@]}" 2>&1 >"$out/$name.json" | tee "$out/$name.txt"; then
 		echo "bench: loadgen $name failed (see above); going on"

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -42,14 +43,14 @@ func (frontend) StartWorkflowExecution(context.Context, *workflowservice.StartWo
 
 // wireBytes counts the bytes of request messages as sent (compressed or
 // not).
-type wireBytes struct{ n int64 }
+type wireBytes struct{ n atomic.Int64 }
 
 func (w *wireBytes) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context   { return ctx }
 func (w *wireBytes) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
 func (w *wireBytes) HandleConn(context.Context, stats.ConnStats)                       {}
 func (w *wireBytes) HandleRPC(_ context.Context, s stats.RPCStats) {
 	if in, ok := s.(*stats.InPayload); ok {
-		w.n += int64(in.CompressedLength)
+		w.n.Add(int64(in.CompressedLength))
 	}
 }
 
@@ -86,7 +87,7 @@ func BenchmarkStart(b *testing.B) {
 			starter := httpapi.TemporalStarter{Client: c, TaskQueue: mediaflow.DefaultTaskQueue}
 			in := benchInput(b)
 			ctx := context.Background()
-			wire.n = 0
+			wire.n.Store(0)
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := cpuTime()
@@ -98,7 +99,7 @@ func BenchmarkStart(b *testing.B) {
 			// CPU time, not wall time, is what a busy machine leaves
 			// comparable; it includes the frontend's decoding.
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(wire.n)/float64(b.N), "wire-B/op")
+			b.ReportMetric(float64(wire.n.Load())/float64(b.N), "wire-B/op")
 		})
 	}
 }

@@ -64,21 +64,30 @@ func keptSection(raw []byte) string {
 // readRecords returns the records kept in the report at path (none when it
 // does not exist or holds none).
 func readRecords(path string) (map[string]record, error) {
-	recs := map[string]record{}
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return recs, nil
+		return map[string]record{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	recs, err := parseRecords(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return recs, nil
+}
+
+// parseRecords returns the records kept in the report raw.
+func parseRecords(raw []byte) (map[string]record, error) {
+	recs := map[string]record{}
 	_, data, ok := bytes.Cut(raw, []byte(dataMarker))
 	if !ok {
 		return recs, nil
 	}
 	data, _, _ = bytes.Cut(data, []byte("-->"))
 	if err := json.Unmarshal(data, &recs); err != nil {
-		return nil, fmt.Errorf("%s: the records at its end: %w", path, err)
+		return nil, fmt.Errorf("the records at its end: %w", err)
 	}
 	return recs, nil
 }
@@ -86,13 +95,13 @@ func readRecords(path string) (map[string]record, error) {
 // writeReport writes RELIABILITY.md at path: rec in its topology's column,
 // beside the other topology's record kept in the file.
 func writeReport(path string, rec record) error {
-	recs, err := readRecords(path)
-	if err != nil {
-		return err
-	}
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	recs, err := parseRecords(old)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	recs[rec.Setup.Topology] = rec
 	data, err := json.MarshalIndent(recs, "", "  ")
