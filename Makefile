@@ -82,7 +82,7 @@ chaos-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool
 bench: bin/temporal
 	scripts/bench.sh
 
-## bench-quick: the same, tiny (about 5 minutes); the report goes to bench-results/<time>/ only
+## bench-quick: the same, tiny (about a minute); the report goes to bench-results/<time>/ only
 bench-quick: bin/temporal
 	QUICK=1 scripts/bench.sh
 

@@ -16,11 +16,6 @@ import (
 	"github.com/mediaflow/mediaflow"
 )
 
-// TestRecordHistories records the histories workflows/replay_test.go
-// replays, from real runs of the current code, into workflows/testdata
-// (the format of `temporal workflow show -o json`). It runs only when
-// MEDIAFLOW_RECORD_HISTORIES=1: record after a change to the workflows
-// that existing histories must survive, keeping the older files.
 // historyVersion names the files TestRecordHistories writes: the version of
 // MediaCompletedWorkflow's "local-steps" change that the current code
 // records (v1: local record and watch steps; v2: the first attempt of a
@@ -28,6 +23,11 @@ import (
 // the versions before stay.
 const historyVersion = "v2"
 
+// TestRecordHistories records the histories workflows/replay_test.go
+// replays, from real runs of the current code, into workflows/testdata
+// (the format of `temporal workflow show -o json`). It runs only when
+// MEDIAFLOW_RECORD_HISTORIES=1: record after a change to the workflows
+// that existing histories must survive, keeping the older files.
 func TestRecordHistories(t *testing.T) {
 	if os.Getenv("MEDIAFLOW_RECORD_HISTORIES") != "1" {
 		t.Skip("set MEDIAFLOW_RECORD_HISTORIES=1 to record workflows/testdata")
