@@ -328,15 +328,20 @@ stop_cluster() {
 run_cluster() {
 	echo "temporal: temporal-server $(bin/temporal-server --version 2>/dev/null | head -1 | awk '{print $NF}') on PostgreSQL (scripts/cluster.sh)" >>"$out/env.txt"
 	echo "mediaflow: two bin/server (:8080, :8081, taking turns), two bin/worker, PostgreSQL job store; loadgen's bare workflow on two workers" >>"$out/env.txt"
-	section "cluster, workers with no optional step"
-	start_cluster ANIMUS_WEBHOOK_SECRET="$secret" CLUSTER_MEDIA_DIR= LOG_FORMAT=json
-	compare ingest "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression gzip
-	if [ -z "$quick" ] && fits 120; then
-		lg ingest-same-1 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none
+	if want ingest || want bare-plain; then
+		section "cluster, workers with no optional step"
+		start_cluster ANIMUS_WEBHOOK_SECRET="$secret" CLUSTER_MEDIA_DIR= LOG_FORMAT=json
+		if want ingest; then
+			compare ingest "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression gzip
+			if [ -z "$quick" ] && fits 120; then
+				lg ingest-same-1 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none
+			fi
+		fi
+		if want bare-plain; then compare bare-plain "$n" -c "$conc" -n "$n" -bare; fi
+		stop_cluster
 	fi
-	compare bare-plain "$n" -c "$conc" -n "$n" -bare
-	stop_cluster
 
+	want bare-steps || return 0
 	section "cluster, workers with every step configured (receiver $receiver)"
 	start_cluster ANIMUS_WEBHOOK_SECRET="$secret" CLUSTER_MEDIA_DIR="$work/media" MEDIA_ALLOWED_HOSTS=127.0.0.1 \
 		NOTIFY_URL="http://$receiver/notify" ALERT_URL="http://$receiver/alert" LOG_FORMAT=json

@@ -478,9 +478,9 @@ cmd_stop() {
 	[ -f "$DIR/pg_port" ] && PG_PORT=$(cat "$DIR/pg_port")
 	local n t
 	t=$(date +%s%N)
-	phase "Stopping the servers, the workers, the UI, temporal-server, then PostgreSQL..."
+	phase "Stopping the servers, the workers, devpeer, the UI, temporal-server, then PostgreSQL..."
 	local stoppers=()
-	for n in server-2 server-1 worker-2 worker-1; do
+	for n in server-2 server-1 worker-2 worker-1 devpeer; do
 		stop_one "$n" &
 		stoppers+=($!)
 	done
