@@ -71,7 +71,7 @@ func run(args []string) error {
 // blocks draws the charts and returns the generated blocks' contents.
 func (r *results) blocks(images, link string) (map[string]string, error) {
 	b := map[string]string{}
-	if r.Env["mode"] == "cluster" {
+	if strings.HasPrefix(r.Env["mode"], "cluster") {
 		b["cluster-run"] = r.runTable()
 		b["cluster-ingest"] = r.ingestTable("ingest") + r.ingestTable("ingest-same")
 		b["cluster-e2e-plain"] = r.e2eTable("bare-plain")
