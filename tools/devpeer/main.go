@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
 )
 
@@ -45,23 +46,7 @@ var media embed.FS
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(exitCode(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)))
-}
-
-// errUsage is returned for flags that do not parse; the flag package has
-// already said why.
-var errUsage = errors.New("usage")
-
-func exitCode(err error) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	default:
-		fmt.Fprintln(os.Stderr, "devpeer:", err)
-		return 1
-	}
+	os.Exit(cli.ExitCode("devpeer", run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil), os.Stderr))
 }
 
 // run serves until ctx is done. When ready is not nil it gets the
@@ -75,11 +60,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return cli.ErrUsage
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "devpeer: unexpected arguments: %v\n", flags.Args())
-		return errUsage
+		return cli.ErrUsage
 	}
 	if err := localtemporal.CheckHostPort(*addr); err != nil {
 		return fmt.Errorf("--addr: %w: %w", errNotLoopback, err)

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mediaflow/mediaflow/activities"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
 // syncBuffer is a bytes.Buffer that the server's goroutines and the test
@@ -250,12 +251,12 @@ func TestRun(t *testing.T) {
 func TestFlags(t *testing.T) {
 	err := run(context.Background(), []string{"--help"}, io.Discard, io.Discard, nil)
 	require.True(t, errors.Is(err, flag.ErrHelp))
-	require.Equal(t, 0, exitCode(err))
+	require.Equal(t, 0, cli.ExitCode("devpeer", err, io.Discard))
 
 	err = run(context.Background(), []string{"--nope"}, io.Discard, io.Discard, nil)
-	require.Equal(t, 2, exitCode(err))
+	require.Equal(t, 2, cli.ExitCode("devpeer", err, io.Discard))
 
 	err = run(context.Background(), []string{"--addr", "0.0.0.0:8090"}, io.Discard, io.Discard, nil)
 	require.ErrorIs(t, err, errNotLoopback)
-	require.Equal(t, 1, exitCode(err))
+	require.Equal(t, 1, cli.ExitCode("devpeer", err, io.Discard))
 }

@@ -26,26 +26,11 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver, as the worker uses
 
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
 func main() {
-	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
-}
-
-// errUsage is returned for flags that do not parse; the flag package has
-// already said why.
-var errUsage = errors.New("usage")
-
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	default:
-		fmt.Fprintln(stderr, "jobs:", err)
-		return 1
-	}
+	os.Exit(cli.ExitCode("jobs", run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 
 func run(ctx context.Context, args []string, out, stderr io.Writer) error {
@@ -57,7 +42,7 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return cli.ErrUsage
 	}
 	path := *dbPath
 	if path == "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mediaflow/mediaflow/internal/store"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
 // TestPrintsTheWorkersRows: rows written by the store, as the worker
@@ -53,11 +54,11 @@ func TestSaysWhatIsMissing(t *testing.T) {
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"--db", filepath.Join(t.TempDir(), "none.db")}, io.Discard, &stderr)
 	require.ErrorContains(t, err, "no database at")
-	require.Equal(t, 1, exitCode(err, &stderr))
+	require.Equal(t, 1, cli.ExitCode("jobs", err, &stderr))
 
 	t.Setenv("DATABASE_URL", "postgres://u@db/mediaflow")
 	require.ErrorContains(t, run(context.Background(), nil, io.Discard, io.Discard), "psql")
 
-	require.Equal(t, 0, exitCode(run(context.Background(), []string{"--help"}, io.Discard, io.Discard), io.Discard))
-	require.Equal(t, 2, exitCode(run(context.Background(), []string{"--bogus"}, io.Discard, io.Discard), io.Discard))
+	require.Equal(t, 0, cli.ExitCode("jobs", run(context.Background(), []string{"--help"}, io.Discard, io.Discard), io.Discard))
+	require.Equal(t, 2, cli.ExitCode("jobs", run(context.Background(), []string{"--bogus"}, io.Discard, io.Discard), io.Discard))
 }

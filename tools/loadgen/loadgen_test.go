@@ -23,6 +23,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
 const testSecret = "whsec_bG9hZGdlbi10ZXN0LXNlY3JldC1ub3QtdXNlZC1lbHNld2hlcmU="
@@ -410,7 +411,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"-secret", testSecret, "-n", "0"}, 1, "every run is bounded"},
 	} {
 		var stderr bytes.Buffer
-		code := exitCode(run(context.Background(), tc.args, io.Discard, &stderr), &stderr)
+		code := cli.ExitCode("loadgen", run(context.Background(), tc.args, io.Discard, &stderr), &stderr)
 		require.Equal(t, tc.want, code, "loadgen %v", tc.args)
 		require.Contains(t, stderr.String(), tc.wantOut, "loadgen %v", tc.args)
 	}

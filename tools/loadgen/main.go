@@ -57,6 +57,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
 	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
 )
@@ -74,25 +75,7 @@ func main() {
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	os.Exit(exitCode(err, os.Stderr))
-}
-
-// errUsage is returned for flags that do not parse; the flag package has
-// already said why.
-var errUsage = errors.New("usage")
-
-// exitCode is the exit status for run's error: 0 for none or --help, 2
-// for flags that do not parse, 1 (after printing it) for any other.
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	default:
-		fmt.Fprintln(stderr, "loadgen:", err)
-		return 1
-	}
+	os.Exit(cli.ExitCode("loadgen", err, os.Stderr))
 }
 
 type options struct {
@@ -163,7 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
 		}
-		return o, fmt.Errorf("%w: %w", errUsage, err)
+		return o, fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())

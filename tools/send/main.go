@@ -23,30 +23,13 @@ import (
 	"time"
 
 	"github.com/mediaflow/mediaflow/internal/samples"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
 )
 
 func main() {
-	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+	os.Exit(cli.ExitCode("send", run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
-
-// exitCode is the exit status for run's error: 0 for none or --help, 2
-// for flags that do not parse, 1 (after printing it) for any other.
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	default:
-		fmt.Fprintln(stderr, "send:", err)
-		return 1
-	}
-}
-
-// errUsage is returned for flags that do not parse; the flag package has
-// already said why.
-var errUsage = errors.New("usage")
 
 func run(args []string, out, stderr io.Writer) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
@@ -65,7 +48,7 @@ func run(args []string, out, stderr io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return cli.ErrUsage
 	}
 	if *secret == "" {
 		return errors.New("--secret or ANIMUS_WEBHOOK_SECRET is required")

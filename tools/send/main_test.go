@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
 // TestExitCodes: --help is what was asked for (0, the usage printed), a
@@ -23,7 +25,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{}, 1, "--secret or ANIMUS_WEBHOOK_SECRET is required"},
 	} {
 		var stderr bytes.Buffer
-		code := exitCode(run(tc.args, io.Discard, &stderr), &stderr)
+		code := cli.ExitCode("send", run(tc.args, io.Discard, &stderr), &stderr)
 		require.Equal(t, tc.want, code, "send %v", tc.args)
 		require.Contains(t, stderr.String(), tc.wantOut, "send %v", tc.args)
 	}

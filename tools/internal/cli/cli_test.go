@@ -1,0 +1,21 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestExitCode(t *testing.T) {
+	var stderr bytes.Buffer
+	require.Equal(t, 0, ExitCode("send", nil, &stderr))
+	require.Equal(t, 0, ExitCode("send", flag.ErrHelp, &stderr))
+	require.Equal(t, 2, ExitCode("send", fmt.Errorf("%w: bad flag", ErrUsage), &stderr))
+	require.Empty(t, stderr.String(), "help and usage errors are already said by the flag package")
+	require.Equal(t, 1, ExitCode("send", errors.New("boom"), &stderr))
+	require.Equal(t, "send: boom\n", stderr.String())
+}
