@@ -11,6 +11,7 @@ package mediaflow
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -26,6 +27,13 @@ const (
 	// DefaultTaskQueue is the task queue used when TEMPORAL_TASK_QUEUE is unset.
 	DefaultTaskQueue = "animus-media"
 )
+
+// DeliveryTaskQueue is the task queue of the notifications and alerts of
+// the workflows on taskQueue ("animus-media-deliveries"): every worker
+// polls it beside taskQueue, for Notify and Alert only, so that Temporal
+// bounds the rate of deliveries from all workers together
+// (NOTIFY_MAX_PER_SECOND) and an operator can pause them.
+func DeliveryTaskQueue(taskQueue string) string { return taskQueue + "-deliveries" }
 
 // Search attribute keys set when the workflow starts. Both are Keyword
 // attributes; every setup registers them (make dev, the Compose cluster).
@@ -177,8 +185,8 @@ type MediaCompletedResult struct {
 	// Status is the job's JobStatus; the workflow only returns a result
 	// for JobCompleted and JobFailed.
 	Status JobStatus `json:"status"`
-	// Steps lists what each step did, in order, e.g. "record: stored".
-	Steps []string `json:"steps"`
+	// Steps lists what each step did, in order.
+	Steps []StepResult `json:"steps"`
 	// Error is the job's own error as Animus sent it (failed jobs only).
 	Error json.RawMessage `json:"error,omitempty"`
 	// Stale is true when the job's row already held a newer event (by the
@@ -188,16 +196,129 @@ type MediaCompletedResult struct {
 	NewerEventID string `json:"newer_event_id,omitempty"`
 }
 
+// Summary is the result in one line for a person, e.g. "job j1 completed:
+// recorded, saved 3.4 kB, watch told, notified (HTTP 200)": the workflow's
+// current details in the Temporal UI once it is done.
+func (r MediaCompletedResult) Summary() string {
+	parts := make([]string, 0, len(r.Steps))
+	for _, s := range r.Steps {
+		parts = append(parts, s.Phrase())
+	}
+	return fmt.Sprintf("job %s %s: %s", r.JobID, r.Status, strings.Join(parts, ", "))
+}
+
+// The names of MediaCompletedWorkflow's built-in steps, as StepResult.Step
+// holds them.
+const (
+	StepRecord      = "record"
+	StepDownload    = "download"
+	StepRecordMedia = "record media"
+	StepWatch       = "watch"
+	StepNotify      = "notify"
+	StepAlert       = "alert"
+)
+
+// StepOutcome is what a step came to.
+type StepOutcome string
+
+// The outcomes of the built-in steps; a step added by a user may return
+// any of them (StepDone for work done).
+const (
+	// StepDone: the step did its work; Detail says what.
+	StepDone StepOutcome = "done"
+	// StepStored: the event was written as its job's row.
+	StepStored StepOutcome = "stored"
+	// StepSaved: the media was downloaded; StepExisting: it had been
+	// saved by an earlier run. Detail: path, size and SHA-256.
+	StepSaved    StepOutcome = "saved"
+	StepExisting StepOutcome = "existing"
+	// StepTold: the job's watch was signalled.
+	StepTold StepOutcome = "told"
+	// StepDelivered: the receiver answered 2xx (Detail: "HTTP 200").
+	StepDelivered StepOutcome = "delivered"
+	// StepAlreadyDelivered: the job database says this job's outcome was
+	// delivered before (Detail names the event that carried it), so it is
+	// not sent again.
+	StepAlreadyDelivered StepOutcome = "already delivered"
+	// StepSkipped: not configured or nothing to do (Detail says which).
+	StepSkipped StepOutcome = "skipped"
+	// StepStale: the job's row holds a newer event (Detail names it and
+	// what did not happen); the workflow stops there.
+	StepStale StepOutcome = "stale"
+)
+
+// StepResult is what one step of MediaCompletedWorkflow did: its name
+// (StepRecord, …, or the name of a step a user added), its outcome and a
+// detail for people. String gives the line the result used to hold, e.g.
+// "notify: delivered (HTTP 200)".
+type StepResult struct {
+	Step    string      `json:"step"`
+	Outcome StepOutcome `json:"outcome"`
+	Detail  string      `json:"detail,omitempty"`
+	// Bytes is the size of what the step saved or moved, when it did.
+	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// String is "<step>: <outcome> (<detail>)", or without the parenthesis
+// when there is no detail.
+func (s StepResult) String() string {
+	if s.Detail == "" {
+		return s.Step + ": " + string(s.Outcome)
+	}
+	return fmt.Sprintf("%s: %s (%s)", s.Step, s.Outcome, s.Detail)
+}
+
+// Phrase is the step in a few words for Summary: "saved 3.4 kB",
+// "notified (HTTP 200)", "archive done".
+func (s StepResult) Phrase() string {
+	switch {
+	case s.Step == StepRecord && s.Outcome == StepStored:
+		return "recorded"
+	case s.Step == StepWatch && s.Outcome == StepTold:
+		return "watch told"
+	case s.Step == StepNotify && s.Outcome == StepDelivered:
+		return "notified (" + s.Detail + ")"
+	case s.Step == StepAlert && s.Outcome == StepDelivered:
+		return "alerted (" + s.Detail + ")"
+	case (s.Outcome == StepSaved || s.Outcome == StepExisting) && s.Bytes > 0:
+		return string(s.Outcome) + " " + ByteSize(s.Bytes)
+	case s.Outcome == StepStale:
+		return s.Step + ": " + string(s.Outcome) + " (" + s.Detail + ")"
+	}
+	if s.Detail == "" || s.Outcome == StepSkipped && s.Step != StepDownload {
+		return s.Step + " " + string(s.Outcome)
+	}
+	return s.Step + " " + string(s.Outcome) + " (" + s.Detail + ")"
+}
+
+// ByteSize is n bytes for a person, in SI units: "812 B", "3.4 KB",
+// "1.5 GB".
+func ByteSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
 // StartOptions returns the options every MediaCompletedWorkflow start uses:
 // workflow ID = event ID; a duplicate while the first run is running or
 // after it completed (within the namespace's retention), but a new run
 // after one that failed, timed out or was terminated, so an event resent
 // from Svix after a fix runs again; and the search attributes that make
-// the job findable in the Temporal UI. A duplicate start fails with
-// *serviceerror.WorkflowExecutionAlreadyStarted.
+// the job findable in the Temporal UI; its summary and details (user
+// metadata), which the UI shows on the workflow's page and in its list. A
+// duplicate start fails with *serviceerror.WorkflowExecutionAlreadyStarted.
 func StartOptions(taskQueue string, in MediaCompletedInput) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                                       in.EventID,
+		StaticSummary:                            fmt.Sprintf("Animus job %s %s", in.Job.JobID, in.JobStatus()),
+		StaticDetails:                            startDetails(in),
 		TaskQueue:                                taskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
@@ -207,4 +328,16 @@ func StartOptions(taskQueue string, in MediaCompletedInput) client.StartWorkflow
 			SearchAttrJobStatus.ValueSet(string(in.JobStatus())),
 		),
 	}
+}
+
+// startDetails is the workflow's static details: the event as it arrived,
+// in Markdown, as the Temporal UI shows them. Never the media URL: a
+// presigned URL is a secret.
+func startDetails(in MediaCompletedInput) string {
+	ts := in.EventTimestamp
+	if ts == "" {
+		ts = "none"
+	}
+	return fmt.Sprintf("**%s** event `%s` (envelope timestamp %s, received %s)  \nJob `%s`, status `%s` as sent",
+		in.EventType, in.EventID, ts, in.ReceivedAt.UTC().Format(time.RFC3339), in.Job.JobID, in.Job.Status)
 }

@@ -4,9 +4,10 @@
 // (workflows); errors that retrying cannot fix are returned as
 // non-retryable application errors with the ErrType* types below.
 //
-// An optional step whose setting is empty (MEDIA_DIR, NOTIFY_URL,
-// ALERT_URL) is still called by the workflow and answers Skipped, so the
-// workflow stays the same whatever the worker's configuration.
+// The workflow does not schedule an optional step whose setting is empty
+// (MEDIA_DIR, NOTIFY_URL, ALERT_URL); called all the same (by a workflow
+// whose history planned it on a worker configured otherwise), it answers
+// Skipped.
 package activities
 
 import (
@@ -64,6 +65,9 @@ type JobStore interface {
 	RecordMedia(ctx context.Context, jobID, eventID, path string, size int64, sha256 string) (stored bool, current string, err error)
 	CurrentEvent(ctx context.Context, jobID string) (string, error)
 	Job(ctx context.Context, jobID string) (store.Job, error)
+	MarkHandled(ctx context.Context, jobID, eventID string) (bool, error)
+	Delivered(ctx context.Context, d store.Delivery) (eventID string, httpStatus int, err error)
+	RecordDelivery(ctx context.Context, d store.Delivery) error
 }
 
 // Signaler sends a signal to a workflow: a Temporal client.
@@ -99,6 +103,9 @@ type Activities struct {
 	// telemetry.WorkerMetrics): RecordEvent (and RecordJob) count each
 	// job they record.
 	Jobs *prometheus.CounterVec
+	// Deliveries, when set, is mediaflow_deliveries_total{receiver,
+	// result}: Notify and Alert count each attempt, delivered or failed.
+	Deliveries *prometheus.CounterVec
 	// Temporal signals job watches (TellWatch); the worker's client.
 	Temporal Signaler
 

@@ -42,48 +42,60 @@ type Notice struct {
 	// order notices for one job by it.
 	EventTimestamp string `json:"event_timestamp,omitempty"`
 	Text           string `json:"text"`
-	// IfCurrent makes the POST conditional: it is skipped (Stale) when the
-	// job's row holds another, newer event by then. Not sent.
+	// IfCurrent marks the notice of an event: its POST is skipped (Stale)
+	// when the job's row holds another, newer event by then, and
+	// (DeliveredBy) when the same outcome of the job (status and event
+	// timestamp) was delivered to the receiver before, under this event ID
+	// or another. Not sent.
 	IfCurrent bool `json:"if_current,omitempty"`
 }
 
 // Delivery is what Notify or Alert did: Skipped when its URL is not set,
 // Stale (naming the newer event) when the notice was IfCurrent and the
-// job's row holds a newer event, else the target's HTTP status.
+// job's row holds a newer event, DeliveredBy (naming the event that
+// carried it) when the job database says this outcome of the job was
+// delivered to this receiver before, else the target's HTTP status.
 type Delivery struct {
 	Skipped      bool   `json:"skipped,omitempty"`
 	Status       int    `json:"status,omitempty"`
 	Stale        bool   `json:"stale,omitempty"`
 	NewerEventID string `json:"newer_event_id,omitempty"`
+	DeliveredBy  string `json:"delivered_by,omitempty"`
 }
 
 // Notify POSTs n to NOTIFY_URL (skipped when unset). See post for headers,
 // retries and errors.
 func (a *Activities) Notify(ctx context.Context, n Notice) (Delivery, error) {
-	return a.post(ctx, a.NotifyURL, "notifying", n)
+	return a.post(ctx, a.NotifyURL, mediaflow.StepNotify, "notifying", n)
 }
 
 // Alert POSTs n to ALERT_URL (skipped when unset). See post for headers,
 // retries and errors.
 func (a *Activities) Alert(ctx context.Context, n Notice) (Delivery, error) {
-	return a.post(ctx, a.AlertURL, "alerting", n)
+	return a.post(ctx, a.AlertURL, mediaflow.StepAlert, "alerting", n)
 }
 
-// post sends n as JSON to target with Idempotency-Key: <event ID>, the
-// same on every attempt, so a target that deduplicates sees each event
-// once however often the activity runs; with NotifySecret it adds Standard
-// Webhooks signature headers (webhook-id = event ID). Each attempt is
-// bounded by NotifyTimeout. Network errors, 408, 429 and 5xx are retryable
-// (after Retry-After); any other non-2xx answer, a redirect included, is a
-// non-retryable HTTPStatus error.
-func (a *Activities) post(ctx context.Context, target, what string, n Notice) (Delivery, error) {
+// post sends n as JSON to target (the receiver named receiver) with
+// Idempotency-Key: <event ID>, the same on every attempt, so a target that
+// deduplicates sees each event once however often the activity runs; with
+// NotifySecret it adds Standard Webhooks signature headers (webhook-id =
+// event ID). An event's notice (IfCurrent) is sent once per outcome of its
+// job, for as long as the job database keeps the job: a delivered one is
+// recorded there (after the 2xx: at least once), and a resend of the event
+// after Temporal's retention, or the same outcome under another event ID,
+// finds it and sends nothing. Each attempt is bounded by NotifyTimeout.
+// Network errors, 408, 429 and 5xx are retryable (after Retry-After); any
+// other non-2xx answer, a redirect included, is a non-retryable
+// HTTPStatus error. Every attempt is counted in Deliveries.
+func (a *Activities) post(ctx context.Context, target, receiver, what string, n Notice) (Delivery, error) {
 	if target == "" {
 		return Delivery{Skipped: true}, nil
 	}
-	// Checked right before the POST, so that a notice of an event that a
-	// newer one overtook while this one downloaded is not sent after the
-	// newer event's own notice.
+	var memo store.Delivery
 	if n.IfCurrent && a.Store != nil {
+		// Checked right before the POST, so that a notice of an event that a
+		// newer one overtook while this one downloaded is not sent after the
+		// newer event's own notice.
 		current, err := a.Store.CurrentEvent(ctx, n.JobID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Delivery{}, fmt.Errorf("%s: %w", what, err)
@@ -91,22 +103,64 @@ func (a *Activities) post(ctx context.Context, target, what string, n Notice) (D
 		if err == nil && current != n.EventID {
 			return Delivery{Stale: true, NewerEventID: current}, nil
 		}
+		memo = store.Delivery{JobID: n.JobID, Receiver: receiver, Status: n.Status, Outcome: outcomeKey(n), EventID: n.EventID}
+		by, status, err := a.Store.Delivered(ctx, memo)
+		switch {
+		case err != nil:
+			return Delivery{}, fmt.Errorf("%s: %w", what, err)
+		case by == n.EventID: // an earlier attempt of this very activity
+			return Delivery{Status: status}, nil
+		case by != "":
+			return Delivery{DeliveredBy: by}, nil
+		}
 	}
+	status, err := a.send(ctx, target, what, n)
+	a.countDelivery(receiver, err)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if memo.JobID != "" {
+		memo.HTTPStatus = status
+		if err := a.Store.RecordDelivery(ctx, memo); err != nil {
+			// Retried: the receiver gets the notice again, with the same
+			// Idempotency-Key.
+			return Delivery{}, fmt.Errorf("%s: delivered (HTTP %d) but not recorded: %w", what, status, err)
+		}
+	}
+	activity.GetLogger(ctx).Info("Delivered", "what", what, "status", status)
+	return Delivery{Status: status}, nil
+}
+
+// outcomeKey names the outcome a notice reports, the same for every event
+// that reports it: its event timestamp, as an instant when it parses
+// (RFC 3339), else as sent; the event ID when it has none.
+func outcomeKey(n Notice) string {
+	if n.EventTimestamp == "" {
+		return "event " + n.EventID
+	}
+	if t, err := time.Parse(time.RFC3339Nano, n.EventTimestamp); err == nil {
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return n.EventTimestamp
+}
+
+// send POSTs n to target and returns the receiver's 2xx status.
+func (a *Activities) send(ctx context.Context, target, what string, n Notice) (int, error) {
 	n.IfCurrent = false
 	body, err := json.Marshal(n)
 	if err != nil {
-		return Delivery{}, err
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, NotifyTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return Delivery{}, temporal.NewNonRetryableApplicationError(what+": the URL does not parse", ErrTypeInvalidURL, nil)
+		return 0, temporal.NewNonRetryableApplicationError(what+": the URL does not parse", ErrTypeInvalidURL, nil)
 	}
 	if a.NotifySecret != "" {
 		h, err := webhook.Sign(a.NotifySecret, n.EventID, time.Now(), body)
 		if err != nil {
-			return Delivery{}, fmt.Errorf("%s: NOTIFY_SECRET: %w", what, err)
+			return 0, fmt.Errorf("%s: NOTIFY_SECRET: %w", what, err)
 		}
 		for _, name := range []string{"id", "timestamp", "signature"} {
 			req.Header.Set("webhook-"+name, h.Get("svix-"+name))
@@ -121,13 +175,26 @@ func (a *Activities) post(ctx context.Context, target, what string, n Notice) (D
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
-		return Delivery{}, fmt.Errorf("%s: %w", what, withoutURL(err))
+		return 0, fmt.Errorf("%s: %w", what, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	if resp.StatusCode/100 != 2 {
-		return Delivery{}, statusError(what, resp)
+		return 0, statusError(what, resp)
 	}
-	activity.GetLogger(ctx).Info("Delivered", "what", what, "status", resp.StatusCode)
-	return Delivery{Status: resp.StatusCode}, nil
+	return resp.StatusCode, nil
+}
+
+// countDelivery counts one delivery attempt to receiver in Deliveries:
+// delivered, or failed (whatever the reason: an operator's alert fires on
+// a receiver that fails and delivers nothing).
+func (a *Activities) countDelivery(receiver string, err error) {
+	if a.Deliveries == nil {
+		return
+	}
+	result := "delivered"
+	if err != nil {
+		result = "failed"
+	}
+	a.Deliveries.WithLabelValues(receiver, result).Inc()
 }

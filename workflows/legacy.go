@@ -15,7 +15,6 @@ import (
 // recorded then replay through it; once none is open (the namespace's
 // retention after the change), it and RecordJob can go.
 func (wf Workflow) mediaCompletedV0(ctx workflow.Context, in mediaflow.MediaCompletedInput, res *mediaflow.MediaCompletedResult) error {
-	var a *activities.Activities
 	var media activities.Media
 	if res.Status == mediaflow.JobCompleted {
 		dctx := workflow.WithActivityOptions(ctx, wf.Options.Download)
@@ -25,7 +24,7 @@ func (wf Workflow) mediaCompletedV0(ctx workflow.Context, in mediaflow.MediaComp
 		if err != nil {
 			return fmt.Errorf("downloading media of job %s: %w", in.Job.JobID, err)
 		}
-		res.Steps = append(res.Steps, "download: "+describeMedia(media))
+		res.Steps = append(res.Steps, mediaResult(media))
 	}
 
 	var recorded activities.Recorded
@@ -34,9 +33,10 @@ func (wf Workflow) mediaCompletedV0(ctx workflow.Context, in mediaflow.MediaComp
 		return fmt.Errorf("recording job %s: %w", in.Job.JobID, err)
 	}
 	if recorded.Stale {
-		res.Steps = append(res.Steps, "record: not stored (the row holds a newer event for this job)")
+		res.Steps = append(res.Steps, mediaflow.StepResult{Step: mediaflow.StepRecord, Outcome: mediaflow.StepStale,
+			Detail: "the row holds a newer event for this job: not stored"})
 	} else {
-		res.Steps = append(res.Steps, "record: stored")
+		res.Steps = append(res.Steps, mediaflow.StepResult{Step: mediaflow.StepRecord, Outcome: mediaflow.StepStored})
 	}
 
 	notice := activities.Notice{
@@ -48,9 +48,9 @@ func (wf Workflow) mediaCompletedV0(ctx workflow.Context, in mediaflow.MediaComp
 		MediaURL:      in.Job.MediaURL,
 		CustomPayload: in.Job.CustomPayload,
 	}
-	step, send := "notify", a.Notify
+	step, send := mediaflow.StepNotify, a.Notify
 	if res.Status == mediaflow.JobFailed {
-		step, send = "alert", a.Alert
+		step, send = mediaflow.StepAlert, a.Alert
 		notice.Text = fmt.Sprintf("Animus job %s failed: %s", in.Job.JobID, errorText(in.Job.Error))
 	} else {
 		notice.Text = fmt.Sprintf("Animus job %s completed", in.Job.JobID)
@@ -59,14 +59,14 @@ func (wf Workflow) mediaCompletedV0(ctx workflow.Context, in mediaflow.MediaComp
 		}
 	}
 	var delivery activities.Delivery
-	nctx := workflow.WithActivityOptions(ctx, wf.Options.Notify)
+	nctx := workflow.WithActivityOptions(ctx, wf.Options.Deliver)
 	if err := workflow.ExecuteActivity(nctx, send, notice).Get(ctx, &delivery); err != nil {
 		return fmt.Errorf("%s for job %s: %w", step, in.Job.JobID, err)
 	}
 	if delivery.Skipped {
-		res.Steps = append(res.Steps, step+": skipped (no URL set)")
+		res.Steps = append(res.Steps, mediaflow.StepResult{Step: step, Outcome: mediaflow.StepSkipped, Detail: "no URL set"})
 	} else {
-		res.Steps = append(res.Steps, fmt.Sprintf("%s: delivered (HTTP %d)", step, delivery.Status))
+		res.Steps = append(res.Steps, mediaflow.StepResult{Step: step, Outcome: mediaflow.StepDelivered, Detail: fmt.Sprintf("HTTP %d", delivery.Status)})
 	}
 	return nil
 }

@@ -19,9 +19,23 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/activities"
+	"github.com/mediaflow/mediaflow/internal/config"
 )
 
-var a *activities.Activities
+// shipped returns the options a worker runs with by default: those of
+// package config's defaults.
+func shipped(t testing.TB) Options {
+	t.Helper()
+	cfg, err := config.LoadWorker(config.Environ{})
+	require.NoError(t, err)
+	return NewOptions(cfg.TaskQueue, Windows{Database: cfg.DatabaseRetryWindow, Download: cfg.DownloadRetryWindow,
+		Delivery: cfg.DeliveryRetryWindow})
+}
+
+// step is a StepResult.
+func step(name string, outcome mediaflow.StepOutcome, detail string) mediaflow.StepResult {
+	return mediaflow.StepResult{Step: name, Outcome: outcome, Detail: detail}
+}
 
 func input(t *testing.T, data string) mediaflow.MediaCompletedInput {
 	t.Helper()
@@ -37,15 +51,16 @@ func input(t *testing.T, data string) mediaflow.MediaCompletedInput {
 	}
 }
 
-// allSteps is a worker with MEDIA_DIR, NOTIFY_URL and ALERT_URL set.
-var allSteps = Steps{Download: true, Notify: true, Alert: true}
+// allSteps is a worker with MEDIA_DIR, NOTIFY_URL and ALERT_URL set, and
+// NOTIFY_MAX_PER_SECOND off.
+var allSteps = Optional{Download: true, Notify: true, Alert: true}
 
-func newEnv(t *testing.T, steps Steps) *testsuite.TestWorkflowEnvironment {
+func newEnv(t *testing.T, optional Optional, steps ...Step) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()
-	Register(env, Workflow{Options: DefaultOptions(), Steps: steps}, &activities.Activities{})
+	require.NoError(t, Register(env, Workflow{Options: shipped(t), Optional: optional, Steps: steps}, &activities.Activities{}))
 	return env
 }
 
@@ -83,11 +98,12 @@ func TestSuccessPath(t *testing.T) {
 	res := result(t, env)
 	require.Equal(t, mediaflow.JobCompleted, res.Status)
 	require.False(t, res.Stale)
-	require.Equal(t, []string{
-		"record: stored",
-		"download: saved /media/j1/a.mp4 (3 bytes, sha256 abc)",
-		"notify: delivered (HTTP 204)",
+	require.Equal(t, []mediaflow.StepResult{
+		step("record", "stored", ""),
+		{Step: "download", Outcome: "saved", Detail: "/media/j1/a.mp4, 3 bytes, sha256 abc", Bytes: 3},
+		step("notify", "delivered", "HTTP 204"),
 	}, res.Steps)
+	require.Equal(t, "job j1 completed: recorded, saved 3 B, notified (HTTP 204)", res.Summary())
 	env.AssertExpectations(t)
 }
 
@@ -97,14 +113,14 @@ func TestSuccessPath(t *testing.T) {
 func TestStepsNotConfiguredAreNotScheduled(t *testing.T) {
 	for _, tc := range []struct {
 		data  string
-		steps []string
+		steps []mediaflow.StepResult
 	}{
 		{`{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`,
-			[]string{"record: stored", "download: skipped (MEDIA_DIR not set)", "notify: skipped (no URL set)"}},
+			[]mediaflow.StepResult{step("record", "stored", ""), step("download", "skipped", "MEDIA_DIR not set"), step("notify", "skipped", "no URL set")}},
 		{`{"job_id":"j2","status":"failed","error":"bad codec"}`,
-			[]string{"record: stored", "alert: skipped (no URL set)"}},
+			[]mediaflow.StepResult{step("record", "stored", ""), step("alert", "skipped", "no URL set")}},
 	} {
-		env := newEnv(t, Steps{})
+		env := newEnv(t, Optional{})
 		env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
 		env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
 		env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, tc.data))
@@ -128,7 +144,8 @@ func TestFailurePathCompletesTheWorkflow(t *testing.T) {
 	res := result(t, env)
 	require.Equal(t, mediaflow.JobFailed, res.Status)
 	require.JSONEq(t, `{"code":"E_CODEC","message":"bad codec"}`, string(res.Error))
-	require.Equal(t, []string{"record: stored", "watch: told animus-job-j2", "alert: delivered (HTTP 200)"}, res.Steps)
+	require.Equal(t, []mediaflow.StepResult{step("record", "stored", ""), step("watch", "told", "animus-job-j2"),
+		step("alert", "delivered", "HTTP 200")}, res.Steps)
 	env.AssertExpectations(t)
 	env.AssertNotCalled(t, "DownloadMedia", mock.Anything, mock.Anything)
 	env.AssertNotCalled(t, "Notify", mock.Anything, mock.Anything)
@@ -143,25 +160,25 @@ func TestStaleEventCausesNoSideEffects(t *testing.T) {
 		name     string
 		data     string
 		mock     func(env *testsuite.TestWorkflowEnvironment)
-		lastStep string
+		lastStep mediaflow.StepResult
 		notRun   []string
 	}{
 		{"at record, completed job", `{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`,
 			func(env *testsuite.TestWorkflowEnvironment) {
 				env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(newer, nil).Once()
-			}, "record: stale (the job's row holds newer event msg_newer): no download, notification or alert",
+			}, step("record", "stale", "the job's row holds newer event msg_newer: no download, notification or alert"),
 			[]string{"DownloadMedia", "RecordMedia", "TellWatch", "Notify"}},
 		{"at record, failed job", `{"job_id":"j1","status":"failed"}`,
 			func(env *testsuite.TestWorkflowEnvironment) {
 				env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(newer, nil).Once()
-			}, "record: stale (the job's row holds newer event msg_newer): no download, notification or alert",
+			}, step("record", "stale", "the job's row holds newer event msg_newer: no download, notification or alert"),
 			[]string{"TellWatch", "Alert"}},
 		{"after the download", `{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`,
 			func(env *testsuite.TestWorkflowEnvironment) {
 				env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
 				env.OnActivity(a.DownloadMedia, mock.Anything, mock.Anything).Return(savedMedia, nil).Once()
 				env.OnActivity(a.RecordMedia, mock.Anything, mock.Anything).Return(newer, nil).Once()
-			}, "record media: stale (the job's row holds newer event msg_newer): no notification",
+			}, step("record media", "stale", "the job's row holds newer event msg_newer: no notification"),
 			[]string{"TellWatch", "Notify"}},
 		{"right before the alert", `{"job_id":"j1","status":"failed"}`,
 			func(env *testsuite.TestWorkflowEnvironment) {
@@ -169,7 +186,7 @@ func TestStaleEventCausesNoSideEffects(t *testing.T) {
 				env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
 				env.OnActivity(a.Alert, mock.Anything, mock.Anything).
 					Return(activities.Delivery{Stale: true, NewerEventID: "msg_newer"}, nil).Once()
-			}, "alert: stale (the job's row holds newer event msg_newer): not sent", nil},
+			}, step("alert", "stale", "the job's row holds newer event msg_newer: not sent"), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +218,7 @@ func TestUnknownStatusFailsWithoutRetry(t *testing.T) {
 }
 
 func TestRecordRetriedUntilItSucceeds(t *testing.T) {
-	env := newEnv(t, Steps{})
+	env := newEnv(t, Optional{})
 	calls := 0
 	env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(func(context.Context, mediaflow.MediaCompletedInput) (activities.Recorded, error) {
 		calls++
@@ -215,7 +232,7 @@ func TestRecordRetriedUntilItSucceeds(t *testing.T) {
 	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j4","status":"success"}`))
 	res := result(t, env)
 	require.Equal(t, 3, calls)
-	require.Equal(t, "record: stored", res.Steps[0])
+	require.Equal(t, step("record", "stored", ""), res.Steps[0])
 }
 
 func TestNonRetryableActivityErrorFailsTheWorkflow(t *testing.T) {
@@ -245,7 +262,7 @@ func TestStatusQueryWhileRunning(t *testing.T) {
 		var res mediaflow.MediaCompletedResult
 		require.NoError(t, v.Get(&res))
 		require.Equal(t, mediaflow.JobCompleted, res.Status)
-		require.Equal(t, []string{"record: stored"}, res.Steps)
+		require.Equal(t, []mediaflow.StepResult{step("record", "stored", "")}, res.Steps)
 	}, 30*time.Second)
 	env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j6","status":"completed","media_url":"https://m/a.mp4"}`))
 	require.NoError(t, env.GetWorkflowError())
@@ -272,8 +289,8 @@ func TestNotifyFirstAttemptIsLocal(t *testing.T) {
 	for _, tc := range []struct {
 		name, data, activity, step string
 	}{
-		{"notify", `{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`, "Notify", "notify: delivered (HTTP 204)"},
-		{"alert", `{"job_id":"j2","status":"failed","error":"bad codec"}`, "Alert", "alert: delivered (HTTP 204)"},
+		{"notify", `{"job_id":"j1","status":"completed","media_url":"https://m/a.mp4"}`, "Notify", "notify"},
+		{"alert", `{"job_id":"j2","status":"failed","error":"bad codec"}`, "Alert", "alert"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t, allSteps)
@@ -286,7 +303,7 @@ func TestNotifyFirstAttemptIsLocal(t *testing.T) {
 
 			env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, tc.data))
 			res := result(t, env)
-			require.Equal(t, tc.step, res.Steps[len(res.Steps)-1])
+			require.Equal(t, step(tc.step, "delivered", "HTTP 204"), res.Steps[len(res.Steps)-1])
 			require.Equal(t, 1, k.local[tc.activity], "local attempts")
 			require.Zero(t, k.task[tc.activity], "activity tasks")
 			env.AssertExpectations(t)
@@ -308,7 +325,7 @@ func TestNotifyRetriedAsActivityAfterFirstAttemptFails(t *testing.T) {
 			temporal.ApplicationErrorOptions{NextRetryDelay: 90 * time.Second}), 90 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newEnv(t, Steps{Notify: true})
+			env := newEnv(t, Optional{Notify: true})
 			k := countKinds(env)
 			env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
 			env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()
@@ -324,7 +341,7 @@ func TestNotifyRetriedAsActivityAfterFirstAttemptFails(t *testing.T) {
 
 			env.ExecuteWorkflow(mediaflow.WorkflowType, input(t, `{"job_id":"j1","status":"completed"}`))
 			res := result(t, env)
-			require.Equal(t, "notify: delivered (HTTP 200)", res.Steps[len(res.Steps)-1])
+			require.Equal(t, step("notify", "delivered", "HTTP 200"), res.Steps[len(res.Steps)-1])
 			require.Equal(t, 1, k.local["Notify"], "local attempts")
 			require.Equal(t, 1, k.task["Notify"], "activity tasks")
 			require.GreaterOrEqual(t, secondAt.Sub(firstAt), tc.atLeast)
@@ -337,7 +354,7 @@ func TestNotifyRetriedAsActivityAfterFirstAttemptFails(t *testing.T) {
 // retrying cannot fix (a 4xx) fails the step at once, as the activity
 // would have: no activity task repeats it.
 func TestNotifyFirstAttemptFailingForGoodFailsTheWorkflow(t *testing.T) {
-	env := newEnv(t, Steps{Alert: true})
+	env := newEnv(t, Optional{Alert: true})
 	k := countKinds(env)
 	env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(activities.Recorded{}, nil).Once()
 	env.OnActivity(a.TellWatch, mock.Anything, mock.Anything).Return(activities.Told{}, nil).Once()

@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"reflect"
+
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -9,11 +12,39 @@ import (
 )
 
 // Register registers wf's workflows, under mediaflow.WorkflowType and
-// mediaflow.WatchWorkflowType, and the activities on r (a worker, a
-// replayer or a test environment). A new activity is a method on
-// activities.Activities: it is registered with it.
-func Register(r worker.Registry, wf Workflow, a *activities.Activities) {
+// mediaflow.WatchWorkflowType, the built-in activities (the methods of
+// *activities.Activities) and each configured step's activity, under the
+// step's name, on r (a worker, a replayer or a test environment). It fails
+// when a step is malformed (see Step).
+func Register(r worker.Registry, wf Workflow, acts *activities.Activities) error {
+	if err := checkSteps(wf.Steps, builtinActivities()); err != nil {
+		return err
+	}
 	r.RegisterWorkflowWithOptions(wf.MediaCompleted, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
 	r.RegisterWorkflowWithOptions(wf.JobWatch, workflow.RegisterOptions{Name: mediaflow.WatchWorkflowType})
-	r.RegisterActivity(a)
+	r.RegisterActivity(acts)
+	for _, s := range wf.Steps {
+		if s.Run != nil {
+			r.RegisterActivityWithOptions(s.Run, activity.RegisterOptions{Name: s.Name})
+		}
+	}
+	return nil
+}
+
+// RegisterDeliveries registers Notify and Alert on r: the activities of
+// the delivery task queue (mediaflow.DeliveryTaskQueue).
+func RegisterDeliveries(r worker.Registry, acts *activities.Activities) {
+	r.RegisterActivityWithOptions(acts.Notify, activity.RegisterOptions{Name: "Notify"})
+	r.RegisterActivityWithOptions(acts.Alert, activity.RegisterOptions{Name: "Alert"})
+}
+
+// builtinActivities are the names of the built-in activities: the methods
+// of *activities.Activities.
+func builtinActivities() []string {
+	t := reflect.TypeFor[*activities.Activities]()
+	names := make([]string, t.NumMethod())
+	for i := range names {
+		names[i] = t.Method(i).Name
+	}
+	return names
 }

@@ -30,7 +30,7 @@ func replay(t *testing.T, file string, media any) error {
 	t.Helper()
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(media, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
-	r.RegisterWorkflowWithOptions(Workflow{Options: DefaultOptions()}.JobWatch, workflow.RegisterOptions{Name: mediaflow.WatchWorkflowType})
+	r.RegisterWorkflowWithOptions(Workflow{Options: shipped(t)}.JobWatch, workflow.RegisterOptions{Name: mediaflow.WatchWorkflowType})
 	return r.ReplayWorkflowHistoryFromJSONFile(nil, file)
 }
 
@@ -40,7 +40,7 @@ func replay(t *testing.T, file string, media any) error {
 func TestReplay(t *testing.T) {
 	for _, file := range histories(t, "*.json") {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			require.NoError(t, replay(t, file, Workflow{Options: DefaultOptions()}.MediaCompleted))
+			require.NoError(t, replay(t, file, Workflow{Options: shipped(t)}.MediaCompleted))
 		})
 	}
 }
@@ -48,9 +48,10 @@ func TestReplay(t *testing.T) {
 // withNewStep is MediaCompleted followed by one more activity, as the
 // README's "Add an activity" adds one: with guarded, behind
 // workflow.GetVersion, as the README says to.
-func withNewStep(guarded bool) func(workflow.Context, mediaflow.MediaCompletedInput) (mediaflow.MediaCompletedResult, error) {
+func withNewStep(t *testing.T, guarded bool) func(workflow.Context, mediaflow.MediaCompletedInput) (mediaflow.MediaCompletedResult, error) {
+	opts := shipped(t)
 	return func(ctx workflow.Context, in mediaflow.MediaCompletedInput) (mediaflow.MediaCompletedResult, error) {
-		res, err := Workflow{Options: DefaultOptions()}.MediaCompleted(ctx, in)
+		res, err := Workflow{Options: opts}.MediaCompleted(ctx, in)
 		if err != nil {
 			return res, err
 		}
@@ -68,8 +69,8 @@ func withNewStep(guarded bool) func(workflow.Context, mediaflow.MediaCompletedIn
 func TestAddingAnActivity(t *testing.T) {
 	for _, file := range append(histories(t, "v0-*.json"), histories(t, "v[12]-success.json")...) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			require.Error(t, replay(t, file, withNewStep(false)), "an unguarded new step must fail replay")
-			require.NoError(t, replay(t, file, withNewStep(true)))
+			require.Error(t, replay(t, file, withNewStep(t, false)), "an unguarded new step must fail replay")
+			require.NoError(t, replay(t, file, withNewStep(t, true)))
 		})
 	}
 }

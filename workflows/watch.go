@@ -65,8 +65,9 @@ func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (medi
 	// Signals that arrive while the job's row is read wait in the channel.
 	outcomes := workflow.GetSignalChannel(ctx, mediaflow.SignalJobOutcome)
 
-	var a *activities.Activities
-	lctx := workflow.WithLocalActivityOptions(ctx, wf.Options.Local)
+	lopts := wf.Options.Local
+	lopts.Summary = "look up job " + in.JobID
+	lctx := workflow.WithLocalActivityOptions(ctx, lopts)
 	lookup := func() (*mediaflow.JobOutcome, error) {
 		var recorded *mediaflow.JobOutcome
 		if err := workflow.ExecuteLocalActivity(lctx, a.LookupJob, in.JobID).Get(ctx, &recorded); err != nil {
@@ -105,7 +106,9 @@ func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (medi
 	}
 	workflow.GetMetricsHandler(ctx).Counter(MetricWatchOverdue).Inc(1)
 	var delivery activities.Delivery
-	actx := workflow.WithActivityOptions(ctx, wf.Options.Notify)
+	aopts := wf.Options.Deliver
+	aopts.Summary = "alert: no event for job " + in.JobID
+	actx := workflow.WithActivityOptions(ctx, aopts)
 	err = workflow.ExecuteActivity(actx, a.Alert, activities.Notice{
 		Type: "mediaflow.job.overdue",
 		// The Idempotency-Key: one alert per watch, however often it runs.

@@ -30,7 +30,7 @@ func newWatchEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *prometheus.
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	s.SetMetricsHandler(mh)
 	env := s.NewTestWorkflowEnvironment()
-	Register(env, Workflow{Options: DefaultOptions(), Steps: allSteps}, &activities.Activities{})
+	require.NoError(t, Register(env, Workflow{Options: shipped(t), Optional: allSteps}, &activities.Activities{}))
 	return env, reg
 }
 

@@ -36,10 +36,16 @@ type Options struct {
 	Logger *slog.Logger
 	// TracerProvider replaces the tracing set up from OTEL_* variables.
 	TracerProvider trace.TracerProvider
-	// Workflow replaces workflows.DefaultOptions() (worker only): tests
-	// shorten timeouts and retry intervals with it.
-	Workflow *workflows.Options
+	// Steps are the steps users add to MediaCompletedWorkflow (worker
+	// only; package steps lists them for the binary), each built from the
+	// worker's environment.
+	Steps []StepFunc
 }
+
+// StepFunc builds a user's step from the worker's environment (reading
+// its own settings with config.Parse); a step not configured there comes
+// back with Off saying why.
+type StepFunc func(env config.Environ) (workflows.Step, error)
 
 // instrumented is what every program starts from: a logger, Temporal
 // client options with the SDK's metrics and tracing and the claim check

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/activities"
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/store"
@@ -36,11 +37,12 @@ type Worker struct {
 	// Store is the job store the activities write.
 	Store *store.Store
 
-	cfg      config.Worker
-	in       instrumented
-	worker   worker.Worker
-	metrics  *http.Server
-	metricsL net.Listener
+	cfg        config.Worker
+	in         instrumented
+	worker     worker.Worker
+	deliveries worker.Worker
+	metrics    *http.Server
+	metricsL   net.Listener
 }
 
 // NewWorker builds the worker from cfg: it opens the store (applying its
@@ -72,18 +74,22 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 		w.metrics = telemetry.MetricsServer(cfg.MetricsAddr, in.registry)
 	}
 
-	w.worker = worker.New(w.Client, cfg.TaskQueue, worker.Options{
-		WorkerStopTimeout: workerStopTimeout,
-		// Times and counts every activity attempt, added ones included.
-		Interceptors: []interceptor.WorkerInterceptor{w.Metrics.Interceptor()},
-	})
-	wfOpts := workflows.DefaultOptions()
-	if opts.Workflow != nil {
-		wfOpts = *opts.Workflow
+	wf := workflows.Workflow{
+		Options: workflows.NewOptions(cfg.TaskQueue, workflows.Windows{
+			Database: cfg.DatabaseRetryWindow, Download: cfg.DownloadRetryWindow, Delivery: cfg.DeliveryRetryWindow,
+		}),
+		Optional: workflows.Optional{Download: cfg.MediaDir != "", Notify: cfg.NotifyURL != "", Alert: cfg.AlertURL != "",
+			RateLimited: cfg.NotifyMaxPerSecond > 0},
 	}
-	steps := workflows.Steps{Download: cfg.MediaDir != "", Notify: cfg.NotifyURL != "", Alert: cfg.AlertURL != ""}
-	// A new activity's dependencies are set here.
-	workflows.Register(w.worker, workflows.Workflow{Options: wfOpts, Steps: steps}, &activities.Activities{
+	for _, newStep := range opts.Steps {
+		step, err := newStep(cfg.Environ)
+		if err != nil {
+			return nil, fmt.Errorf("step: %w", err)
+		}
+		wf.Steps = append(wf.Steps, step)
+	}
+	// A new built-in activity's dependencies are set here.
+	acts := &activities.Activities{
 		Store:             w.Store,
 		HTTP:              activities.NewHTTPClient(),
 		MediaDir:          cfg.MediaDir,
@@ -92,9 +98,24 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 		AlertURL:          cfg.AlertURL,
 		NotifySecret:      cfg.NotifySecret,
 		Jobs:              w.Metrics.Jobs,
+		Deliveries:        w.Metrics.Deliveries,
 		Temporal:          w.Client,
 		MediaAllowedHosts: cfg.MediaAllowedHosts,
+	}
+	// Times and counts every activity attempt, added ones included.
+	interceptors := []interceptor.WorkerInterceptor{w.Metrics.Interceptor()}
+	w.worker = worker.New(w.Client, cfg.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout, Interceptors: interceptors})
+	if err := workflows.Register(w.worker, wf, acts); err != nil {
+		return nil, err
+	}
+	// Notifications and alerts on a task queue of their own, whose rate
+	// Temporal bounds for all workers together.
+	w.deliveries = worker.New(w.Client, mediaflow.DeliveryTaskQueue(cfg.TaskQueue), worker.Options{
+		WorkerStopTimeout:            workerStopTimeout,
+		Interceptors:                 interceptors,
+		TaskQueueActivitiesPerSecond: float64(cfg.NotifyMaxPerSecond),
 	})
+	workflows.RegisterDeliveries(w.deliveries, acts)
 	return w, nil
 }
 
@@ -116,7 +137,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	t, c := w.in.temporal, w.cfg
 	w.in.logger.Info("worker starting", "temporal", t.HostPort, "namespace", t.Namespace, "grpc_compression", c.GRPCCompression, "task_queue", c.TaskQueue,
 		"media_dir", c.MediaDir, "notify", c.NotifyURL != "", "alert", c.AlertURL != "", "signed", c.NotifySecret != "",
+		"notify_max_per_second", c.NotifyMaxPerSecond,
 		"metrics", cmp.Or(w.MetricsAddr(), "off"), "tracing", cmp.Or(w.in.tracing.Exporter, "off"))
+	if err := w.deliveries.Start(); err != nil {
+		return fmt.Errorf("delivery task queue: %w", err)
+	}
+	defer w.deliveries.Stop()
 	stop := make(chan any)
 	go func() {
 		<-ctx.Done()

@@ -9,11 +9,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,6 +176,23 @@ type Worker struct {
 	// to "" or "off" it is empty after LoadWorker, and the worker serves
 	// no metrics.
 	MetricsAddr string `env:"WORKER_METRICS_ADDR"`
+	// DatabaseRetryWindow, DownloadRetryWindow and DeliveryRetryWindow
+	// are how long each kind of step retries before its workflow fails (Go
+	// durations): the local steps that use the job database (and tell a
+	// watch), a download, and a notification or alert (as long as Svix
+	// retries an event). See workflows.Windows.
+	DatabaseRetryWindow time.Duration `env:"DATABASE_RETRY_WINDOW" envDefault:"20m"`
+	DownloadRetryWindow time.Duration `env:"DOWNLOAD_RETRY_WINDOW" envDefault:"24h"`
+	DeliveryRetryWindow time.Duration `env:"DELIVERY_RETRY_WINDOW" envDefault:"24h"`
+	// NotifyMaxPerSecond is the most requests per second that the notify
+	// and alert receivers get from all workers together, first attempts
+	// included (Temporal's rate limit of the delivery task queue); 0 when
+	// NOTIFY_MAX_PER_SECOND is "off": no limit, and each notice's first
+	// attempt runs in the workflow task, as a local activity.
+	NotifyMaxPerSecond Rate `env:"NOTIFY_MAX_PER_SECOND" envDefault:"50"`
+	// Environ is the environment the configuration was read from: the
+	// steps users add read their own settings from it (Parse).
+	Environ Environ `env:"-"`
 }
 
 // DefaultWorkerMetricsAddr is the worker's metrics address when
@@ -361,8 +380,41 @@ func LoadWorker(e Environ) (Worker, error) {
 			return Worker{}, fmt.Errorf(`config: environment variable "WORKER_METRICS_ADDR" must be host:port, ":port" or "off"`)
 		}
 	}
+	for _, w := range []struct {
+		name string
+		d    time.Duration
+	}{{"DATABASE_RETRY_WINDOW", c.DatabaseRetryWindow}, {"DOWNLOAD_RETRY_WINDOW", c.DownloadRetryWindow}, {"DELIVERY_RETRY_WINDOW", c.DeliveryRetryWindow}} {
+		if w.d < time.Second {
+			return Worker{}, fmt.Errorf(`config: environment variable %q must be a duration of at least 1s (e.g. 20m, 24h)`, w.name)
+		}
+	}
+	c.Environ = e
 	return c, nil
 }
+
+// Rate is a rate in requests per second, read from a positive number or
+// "off" (0: no limit).
+type Rate float64
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Rate) UnmarshalText(b []byte) error {
+	v := strings.TrimSpace(string(b))
+	if strings.EqualFold(v, "off") {
+		*r = 0
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) {
+		return fmt.Errorf("%q is neither a positive number of requests per second nor off", v)
+	}
+	*r = Rate(f)
+	return nil
+}
+
+// Parse reads T's env-tagged fields from e, with their defaults: how a
+// step users add (package steps) reads its own settings, failing as the
+// programs' settings do, naming the variable.
+func Parse[T any](e Environ) (T, error) { return parse[T](e) }
 
 // LoadControl reads Control from e.
 func LoadControl(e Environ) (Control, error) {

@@ -59,6 +59,9 @@ type Job struct {
 	MediaPath   string
 	MediaSize   int64
 	MediaSHA256 string
+	// HandledAt is when the event's outcome became final (MarkHandled);
+	// zero while its steps run.
+	HandledAt time.Time
 }
 
 // Store is a SQL database holding the jobs table.
@@ -173,22 +176,23 @@ func (s *Store) Close() error { return s.db.Close() }
 // eventAtLayout is fixed width so SQLite's text comparison orders it.
 const eventAtLayout = "2006-01-02T15:04:05.000000Z"
 
-// UpsertJob writes j as the row for j.JobID and reports whether it did.
+// UpsertJob writes j as the row for j.JobID, final (handled), and reports
+// whether it did: the record step of workflows from before RecordEvent.
 // Writing the same event again writes the same row; an event as recent as
 // the row's or more replaces it; an older one is ignored (stored false).
 // Both dialects run the same statement.
 func (s *Store) UpsertJob(ctx context.Context, j Job) (stored bool, err error) {
 	const q = `
 INSERT INTO jobs (job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, event_at,
-                  media_path, media_size, media_sha256)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                  media_path, media_size, media_sha256, handled_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CURRENT_TIMESTAMP)
 ON CONFLICT (job_id) DO UPDATE SET
     event_id = excluded.event_id, status = excluded.status, raw_status = excluded.raw_status,
     media_url = excluded.media_url, results = excluded.results, error = excluded.error,
     custom_payload = excluded.custom_payload, data = excluded.data,
     event_timestamp = excluded.event_timestamp, event_at = excluded.event_at,
     media_path = excluded.media_path, media_size = excluded.media_size, media_sha256 = excluded.media_sha256,
-    updated_at = CURRENT_TIMESTAMP
+    handled_at = excluded.handled_at, updated_at = CURRENT_TIMESTAMP
 WHERE excluded.event_at >= jobs.event_at`
 	err = s.withConn(ctx, func(c *sql.Conn) error {
 		res, err := c.ExecContext(ctx, q,
@@ -213,18 +217,18 @@ WHERE excluded.event_at >= jobs.event_at`
 func (s *Store) Job(ctx context.Context, jobID string) (Job, error) {
 	const q = `
 SELECT job_id, event_id, status, raw_status, media_url, results, error, custom_payload, data, event_timestamp, event_at,
-       media_path, media_size, media_sha256
+       media_path, media_size, media_sha256, handled_at
 FROM jobs WHERE job_id = $1`
 	var (
 		j                              Job
 		results, jobErr, payload, data sql.NullString
 		mediaPath, mediaSHA            sql.NullString
 		mediaSize                      sql.NullInt64
-		eventAt                        any
+		eventAt, handledAt             any
 	)
 	err := s.withConn(ctx, func(c *sql.Conn) error {
 		return c.QueryRowContext(ctx, q, jobID).Scan(&j.JobID, &j.EventID, &j.Status, &j.RawStatus, &j.MediaURL,
-			&results, &jobErr, &payload, &data, &j.EventTimestamp, &eventAt, &mediaPath, &mediaSize, &mediaSHA)
+			&results, &jobErr, &payload, &data, &j.EventTimestamp, &eventAt, &mediaPath, &mediaSize, &mediaSHA, &handledAt)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, ErrNotFound
@@ -234,13 +238,25 @@ FROM jobs WHERE job_id = $1`
 	}
 	j.Results, j.Error, j.CustomPayload, j.Data = rawJSON(results), rawJSON(jobErr), rawJSON(payload), rawJSON(data)
 	j.MediaPath, j.MediaSize, j.MediaSHA256 = mediaPath.String, mediaSize.Int64, mediaSHA.String
-	switch v := eventAt.(type) {
-	case time.Time:
-		j.EventAt = v.UTC()
-	case string:
-		j.EventAt, _ = time.Parse(eventAtLayout, v)
-	}
+	j.EventAt = timeOf(eventAt, eventAtLayout)
+	j.HandledAt = timeOf(handledAt, sqliteTimestamp)
 	return j, nil
+}
+
+// sqliteTimestamp is the layout of SQLite's CURRENT_TIMESTAMP.
+const sqliteTimestamp = "2006-01-02 15:04:05"
+
+// timeOf reads a timestamp column: a time.Time (PostgreSQL), text in
+// layout (SQLite), or NULL (zero).
+func timeOf(v any, layout string) time.Time {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UTC()
+	case string:
+		t, _ := time.Parse(layout, v)
+		return t
+	}
+	return time.Time{}
 }
 
 // CountJobs returns the number of rows.

@@ -21,7 +21,7 @@ const (
 // only statuses, activity names and outcomes.
 type WorkerMetrics struct {
 	// Jobs is mediaflow_jobs_total{status}: jobs recorded, by classified
-	// status. activities.RecordJob counts it on success; see there why a
+	// status. activities.RecordEvent counts it on success; see there why a
 	// job can (rarely) count twice.
 	Jobs *prometheus.CounterVec
 	// ActivityDuration and ActivityAttempts are
@@ -30,6 +30,10 @@ type WorkerMetrics struct {
 	// per attempt that ran on this worker, updated by Interceptor.
 	ActivityDuration *prometheus.HistogramVec
 	ActivityAttempts *prometheus.CounterVec
+	// Deliveries is mediaflow_deliveries_total{receiver,result}: each
+	// attempt to POST a notice to a receiver (notify, alert), delivered or
+	// failed, counted by activities.Notify and Alert.
+	Deliveries *prometheus.CounterVec
 }
 
 // NewWorkerMetrics registers the worker's collectors on reg. Both job
@@ -39,7 +43,7 @@ func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
 	m := &WorkerMetrics{
 		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mediaflow_jobs_total",
-			Help: "Animus jobs recorded by the worker, by status (completed, failed). Counted when RecordJob succeeds: an attempt retried after it succeeded counts twice (rare).",
+			Help: "Animus jobs recorded by the worker, by status (completed, failed). Counted when RecordEvent succeeds: an attempt retried after it succeeded counts twice (rare).",
 		}, []string{"status"}),
 		ActivityDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mediaflow_activity_duration_seconds",
@@ -51,9 +55,18 @@ func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
 			Help: "Activity attempts run on this worker, by activity and outcome (ok, error); an error is retried unless out of attempts or non-retryable.",
 		}, []string{"activity", "outcome"}),
 	}
-	reg.MustRegister(m.Jobs, m.ActivityDuration, m.ActivityAttempts)
+	m.Deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediaflow_deliveries_total",
+		Help: "Attempts to deliver a notice to a receiver (notify: NOTIFY_URL, alert: ALERT_URL), by result (delivered, failed).",
+	}, []string{"receiver", "result"})
+	reg.MustRegister(m.Jobs, m.ActivityDuration, m.ActivityAttempts, m.Deliveries)
 	m.Jobs.WithLabelValues(string(mediaflow.JobCompleted))
 	m.Jobs.WithLabelValues(string(mediaflow.JobFailed))
+	for _, receiver := range []string{mediaflow.StepNotify, mediaflow.StepAlert} {
+		for _, result := range []string{"delivered", "failed"} {
+			m.Deliveries.WithLabelValues(receiver, result)
+		}
+	}
 	return m
 }
 
