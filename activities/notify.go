@@ -104,13 +104,11 @@ func (a *Activities) post(ctx context.Context, target, receiver, what string, n 
 			return Delivery{Stale: true, NewerEventID: current}, nil
 		}
 		memo = store.Delivery{JobID: n.JobID, Receiver: receiver, Status: n.Status, Outcome: outcomeKey(n), EventID: n.EventID}
-		by, status, err := a.Store.Delivered(ctx, memo)
-		switch {
-		case err != nil:
+		by, _, err := a.Store.Delivered(ctx, memo)
+		if err != nil {
 			return Delivery{}, fmt.Errorf("%s: %w", what, err)
-		case by == n.EventID: // an earlier attempt of this very activity
-			return Delivery{Status: status}, nil
-		case by != "":
+		}
+		if by != "" {
 			return Delivery{DeliveredBy: by}, nil
 		}
 	}

@@ -26,7 +26,6 @@ import (
 	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/internal/telemetry"
 	"github.com/mediaflow/mediaflow/internal/webhook"
-	"github.com/mediaflow/mediaflow/workflows"
 )
 
 // testApp is the whole service built by internal/app, as cmd/server and
@@ -49,12 +48,14 @@ type testApp struct {
 }
 
 // appConfig is what a test may change: environment variables read by the
-// server and the worker (MEDIA_DIR, NOTIFY_URL, DATABASE_URL, …), those
-// that differ for the worker only, and the workflow's options.
+// server and the worker (MEDIA_DIR, NOTIFY_URL, DATABASE_URL, …, and the
+// documented settings that shorten what a test waits for, such as
+// DOWNLOAD_RETRY_WINDOW), those that differ for the worker only, and the
+// steps users add. The workflow's options are the shipped ones.
 type appConfig struct {
 	env       config.Environ
 	workerEnv config.Environ
-	options   workflows.Options
+	steps     []app.StepFunc
 }
 
 func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
@@ -74,14 +75,13 @@ func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 			"CODEC_ADDR":            "127.0.0.1:0",
 		},
 		workerEnv: config.Environ{},
-		options:   workflows.DefaultOptions(),
 	}
 	for _, f := range configure {
 		f(&cfg)
 	}
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	opts := app.Options{Logger: slog.New(slog.DiscardHandler), TracerProvider: tp, Workflow: &cfg.options}
+	opts := app.Options{Logger: slog.New(slog.DiscardHandler), TracerProvider: tp, Steps: cfg.steps}
 
 	wenv := maps.Clone(cfg.env)
 	maps.Copy(wenv, cfg.workerEnv)
@@ -154,10 +154,17 @@ func sample(t *testing.T, name string) []byte {
 
 func newEventID() string { return "msg_" + rand.Text() }
 
-// result waits for the workflow of event id to close and returns its result.
+// result waits for the workflow of event id to close (at most 30 s) and
+// returns its result.
 func (a *testApp) result(t *testing.T, id string) (mediaflow.MediaCompletedResult, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return a.resultWithin(t, id, 30*time.Second)
+}
+
+// resultWithin is result, waiting at most d.
+func (a *testApp) resultWithin(t *testing.T, id string, d time.Duration) (mediaflow.MediaCompletedResult, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var res mediaflow.MediaCompletedResult
 	err := a.client.GetWorkflow(ctx, id, "").Get(ctx, &res)

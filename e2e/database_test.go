@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/dbtest"
@@ -31,16 +34,25 @@ type outage struct {
 	description string
 }
 
-// TestDatabaseOutage: events are delivered while the store cannot write;
-// RecordEvent fails and is retried; once the database can write again,
-// every event completes, recorded once (none lost), with the same worker:
-// no restart. On SQLite the file is read-only when the worker starts (the
-// reported case: it stayed read-only for the worker until a restart); on
-// PostgreSQL the server is stopped and started again, and, on
-// TEST_POSTGRES_URL's cluster, the database is read-only for the sessions
-// of the worker's pool when it starts (as a standby after a failover).
+// outageLength is how long each database outage of TestDatabaseOutage
+// lasts: long past a local activity's StartToClose (30 s), well within
+// the shipped DATABASE_RETRY_WINDOW (20 min).
+const outageLength = 2 * time.Minute
+
+// TestDatabaseOutage: events are delivered while the store cannot write,
+// for two minutes; RecordEvent fails and is retried with the options that
+// ship; once the database can write again, every event completes,
+// recorded once (none lost), with the same worker: no restart. The
+// outages: a SQLite file locked by another process (a backup, a long
+// migration), a SQLite file read-only when the worker starts (the reported
+// case: it stayed read-only for the worker until a restart), a PostgreSQL
+// server stopped and started again, and, on TEST_POSTGRES_URL's cluster,
+// a database read-only for the sessions of the worker's pool when it
+// starts (as a standby after a failover). They run side by side.
 func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	outages := map[string]func(t *testing.T) outage{
+		"sqlite locked":    sqliteLocked,
 		"sqlite read-only": sqliteReadOnly,
 		"postgres stopped": postgresStopped,
 	}
@@ -51,22 +63,13 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	for name, setup := range outages {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			o := setup(t)
-			a := newApp(t, func(c *appConfig) {
-				c.env["DATABASE_URL"] = o.url
-				// Retried every 100 to 500 ms, 40 times at most: enough for
-				// the outage below, and a recovery that does not happen
-				// fails the test within seconds instead of 20 minutes.
-				c.options.Local.RetryPolicy = &temporal.RetryPolicy{
-					InitialInterval:    100 * time.Millisecond,
-					BackoffCoefficient: 2,
-					MaximumInterval:    500 * time.Millisecond,
-					MaximumAttempts:    40,
-				}
-			})
+			a := newApp(t, func(c *appConfig) { c.env["DATABASE_URL"] = o.url })
 			if o.brk != nil {
 				o.brk()
 			}
+			down := time.Now()
 
 			const events = 5
 			ids := make([]string, events)
@@ -77,11 +80,12 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 			waitRecordFailed(t, a, events)
 
+			time.Sleep(time.Until(down.Add(outageLength)))
 			o.mend()
 			for _, id := range ids {
-				res, err := a.result(t, id)
+				res, err := a.resultWithin(t, id, 3*time.Minute)
 				require.NoError(t, err, "event %s after %s", id, o.description)
-				require.Contains(t, res.Steps, "record: stored")
+				require.Equal(t, mediaflow.StepResult{Step: mediaflow.StepRecord, Outcome: mediaflow.StepStored}, res.Steps[0])
 			}
 			n, err := a.store.CountJobs(context.Background())
 			require.NoError(t, err)
@@ -98,6 +102,64 @@ func waitRecordFailed(t *testing.T, a *testApp, n int) {
 		failed := testutil.ToFloat64(a.worker.ActivityAttempts.WithLabelValues("RecordEvent", "error"))
 		assert.GreaterOrEqual(c, failed, float64(n), "failed RecordEvent attempts")
 	}, 30*time.Second, 50*time.Millisecond)
+}
+
+// sqliteLocked: a database file that another process (this test binary,
+// run as sqliteLocker) holds locked for writing, in an open transaction,
+// from when the worker runs until mend ends it.
+func sqliteLocked(t *testing.T) outage {
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s, err := store.Open(context.Background(), "sqlite://"+path)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	var locker *exec.Cmd
+	var release io.WriteCloser
+	return outage{url: "sqlite://" + path, description: "the other process let go of its lock",
+		brk: func() {
+			locker = exec.Command(os.Args[0])
+			locker.Env = append(os.Environ(), sqliteLockerEnv+"="+path)
+			locker.Stderr = os.Stderr
+			release, err = locker.StdinPipe()
+			require.NoError(t, err)
+			out, err := locker.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, locker.Start())
+			t.Cleanup(func() { locker.Process.Kill(); locker.Wait() })
+			line, err := bufio.NewReader(out).ReadString('\n')
+			require.NoError(t, err, "the locker did not lock")
+			require.Equal(t, "locked\n", line)
+		},
+		mend: func() {
+			require.NoError(t, release.Close())
+			require.NoError(t, locker.Wait())
+		},
+	}
+}
+
+// sqliteLockerEnv names the SQLite file the test binary locks when it runs
+// as sqliteLocker (see TestMain).
+const sqliteLockerEnv = "E2E_SQLITE_LOCK"
+
+// sqliteLocker holds the SQLite file at path locked for writing (BEGIN
+// IMMEDIATE: other writers wait, then fail with SQLITE_BUSY), says
+// "locked" on stdout, and lets go when stdin closes.
+func sqliteLocker(path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
+	_, err = conn.ExecContext(context.Background(), "ROLLBACK")
+	return err
 }
 
 // sqliteReadOnly: a database file with its migrations applied, not

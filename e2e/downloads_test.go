@@ -86,6 +86,7 @@ func TestDownloadRefusesLoopbackByDefault(t *testing.T) {
 // retry Temporal schedules asks for the rest (Range, If-Range) and the
 // job's row holds the whole file's size and checksum.
 func TestDownloadResumedByTheRetry(t *testing.T) {
+	t.Parallel()
 	video := bytes.Repeat([]byte("0123456789"), 50_000)
 	media := &recorder{serve: func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 1 {
@@ -99,7 +100,6 @@ func TestDownloadResumedByTheRetry(t *testing.T) {
 	a := newApp(t, func(c *appConfig) {
 		c.env["MEDIA_DIR"] = t.TempDir()
 		c.env["MEDIA_ALLOWED_HOSTS"] = "127.0.0.1"
-		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
 	id, job := newEventID(), "job-resume-"+newEventID()
 	require.Equal(t, "started", deliver(t, a.url, id, eventFor(job, "completed", mediaSrv.URL+"/clip.mp4"), secret).body["status"])
@@ -123,8 +123,11 @@ func TestDownloadResumedByTheRetry(t *testing.T) {
 
 // TestDownloadOutOfRetriesLeavesNothing: a partial file is kept between
 // attempts (the second asks for a range), and removed, with the job's
-// directory, when the last attempt fails.
+// directory, when the last attempt in the download's window fails
+// (DOWNLOAD_RETRY_WINDOW: two attempts, 5 s apart, fit in 8 s; a third,
+// 10 s later, does not).
 func TestDownloadOutOfRetriesLeavesNothing(t *testing.T) {
+	t.Parallel()
 	video := bytes.Repeat([]byte("x"), 100_000)
 	media := &recorder{serve: func(_ int, w http.ResponseWriter, _ *http.Request) { cut(w, video) }}
 	mediaSrv := httptest.NewServer(media)
@@ -133,8 +136,7 @@ func TestDownloadOutOfRetriesLeavesNothing(t *testing.T) {
 	a := newApp(t, func(c *appConfig) {
 		c.env["MEDIA_DIR"] = mediaDir
 		c.env["MEDIA_ALLOWED_HOSTS"] = "127.0.0.1"
-		c.options.Download.RetryPolicy.InitialInterval = 100 * time.Millisecond
-		c.options.Download.RetryPolicy.MaximumAttempts = 2
+		c.env["DOWNLOAD_RETRY_WINDOW"] = "8s"
 	})
 	id := newEventID()
 	require.Equal(t, "started", deliver(t, a.url, id, eventFor("job-out-"+id, "completed", mediaSrv.URL+"/clip.mp4"), secret).body["status"])

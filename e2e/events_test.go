@@ -91,7 +91,8 @@ func TestStaleEventCausesNoSideEffects(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.Stale)
 	require.Equal(t, failedID, res.NewerEventID)
-	require.Equal(t, []string{"record: stale (the job's row holds newer event " + failedID + "): no download, notification or alert"}, res.Steps)
+	require.Equal(t, []mediaflow.StepResult{{Step: mediaflow.StepRecord, Outcome: mediaflow.StepStale,
+		Detail: "the job's row holds newer event " + failedID + ": no download, notification or alert"}}, res.Steps)
 
 	require.Zero(t, mediaHits.Load(), "the stale event downloads nothing")
 	notices := log.forJob(job)

@@ -33,6 +33,13 @@ const namespace = "default"
 var searchAttributes = mediaflow.SearchAttributes()
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(sqliteLockerEnv); path != "" {
+		if err := sqliteLocker(path); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: sqlite locker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if addr := os.Getenv("E2E_TEMPORAL_ADDRESS"); addr != "" {
 		if err := checkTemporal(addr); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: E2E_TEMPORAL_ADDRESS=%s: %v\n", addr, err)

@@ -152,7 +152,6 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 	defer notify.Close()
 	a := newApp(t, func(c *appConfig) {
 		c.env["NOTIFY_URL"] = notify.URL
-		c.options.Notify.RetryPolicy.InitialInterval = 100 * time.Millisecond
 	})
 	jobs := func(status string) float64 { return testutil.ToFloat64(a.worker.Jobs.WithLabelValues(status)) }
 	require.Zero(t, jobs("completed"))

@@ -56,7 +56,7 @@ func TestUserWorkflowWaitsForJob(t *testing.T) {
 	require.Equal(t, "started", deliver(t, a.url, id, timedEvent(jobID, "completed", "2026-11-20T10:00:00Z", ""), secret).body["status"])
 	res, err := a.result(t, id)
 	require.NoError(t, err)
-	require.Contains(t, res.Steps, "watch: told "+mediaflow.WatchID(jobID))
+	require.Contains(t, res.Steps, mediaflow.StepResult{Step: "watch", Outcome: "told", Detail: mediaflow.WatchID(jobID)})
 
 	var got animusjob.Result
 	require.NoError(t, run.Get(ctx, &got))
@@ -102,7 +102,8 @@ func TestWatchStartedAfterTheEvent(t *testing.T) {
 	require.Equal(t, "started", deliver(t, a.url, other, timedEvent("job-unwatched-"+other, "completed", "2026-11-20T10:00:00Z", ""), secret).body["status"])
 	res, err := a.result(t, other)
 	require.NoError(t, err)
-	require.Equal(t, []string{"record: stored", "download: skipped (MEDIA_DIR not set)", "notify: skipped (no URL set)"}, res.Steps)
+	require.Equal(t, []mediaflow.StepResult{{Step: "record", Outcome: "stored"}, {Step: "download", Outcome: "skipped", Detail: "MEDIA_DIR not set"},
+		{Step: "notify", Outcome: "skipped", Detail: "no URL set"}}, res.Steps)
 	_, err = a.client.DescribeWorkflow(ctx, mediaflow.WatchID("job-unwatched-"+other), "")
 	require.True(t, isNotFound(err), "no watch is created: %v", err)
 }

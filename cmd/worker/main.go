@@ -1,6 +1,7 @@
 // Command worker runs mediaflow's Temporal worker: MediaCompletedWorkflow
-// and its activities, on the configured task queue. Configuration is read
-// from the environment; see README.md. The wiring is in internal/app.
+// and its activities, on the configured task queue, with the steps users
+// add (package steps). Configuration is read from the environment; see
+// docs/configuration.md. The wiring is in internal/app.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/steps"
 )
 
 func main() {
@@ -28,7 +30,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := app.NewWorker(ctx, cfg, app.Options{})
+	w, err := app.NewWorker(ctx, cfg, app.Options{Steps: steps.Registered})
 	if err != nil {
 		return err
 	}

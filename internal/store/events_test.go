@@ -94,3 +94,79 @@ func TestRecordEventConcurrently(t *testing.T) {
 		})
 	}
 }
+
+// TestMarkHandled: an event's outcome is final once marked, for that event
+// only; a newer event's row starts unmarked, and recording the same event
+// again keeps the mark.
+func TestMarkHandled(t *testing.T) {
+	for kind, s := range openStores(t) {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			ev := sampleJob(t0)
+			_, _, err := s.RecordEvent(ctx, ev)
+			require.NoError(t, err)
+			row, err := s.Job(ctx, ev.JobID)
+			require.NoError(t, err)
+			require.True(t, row.HandledAt.IsZero(), "not final while its steps run")
+
+			marked, err := s.MarkHandled(ctx, ev.JobID, "msg_other")
+			require.NoError(t, err)
+			require.False(t, marked, "another event's outcome is not this row's")
+			marked, err = s.MarkHandled(ctx, ev.JobID, ev.EventID)
+			require.NoError(t, err)
+			require.True(t, marked)
+			row, err = s.Job(ctx, ev.JobID)
+			require.NoError(t, err)
+			require.WithinDuration(t, time.Now(), row.HandledAt, time.Minute)
+
+			_, _, err = s.RecordEvent(ctx, ev) // a resend of the event
+			require.NoError(t, err)
+			row, err = s.Job(ctx, ev.JobID)
+			require.NoError(t, err)
+			require.False(t, row.HandledAt.IsZero(), "the same event keeps its mark")
+
+			newer := ev
+			newer.EventID, newer.EventAt = "msg_2", t0.Add(time.Minute)
+			_, _, err = s.RecordEvent(ctx, newer)
+			require.NoError(t, err)
+			row, err = s.Job(ctx, ev.JobID)
+			require.NoError(t, err)
+			require.True(t, row.HandledAt.IsZero(), "a newer event starts unmarked")
+		})
+	}
+}
+
+// TestDeliveries: an outcome delivered to a receiver is remembered, under
+// the event that carried it; the first record stays; another receiver,
+// status or outcome is another delivery.
+func TestDeliveries(t *testing.T) {
+	for kind, s := range openStores(t) {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			d := Delivery{JobID: "j1", Receiver: "notify", Status: "completed", Outcome: "2026-11-20T14:03:27Z", EventID: "msg_1", HTTPStatus: 202}
+			by, _, err := s.Delivered(ctx, d)
+			require.NoError(t, err)
+			require.Empty(t, by)
+			require.NoError(t, s.RecordDelivery(ctx, d))
+			again := d
+			again.EventID, again.HTTPStatus = "msg_2", 200
+			require.NoError(t, s.RecordDelivery(ctx, again), "recording twice is no error")
+
+			by, status, err := s.Delivered(ctx, again)
+			require.NoError(t, err)
+			require.Equal(t, "msg_1", by, "the first delivery stays")
+			require.Equal(t, 202, status)
+			for _, other := range []Delivery{
+				{JobID: "j1", Receiver: "alert", Status: "completed", Outcome: d.Outcome},
+				{JobID: "j1", Receiver: "notify", Status: "failed", Outcome: d.Outcome},
+				{JobID: "j1", Receiver: "notify", Status: "completed", Outcome: "2026-11-20T14:04:00Z"},
+				{JobID: "j2", Receiver: "notify", Status: "completed", Outcome: d.Outcome},
+			} {
+				by, _, err := s.Delivered(ctx, other)
+				require.NoError(t, err)
+				require.Empty(t, by, "%+v", other)
+			}
+		})
+	}
+}
