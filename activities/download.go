@@ -253,7 +253,9 @@ func tryLockPartial(p mediaPaths) (*os.File, func(), error) {
 }
 
 // final reports whether err ends the download for good: non-retryable,
-// of a type the retry policy does not retry, or the last attempt's.
+// of a type the retry policy does not retry, or the last attempt's: the
+// retry policy's last, or the last whose retry would still start within
+// the activity's ScheduleToClose window.
 func final(ctx context.Context, err error) bool {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
@@ -270,7 +272,24 @@ func final(ctx context.Context, err error) bool {
 	if appErr != nil && slices.Contains(rp.NonRetryableErrorTypes, appErr.Type()) {
 		return true
 	}
-	return rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts
+	if rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts {
+		return true
+	}
+	end := info.ScheduledTime.Add(info.ScheduleToCloseTimeout)
+	return info.ScheduleToCloseTimeout > 0 && !time.Now().Add(nextBackoff(rp, info.Attempt)).Before(end)
+}
+
+// nextBackoff is how long Temporal waits after attempt fails before the
+// next one, by the retry policy rp (exponential, capped).
+func nextBackoff(rp *temporal.RetryPolicy, attempt int32) time.Duration {
+	d := float64(rp.InitialInterval)
+	for range attempt - 1 {
+		d *= rp.BackoffCoefficient
+	}
+	if rp.MaximumInterval > 0 {
+		d = min(d, float64(rp.MaximumInterval))
+	}
+	return time.Duration(d)
 }
 
 // validator identifies the version of the media whose bytes the partial

@@ -45,6 +45,7 @@ type testApp struct {
 	metricsURL string // the worker's GET /metrics
 	codecURL   string // the server's codec endpoint
 	env        config.Environ
+	workerEnv  config.Environ // env with the worker's own settings
 }
 
 // appConfig is what a test may change: environment variables read by the
@@ -63,16 +64,17 @@ func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := appConfig{
 		env: config.Environ{
-			"ANIMUS_WEBHOOK_SECRET": secret,
-			"HTTP_ADDR":             "127.0.0.1:0",
-			"WORKER_METRICS_ADDR":   "127.0.0.1:0",
-			"TEMPORAL_ADDRESS":      temporalAddress,
-			"TEMPORAL_NAMESPACE":    namespace,
-			"TEMPORAL_CONFIG_FILE":  filepath.Join(t.TempDir(), "none.toml"),
-			"TEMPORAL_TASK_QUEUE":   "e2e-" + rand.Text(),
-			"DATABASE_URL":          "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
-			"BLOB_URL":              "file://" + t.TempDir(),
-			"CODEC_ADDR":            "127.0.0.1:0",
+			"ANIMUS_WEBHOOK_SECRET":  secret,
+			"HTTP_ADDR":              "127.0.0.1:0",
+			"WORKER_METRICS_ADDR":    "127.0.0.1:0",
+			"TEMPORAL_ADDRESS":       temporalAddress,
+			"TEMPORAL_NAMESPACE":     namespace,
+			"TEMPORAL_CONFIG_FILE":   filepath.Join(t.TempDir(), "none.toml"),
+			"TEMPORAL_TASK_QUEUE":    "e2e-" + rand.Text(),
+			"DATABASE_URL":           "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+			"BLOB_URL":               "file://" + t.TempDir(),
+			"CODEC_ADDR":             "127.0.0.1:0",
+			"WORKER_DEPLOYMENT_NAME": deployment,
 		},
 		workerEnv: config.Environ{},
 	}
@@ -118,7 +120,30 @@ func newApp(t *testing.T, configure ...func(*appConfig)) *testApp {
 		metricsURL: "http://" + w.MetricsAddr() + "/metrics",
 		codecURL:   "http://" + s.CodecAddr(),
 		env:        cfg.env,
+		workerEnv:  wenv,
 	}
+}
+
+// addWorker starts one more worker beside a's, on a's task queue, database
+// and blob store, with env's settings over a's worker's and the users'
+// steps of steps (another build, say), and stops it when t ends.
+func (a *testApp) addWorker(t *testing.T, env config.Environ, steps ...app.StepFunc) {
+	t.Helper()
+	wenv := maps.Clone(a.workerEnv)
+	maps.Copy(wenv, env)
+	wenv["WORKER_METRICS_ADDR"] = "off"
+	cfg, err := config.LoadWorker(wenv)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := app.NewWorker(ctx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler), Steps: steps})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		w.Close()
+	})
 }
 
 const secret = "whsec_ZTJlLXRlc3Qtc2VjcmV0LWZvci1tZWRpYWZsb3ctdGVzdHM="

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,6 +27,12 @@ var temporalAddress string
 
 // namespace is where the tests start workflows, on either Temporal.
 const namespace = "default"
+
+// deployment is the Worker Deployment of the tests' workers (versioned, as
+// the binaries are by default): one per run, so that a cluster's own
+// workers, deployment "mediaflow", never route the tests' workflows, and a
+// run leaves one deployment behind on a cluster (its limit is 100).
+var deployment = "e2e-" + rand.Text()
 
 // searchAttributes are the attributes mediaflow's workflows set (all
 // Keyword): Temporal refuses a start, or fails a watch's task, when the
@@ -80,8 +87,11 @@ func startDevServer(path, hostPort string) (*testsuite.DevServer, error) {
 		ClientOptions:    &client.Options{HostPort: hostPort, Namespace: namespace},
 		LogLevel:         "error",
 		SearchAttributes: temporal.NewSearchAttributes(attrs...),
-		Stdout:           os.Stderr,
-		Stderr:           os.Stderr,
+		// Every test's task queues join the tests' one deployment version
+		// (deployment): more than the default 100.
+		ExtraArgs: []string{"--dynamic-config-value", "matching.maxTaskQueuesInDeploymentVersion=1000"},
+		Stdout:    os.Stderr,
+		Stderr:    os.Stderr,
 	})
 }
 

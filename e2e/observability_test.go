@@ -152,6 +152,8 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 	defer notify.Close()
 	a := newApp(t, func(c *appConfig) {
 		c.env["NOTIFY_URL"] = notify.URL
+		// Each notice's first attempt in the workflow task.
+		c.env["NOTIFY_MAX_PER_SECOND"] = "off"
 	})
 	jobs := func(status string) float64 { return testutil.ToFloat64(a.worker.Jobs.WithLabelValues(status)) }
 	require.Zero(t, jobs("completed"))
@@ -180,6 +182,11 @@ func TestWorkerAndSDKMetricsMove(t *testing.T) {
 	require.Equal(t, 2.0, attempts("TellWatch", "ok"))
 	require.Equal(t, 1.0, attempts("Notify", "error"), "the 502")
 	require.Equal(t, 1.0, attempts("Notify", "ok"), "the retry")
+	deliveries := func(result string) float64 {
+		return testutil.ToFloat64(a.worker.Deliveries.WithLabelValues("notify", result))
+	}
+	require.Equal(t, 1.0, deliveries("failed"), "the 502")
+	require.Equal(t, 1.0, deliveries("delivered"))
 	require.Zero(t, attempts("DownloadMedia", "ok"))
 	require.Zero(t, attempts("Alert", "ok"))
 	require.Equal(t, 1.0, sum(t, a.workerReg, "mediaflow_activity_duration_seconds", map[string]string{"activity": "Notify", "outcome": "error"}))

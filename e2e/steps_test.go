@@ -128,6 +128,7 @@ func TestAllStepsConfigured(t *testing.T) {
 // nothing; heartbeats stop, Temporal times the attempt out and retries it,
 // and the second attempt gets the whole file.
 func TestStalledDownloadIsRetried(t *testing.T) {
+	t.Parallel()
 	video := bytes.Repeat([]byte("x"), 200_000)
 	var attempts atomic.Int32
 	abandoned := make(chan struct{}) // closed when the stalled attempt hangs up
@@ -151,7 +152,8 @@ func TestStalledDownloadIsRetried(t *testing.T) {
 	id := newEventID()
 	require.Equal(t, "started", deliver(t, a.url, id, eventFor("job-stall-"+id, "completed", media.URL+"/slow.mp4"), secret).body["status"])
 
-	res, err := a.result(t, id)
+	// The shipped heartbeat timeout (30 s) ends the stalled attempt.
+	res, err := a.resultWithin(t, id, 2*time.Minute)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, attempts.Load(), "one stalled attempt, one retry")
 	require.EqualValues(t, 200000, res.Steps[1].Bytes)

@@ -19,8 +19,10 @@ import (
 // with E2E_TEMPORAL_ADDRESS). The history names who ran each task: the
 // SDK's default identity starts with the worker's process ID.
 func TestTasksRunOnTheTestsWorker(t *testing.T) {
-	// A download, so that the workflow has an activity task as well as
-	// its workflow tasks (the other steps run inside workflow tasks).
+	// A download and a notification (NOTIFY_MAX_PER_SECOND on, the
+	// default: an activity task on the delivery task queue), so that the
+	// workflow has activity tasks as well as its workflow tasks (the other
+	// steps run inside workflow tasks).
 	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("clip")) }))
 	defer media.Close()
 	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
@@ -56,5 +58,5 @@ func TestTasksRunOnTheTestsWorker(t *testing.T) {
 			ev.GetEventId(), ev.GetEventType(), identity, ours)
 	}
 	require.GreaterOrEqual(t, workflowTasks, 2, "the workflow tasks before and after the download")
-	require.Equal(t, 1, activityTasks, "the download")
+	require.Equal(t, 2, activityTasks, "the download and the notification")
 }

@@ -4,6 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,4 +129,124 @@ func waitForWatch(t *testing.T, a *testApp, jobID string) {
 		state, _ := d.TypedSearchAttributes.GetKeyword(mediaflow.SearchAttrWatchState)
 		assert.Equal(c, string(mediaflow.WatchWaiting), state)
 	}, 20*time.Second, 100*time.Millisecond)
+}
+
+// TestWatchStartedAtAnyMoment: a watch completes only with a finished
+// outcome, the saved media's path included, whenever it starts: before
+// the job's event, while the event is recorded (the database locked by
+// another process), while its media downloads, while its notification is
+// sent, and after it was handled.
+func TestWatchStartedAtAnyMoment(t *testing.T) {
+	t.Parallel()
+	gates := map[string]chan struct{}{}
+	for _, g := range []string{"download", "notify"} {
+		gates[g] = make(chan struct{})
+	}
+	var asked sync.Map // gate → true once its request arrived
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow.mp4" {
+			asked.Store("download", true)
+			<-gates["download"]
+		}
+		w.Write([]byte("clip"))
+	}))
+	defer media.Close()
+	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "job-notify-") {
+			asked.Store("notify", true)
+			<-gates["notify"]
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer notify.Close()
+	defer func() {
+		for _, g := range gates {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+	}()
+	lock := sqliteLocked(t)
+	a := newApp(t, func(c *appConfig) {
+		c.env["DATABASE_URL"] = lock.url
+		c.env["MEDIA_DIR"], c.env["MEDIA_ALLOWED_HOSTS"], c.env["NOTIFY_URL"] = t.TempDir(), "127.0.0.1", notify.URL
+	})
+	ctx := context.Background()
+	startWatch := func(jobID string) client.WorkflowRun {
+		run, err := a.client.ExecuteWorkflow(ctx, mediaflow.WatchStartOptions(a.taskQueue, jobID), mediaflow.WatchWorkflowType,
+			mediaflow.WatchInput{JobID: jobID, Deadline: "1h"})
+		require.NoError(t, err)
+		return run
+	}
+	stillWaiting := func(run client.WorkflowRun) {
+		time.Sleep(time.Second) // its lookup has run by now
+		d, err := a.client.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		require.NoError(t, err)
+		require.Equal(t, "Running", d.GetWorkflowExecutionInfo().GetStatus().String(), "an outcome that is not final yet is not taken")
+	}
+	// outcome waits for the event and the watch, and checks the watch has
+	// the row's whole outcome.
+	outcome := func(id, jobID string, run client.WorkflowRun) {
+		_, err := a.resultWithin(t, id, time.Minute)
+		require.NoError(t, err)
+		var got mediaflow.WatchResult
+		require.NoError(t, run.Get(ctx, &got))
+		require.Equal(t, mediaflow.WatchDone, got.State)
+		row, err := a.store.Job(ctx, jobID)
+		require.NoError(t, err)
+		require.NotEmpty(t, row.MediaPath)
+		require.Equal(t, id, got.Outcome.EventID)
+		require.Equal(t, row.MediaPath, got.Outcome.MediaPath, "the outcome with its media")
+	}
+	send := func(jobID, path string) string {
+		id := newEventID()
+		require.Equal(t, "started", deliver(t, a.url, id, eventFor(jobID, "completed", media.URL+path), secret).body["status"])
+		return id
+	}
+
+	t.Run("before the event", func(t *testing.T) {
+		jobID := "job-before-" + rand.Text()
+		run := startWatch(jobID)
+		waitForWatch(t, a, jobID)
+		outcome(send(jobID, "/clip.mp4"), jobID, run)
+	})
+	t.Run("while the event is recorded", func(t *testing.T) {
+		jobID := "job-record-" + rand.Text()
+		lock.brk()
+		id := send(jobID, "/clip.mp4")
+		waitRecordFailed(t, a, 1)
+		run := startWatch(jobID)
+		stillWaiting(run)
+		lock.mend()
+		outcome(id, jobID, run)
+	})
+	t.Run("while the media downloads", func(t *testing.T) {
+		jobID := "job-download-" + rand.Text()
+		id := send(jobID, "/slow.mp4")
+		require.Eventually(t, func() bool { _, ok := asked.Load("download"); return ok }, 20*time.Second, 20*time.Millisecond)
+		run := startWatch(jobID)
+		stillWaiting(run)
+		close(gates["download"])
+		outcome(id, jobID, run)
+	})
+	t.Run("while the notification is sent", func(t *testing.T) {
+		jobID := "job-notify-" + rand.Text()
+		id := send(jobID, "/clip.mp4")
+		require.Eventually(t, func() bool { _, ok := asked.Load("notify"); return ok }, 20*time.Second, 20*time.Millisecond)
+		run := startWatch(jobID)
+		var got mediaflow.WatchResult
+		require.NoError(t, run.Get(ctx, &got), "the outcome is final once the watch was told")
+		close(gates["notify"])
+		outcome(id, jobID, run)
+	})
+	t.Run("after the event", func(t *testing.T) {
+		jobID := "job-after-" + rand.Text()
+		id := send(jobID, "/clip.mp4")
+		_, err := a.resultWithin(t, id, time.Minute)
+		require.NoError(t, err)
+		outcome(id, jobID, startWatch(jobID))
+	})
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/mediaflow/mediaflow/activities"
 )
 
-// Register registers wf's workflows, under mediaflow.WorkflowType and
-// mediaflow.WatchWorkflowType, the built-in activities (the methods of
+// Register registers wf's workflows, under mediaflow.WorkflowType (pinned
+// to the build it starts on, the worker's default under Worker
+// Versioning) and mediaflow.WatchWorkflowType (auto-upgrade), the built-in
+// activities (the methods of
 // *activities.Activities) and each configured step's activity, under the
 // step's name, on r (a worker, a replayer or a test environment). It fails
 // when a step is malformed (see Step).
@@ -21,7 +23,11 @@ func Register(r worker.Registry, wf Workflow, acts *activities.Activities) error
 		return err
 	}
 	r.RegisterWorkflowWithOptions(wf.MediaCompleted, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
-	r.RegisterWorkflowWithOptions(wf.JobWatch, workflow.RegisterOptions{Name: mediaflow.WatchWorkflowType})
+	// A watch lives up to its deadline and grace (a day and more): it
+	// moves to the current build rather than hold an old one that long
+	// (its changes go behind workflow.GetVersion; replay tests guard it).
+	r.RegisterWorkflowWithOptions(wf.JobWatch, workflow.RegisterOptions{Name: mediaflow.WatchWorkflowType,
+		VersioningBehavior: workflow.VersioningBehaviorAutoUpgrade})
 	r.RegisterActivity(acts)
 	for _, s := range wf.Steps {
 		if s.Run != nil {

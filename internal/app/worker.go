@@ -38,6 +38,7 @@ type Worker struct {
 	Store *store.Store
 
 	cfg        config.Worker
+	buildID    string
 	in         instrumented
 	worker     worker.Worker
 	deliveries worker.Worker
@@ -102,9 +103,14 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 		Temporal:          w.Client,
 		MediaAllowedHosts: cfg.MediaAllowedHosts,
 	}
+	if w.buildID, err = buildID(cfg); err != nil {
+		return nil, err
+	}
+	deployment := deploymentOptions(cfg, w.buildID)
 	// Times and counts every activity attempt, added ones included.
 	interceptors := []interceptor.WorkerInterceptor{w.Metrics.Interceptor()}
-	w.worker = worker.New(w.Client, cfg.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout, Interceptors: interceptors})
+	w.worker = worker.New(w.Client, cfg.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout, Interceptors: interceptors,
+		DeploymentOptions: deployment})
 	if err := workflows.Register(w.worker, wf, acts); err != nil {
 		return nil, err
 	}
@@ -114,6 +120,7 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 		WorkerStopTimeout:            workerStopTimeout,
 		Interceptors:                 interceptors,
 		TaskQueueActivitiesPerSecond: float64(cfg.NotifyMaxPerSecond),
+		DeploymentOptions:            deployment,
 	})
 	workflows.RegisterDeliveries(w.deliveries, acts)
 	return w, nil
@@ -137,12 +144,20 @@ func (w *Worker) Run(ctx context.Context) error {
 	t, c := w.in.temporal, w.cfg
 	w.in.logger.Info("worker starting", "temporal", t.HostPort, "namespace", t.Namespace, "grpc_compression", c.GRPCCompression, "task_queue", c.TaskQueue,
 		"media_dir", c.MediaDir, "notify", c.NotifyURL != "", "alert", c.AlertURL != "", "signed", c.NotifySecret != "",
-		"notify_max_per_second", c.NotifyMaxPerSecond,
+		"notify_max_per_second", c.NotifyMaxPerSecond, "versioning", c.Versioning, "deployment", c.DeploymentName, "build_id", w.buildID,
 		"metrics", cmp.Or(w.MetricsAddr(), "off"), "tracing", cmp.Or(w.in.tracing.Exporter, "off"))
 	if err := w.deliveries.Start(); err != nil {
 		return fmt.Errorf("delivery task queue: %w", err)
 	}
 	defer w.deliveries.Stop()
+	routed := make(chan struct{})
+	go func() {
+		defer close(routed)
+		if err := routeToSelf(ctx, w.Client, c, w.buildID, w.in.logger); err != nil {
+			w.in.logger.Error("worker versioning", "error", err)
+		}
+	}()
+	defer func() { <-routed }()
 	stop := make(chan any)
 	go func() {
 		<-ctx.Done()

@@ -190,10 +190,43 @@ type Worker struct {
 	// NOTIFY_MAX_PER_SECOND is "off": no limit, and each notice's first
 	// attempt runs in the workflow task, as a local activity.
 	NotifyMaxPerSecond Rate `env:"NOTIFY_MAX_PER_SECOND" envDefault:"50"`
+	// Versioning is how the worker uses Temporal's Worker Versioning
+	// (WORKER_VERSIONING): VersioningAuto, VersioningLatest,
+	// VersioningManual or VersioningOff.
+	Versioning string `env:"WORKER_VERSIONING" envDefault:"auto"`
+	// DeploymentName is the Worker Deployment the worker's build belongs
+	// to (WORKER_DEPLOYMENT_NAME).
+	DeploymentName string `env:"WORKER_DEPLOYMENT_NAME" envDefault:"mediaflow"`
+	// BuildID is the build's ID in the deployment (WORKER_BUILD_ID); empty:
+	// the build's own (see internal/app).
+	BuildID string `env:"WORKER_BUILD_ID"`
 	// Environ is the environment the configuration was read from: the
 	// steps users add read their own settings from it (Parse).
 	Environ Environ `env:"-"`
 }
+
+// WORKER_VERSIONING's values. Every versioned worker (all but
+// VersioningOff) polls as its deployment version (WORKER_DEPLOYMENT_NAME,
+// WORKER_BUILD_ID), and new MediaCompletedWorkflows are pinned to the
+// version they start on: they finish on it, whatever build is current
+// later.
+const (
+	// VersioningAuto: the worker makes its build the deployment's current
+	// version when the deployment has none yet (a worker started alone
+	// just works); after that, operators route new workflows (ramp,
+	// promote, roll back).
+	VersioningAuto = "auto"
+	// VersioningLatest: the worker makes its build current when it starts,
+	// whatever was current: for a working copy on a laptop (make dev, make
+	// cluster), where the last build started is the one to run.
+	VersioningLatest = "latest"
+	// VersioningManual: the worker never changes the routing; operators
+	// (or a deployment controller) do.
+	VersioningManual = "manual"
+	// VersioningOff: no Worker Versioning; a change to workflow code that
+	// running workflows would replay goes behind workflow.GetVersion.
+	VersioningOff = "off"
+)
 
 // DefaultWorkerMetricsAddr is the worker's metrics address when
 // WORKER_METRICS_ADDR is unset.
@@ -387,6 +420,17 @@ func LoadWorker(e Environ) (Worker, error) {
 		if w.d < time.Second {
 			return Worker{}, fmt.Errorf(`config: environment variable %q must be a duration of at least 1s (e.g. 20m, 24h)`, w.name)
 		}
+	}
+	switch c.Versioning = strings.ToLower(strings.TrimSpace(c.Versioning)); c.Versioning {
+	case VersioningAuto, VersioningLatest, VersioningManual, VersioningOff:
+	default:
+		return Worker{}, fmt.Errorf(`config: environment variable "WORKER_VERSIONING" must be auto, latest, manual or off`)
+	}
+	if c.DeploymentName = strings.TrimSpace(c.DeploymentName); c.DeploymentName == "" || strings.Contains(c.DeploymentName, ":") {
+		return Worker{}, fmt.Errorf(`config: environment variable "WORKER_DEPLOYMENT_NAME" must be a name without ':'`)
+	}
+	if c.BuildID = strings.TrimSpace(c.BuildID); strings.Contains(c.BuildID, ":") || len(c.BuildID) > 255 {
+		return Worker{}, fmt.Errorf(`config: environment variable "WORKER_BUILD_ID" must be at most 255 bytes, without ':'`)
 	}
 	c.Environ = e
 	return c, nil
