@@ -115,11 +115,14 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 		return nil, err
 	}
 	// Notifications and alerts on a task queue of their own, whose rate
-	// Temporal bounds for all workers together.
+	// Temporal bounds for all workers together. Its limiter is a token
+	// bucket that holds a second's worth of tasks on top of the rate: at
+	// half of NOTIFY_MAX_PER_SECOND, no second ever sees more than all of
+	// it (TestReceiverOutageIsWaitedOut).
 	w.deliveries = worker.New(w.Client, mediaflow.DeliveryTaskQueue(cfg.TaskQueue), worker.Options{
 		WorkerStopTimeout:            workerStopTimeout,
 		Interceptors:                 interceptors,
-		TaskQueueActivitiesPerSecond: float64(cfg.NotifyMaxPerSecond),
+		TaskQueueActivitiesPerSecond: float64(cfg.NotifyMaxPerSecond) / 2,
 		DeploymentOptions:            deployment,
 	})
 	workflows.RegisterDeliveries(w.deliveries, acts)
