@@ -4,21 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/gofrs/flock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
@@ -44,16 +40,6 @@ type Media struct {
 	Skipped  bool   `json:"skipped,omitempty"`
 	Note     string `json:"note,omitempty"`
 }
-
-// heartbeatEvery is how often a running download reports its progress.
-const heartbeatEvery = time.Second
-
-// defaultStallTimeout ends a transfer that receives nothing for this long
-// when the activity has no heartbeat timeout of its own.
-const defaultStallTimeout = time.Minute
-
-// errStalled cancels a transfer that stopped receiving bytes.
-var errStalled = errors.New("no bytes received for 1.5 heartbeat timeouts")
 
 // DownloadMedia streams the job's media_url to MEDIA_DIR/<job dir>/<URL
 // hash>-<file name> (see pathsFor: names bounded and safe whatever the
@@ -182,76 +168,6 @@ func (a *Activities) download(ctx context.Context, client *http.Client, u *url.U
 	return true, nil
 }
 
-// lockPoll is how often an attempt that finds the partial file locked
-// tries again.
-const lockPoll = 250 * time.Millisecond
-
-// errLocked is tryLockPartial's answer when the partial file is locked or
-// changed under it.
-var errLocked = errors.New("locked")
-
-// lockPartial creates p.dir, opens p.part (created when missing) and takes
-// its exclusive lock. While another attempt holds it, it waits, heartbeating,
-// up to the activity's heartbeat timeout: a holder that Temporal timed out
-// gives up within half of one (see fetch's watchdog). Then it fails with a
-// retryable DownloadBusy error.
-func lockPartial(ctx context.Context, p mediaPaths) (*os.File, func(), error) {
-	var wait time.Duration
-	if activity.IsActivity(ctx) {
-		wait = activity.GetInfo(ctx).HeartbeatTimeout
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		f, unlock, err := tryLockPartial(p)
-		if !errors.Is(err, errLocked) {
-			return f, unlock, err
-		}
-		if !time.Now().Before(deadline) {
-			return nil, nil, temporal.NewApplicationError(
-				"downloading media: another attempt is writing this media's partial file", ErrTypeDownloadBusy)
-		}
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, int64(0))
-		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		case <-time.After(lockPoll):
-		}
-	}
-}
-
-// tryLockPartial is one try of lockPartial: errLocked when another holds
-// the lock, or when the file at p.part was renamed or removed between
-// opening and locking (the holder finished or cleaned up).
-func tryLockPartial(p mediaPaths) (*os.File, func(), error) {
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return nil, nil, fsError("creating the media directory", err)
-	}
-	lk := flock.New(p.part, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
-	ok, err := lk.TryLock()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, errLocked // the directory, empty, was just removed by a failed attempt
-	}
-	if err != nil {
-		return nil, nil, fsError("locking the partial file", err)
-	}
-	if !ok {
-		return nil, nil, errLocked
-	}
-	f, err := os.OpenFile(p.part, os.O_RDWR, 0)
-	if err == nil {
-		locked, err1 := lk.Stat()
-		opened, err2 := f.Stat()
-		if err1 == nil && err2 == nil && os.SameFile(locked, opened) {
-			return f, func() { lk.Unlock() }, nil
-		}
-		f.Close()
-	}
-	lk.Unlock()
-	return nil, nil, errLocked
-}
-
 // final reports whether err ends the download for good: non-retryable,
 // of a type the retry policy does not retry, or the last attempt's.
 func final(ctx context.Context, err error) bool {
@@ -271,43 +187,6 @@ func final(ctx context.Context, err error) bool {
 		return true
 	}
 	return rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts
-}
-
-// validator identifies the version of the media whose bytes the partial
-// file holds, saved in mediaPaths.meta.
-type validator struct {
-	ETag         string `json:"etag,omitempty"` // strong ETags only
-	LastModified string `json:"last_modified,omitempty"`
-}
-
-// validatorOf returns resp's validator: its ETag unless weak (If-Range
-// takes strong ones only), its Last-Modified.
-func validatorOf(resp *http.Response) validator {
-	v := validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-	if strings.HasPrefix(v.ETag, "W/") {
-		v.ETag = ""
-	}
-	return v
-}
-
-// ifRange is the If-Range value of v: the ETag, else the date; "" when v
-// has neither, and then nothing can be resumed.
-func (v validator) ifRange() string {
-	if v.ETag != "" {
-		return v.ETag
-	}
-	return v.LastModified
-}
-
-// readValidator reads the validator saved at path; zero when there is
-// none or it does not parse (the partial file is then started over).
-func readValidator(path string) validator {
-	var v validator
-	b, err := os.ReadFile(path)
-	if err == nil && json.Unmarshal(b, &v) != nil {
-		v = validator{}
-	}
-	return v
 }
 
 // fetch downloads u into the locked partial file f (resuming it when it
@@ -414,74 +293,6 @@ func (a *Activities) fetch(ctx context.Context, client *http.Client, u *url.URL,
 	return nil
 }
 
-// request GETs u. With have bytes of it already and their validator, it
-// asks for the rest (Range, If-Range) and returns offset = have when the
-// answer is a 206 for exactly that: from have to the end, of the version
-// validated. Any other 206, or a 416, is discarded and u asked for whole;
-// a 200 (the version changed, or ranges unsupported) starts over. offset
-// is 0 for any answer but a usable 206.
-func request(ctx context.Context, client *http.Client, u *url.URL, have int64, saved validator) (*http.Response, int64, error) {
-	get := func(ranged bool) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("media_url does not parse", ErrTypeInvalidURL, nil)
-		}
-		if ranged {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
-			req.Header.Set("If-Range", saved.ifRange())
-		}
-		return client.Do(req)
-	}
-	if have == 0 || saved.ifRange() == "" {
-		resp, err := get(false)
-		return resp, 0, err
-	}
-	resp, err := get(true)
-	if err != nil {
-		return nil, 0, err
-	}
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		if rangeFrom(resp, have) && (saved.ETag == "" || resp.Header.Get("ETag") == "" || resp.Header.Get("ETag") == saved.ETag) {
-			return resp, have, nil
-		}
-	case http.StatusRequestedRangeNotSatisfiable:
-	default:
-		return resp, 0, nil
-	}
-	resp.Body.Close()
-	resp, err = get(false)
-	return resp, 0, err
-}
-
-// rangeFrom reports whether resp's Content-Range is from first to the end
-// of the media ("bytes <first>-<total-1>/<total>").
-func rangeFrom(resp *http.Response, first int64) bool {
-	var start, end, total int64
-	if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil {
-		return false
-	}
-	return start == first && end == total-1
-}
-
-// saveValidator writes v to path, or removes path when v is empty.
-func saveValidator(path string, v validator) error {
-	if v.ifRange() == "" {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fsError("removing the partial file's validator", err)
-		}
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return fsError("saving the partial file's validator", err)
-	}
-	return nil
-}
-
 // fsError turns a file system error into an activity error: errors that
 // come from the name or size itself, the same on every attempt, are
 // non-retryable (InvalidPath: name too long, invalid name or encoding;
@@ -502,50 +313,4 @@ func fsError(what string, err error) error {
 func tooLarge(maxBytes int64) error {
 	return temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("media larger than %d bytes (MEDIA_MAX_BYTES)", maxBytes), ErrTypeMediaTooLarge, nil)
-}
-
-// progress counts bytes written through it and heartbeats the count at
-// most every heartbeatEvery; onWrite, when set, is called on every write.
-type progress struct {
-	ctx     context.Context
-	w       io.Writer
-	n       int64
-	last    time.Time
-	onWrite func()
-}
-
-// newProgress counts from n bytes, its first heartbeat heartbeatEvery
-// from now: a download that ends sooner (most media) sends none, each
-// heartbeat being a call to Temporal and a write to its database.
-func newProgress(ctx context.Context, w io.Writer, n int64) *progress {
-	return &progress{ctx: ctx, w: w, n: n, last: time.Now()}
-}
-
-func (p *progress) Write(b []byte) (int, error) {
-	if p.onWrite != nil {
-		p.onWrite()
-	}
-	n, err := p.w.Write(b)
-	p.n += int64(n)
-	if now := time.Now(); now.Sub(p.last) >= heartbeatEvery {
-		p.last = now
-		activity.RecordHeartbeat(p.ctx, p.n)
-	}
-	return n, err
-}
-
-// hashFile returns the size and hex SHA-256 of the file at path,
-// heartbeating as it reads (a large file takes a while).
-func hashFile(ctx context.Context, path string) (int64, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	var h hash.Hash = sha256.New()
-	n, err := io.Copy(newProgress(ctx, h, 0), f)
-	if err != nil {
-		return 0, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
