@@ -1,11 +1,14 @@
 package activities
 
 import (
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"net/http"
@@ -13,7 +16,6 @@ import (
 	"os"
 	"slices"
 	"syscall"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -55,11 +57,20 @@ type Media struct {
 // NewMediaClient); anything else is a non-retryable ForbiddenAddress error
 // naming the address and its class, never the URL.
 //
+// Whole files only: the file is renamed into place only when the host's
+// answer is the whole media, by HTTP's own rules (see accept and
+// acceptRange): a 200, or a 206 to the range asked; a body of the length
+// declared (Content-Length, or to the end of the Content-Range asked);
+// an identity body, or a gzip one decoded and checked by its own CRC-32
+// (any other Content-Encoding is refused). An answer that breaks them is a
+// hostError: when it answered a resume, the attempt starts over from byte
+// 0, once; otherwise the download fails with a non-retryable
+// InvalidResponse error naming what the host did.
+//
 // Resume: an attempt that fails with a retryable error keeps its partial
-// file when the response had a validator (a strong ETag, else
-// Last-Modified), saved beside it; the next attempt asks for the rest
-// (Range, If-Range), hashes the bytes it has, and appends. A server that
-// answers 200 instead, a 206 for another range, or a 416: it starts over.
+// file when the answer had a strong validator and a length (see
+// partialMeta), saved beside it; the next attempt hashes the bytes it has,
+// asks for the rest (Range, If-Range) and appends them.
 // Two attempts never write the same partial file at once: it is locked
 // (flock); an attempt that finds it locked waits up to a heartbeat timeout,
 // heartbeating, then fails with a retryable DownloadBusy error. A
@@ -74,11 +85,13 @@ type Media struct {
 // Failures: a non-http(s) URL or a redirect to another scheme
 // (InvalidURL), a 4xx answer other than 408/429 (HTTPStatus), media larger
 // than MediaMaxBytes or than the file system takes (MediaTooLarge), an
-// address not allowed (ForbiddenAddress) and a path the file system
-// refuses whatever the attempt (InvalidPath: name too long or invalid) are
-// non-retryable; 408, 429, 5xx (after Retry-After), connection resets,
-// timeouts, DownloadBusy and other file system errors (disk full,
-// permission denied, read-only: an operator can fix those) are retried.
+// address not allowed (ForbiddenAddress), an answer that cannot be the
+// whole media (InvalidResponse) and a path the file system refuses
+// whatever the attempt (InvalidPath: name too long or invalid) are
+// non-retryable; 408, 429, 5xx (after Retry-After), connection resets, a
+// body cut short of its declared length, timeouts, DownloadBusy and other
+// file system errors (disk full, permission denied, read-only: an operator
+// can fix those) are retried.
 // Without MEDIA_DIR or media_url it is Skipped.
 func (a *Activities) DownloadMedia(ctx context.Context, in DownloadInput) (Media, error) {
 	if a.MediaDir == "" {
@@ -190,107 +203,178 @@ func final(ctx context.Context, err error) bool {
 }
 
 // fetch downloads u into the locked partial file f (resuming it when it
-// can), renames it to p.final, and sets m.Size and m.SHA256.
+// can), renames it to p.final, and sets m.Size and m.SHA256. It makes at
+// most two requests: a resume that the host answers with a hostError
+// starts over from byte 0 once; a hostError to a request from byte 0 is
+// a non-retryable InvalidResponse error.
 func (a *Activities) fetch(ctx context.Context, client *http.Client, u *url.URL, f *os.File, p mediaPaths, m *Media) error {
-	maxBytes := a.MediaMaxBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMediaMaxBytes
+	t := &transfer{client: client, u: u, f: f, p: p, maxBytes: a.MediaMaxBytes, h: sha256.New()}
+	if err := t.resumePoint(ctx); err != nil {
+		return err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return fsError("reading the partial file", err)
-	}
-	have, saved := st.Size(), validator{}
-	if have > 0 {
-		saved = readValidator(p.meta)
-	}
-	h := sha256.New()
-	if have > 0 && saved.ifRange() != "" {
-		// The checksum covers the whole file: the bytes already here too.
-		if _, err := io.Copy(newProgress(ctx, h, 0), io.NewSectionReader(f, 0, have)); err != nil {
-			return fsError("hashing the partial file", err)
-		}
-	}
+	ctx, t.stall = watchStall(ctx)
+	defer t.stall.stop()
 
-	// The watchdog cancels the transfer once no byte came for a heartbeat
-	// timeout; progress.Write pushes it back.
-	// Longer than the heartbeat timeout, so Temporal's own timeout decides
-	// the retry and this only ends the abandoned attempt.
-	stall := defaultStallTimeout
-	if activity.IsActivity(ctx) && activity.GetInfo(ctx).HeartbeatTimeout > 0 {
-		stall = activity.GetInfo(ctx).HeartbeatTimeout * 3 / 2
+	ranged := t.have > 0
+	size, err := t.receive(ctx, ranged)
+	var bad hostError
+	if ranged && errors.As(err, &bad) {
+		activity.GetLogger(ctx).Warn("Resume refused, starting over from byte 0", "reason", "the host "+bad.Error())
+		size, err = t.receive(ctx, false)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
-	defer watchdog.Stop()
-
-	resp, offset, err := request(ctx, client, u, have, saved)
+	if errors.As(err, &bad) {
+		return temporal.NewNonRetryableApplicationError("downloading media: the host "+bad.Error(), ErrTypeInvalidResponse, nil)
+	}
 	if err != nil {
-		if errors.Is(context.Cause(ctx), errStalled) {
-			return fmt.Errorf("downloading media: %w", errStalled)
-		}
-		var scheme errRedirectScheme
-		if errors.As(err, &scheme) {
-			return temporal.NewNonRetryableApplicationError("downloading media: "+scheme.Error(), ErrTypeInvalidURL, nil)
-		}
-		if ferr, ok := forbidden(err); ok {
-			return ferr
-		}
-		return fmt.Errorf("downloading media: %w", withoutURL(err))
+		return err
+	}
+	return t.commit(m, size)
+}
+
+// transfer is one attempt's download of u into the locked partial file f.
+type transfer struct {
+	client   *http.Client
+	u        *url.URL
+	f        *os.File
+	p        mediaPaths
+	maxBytes int64 // 0: no bound
+	// The first have bytes of f are of the version ref describes, and
+	// hashed into h; have is 0 when f cannot be resumed.
+	have  int64
+	ref   partialMeta
+	h     hash.Hash
+	stall *stallWatch
+}
+
+// receive makes one request (a resume when ranged) and writes its body
+// into the partial file, at the offset the answer is for. It returns the
+// partial file's size: that of the whole media once the answer checks out.
+func (t *transfer) receive(ctx context.Context, ranged bool) (int64, error) {
+	t.stall.reset()
+	resp, err := t.get(ctx, ranged)
+	if err != nil {
+		return 0, requestError(ctx, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return statusError("downloading media", resp)
-	}
-	if resp.ContentLength >= 0 && offset+resp.ContentLength > maxBytes {
-		return tooLarge(maxBytes)
-	}
-	if offset == 0 {
-		// Starting over: the partial file and its validator are this
-		// response's, the validator saved before any byte.
-		h.Reset()
-		if err := f.Truncate(0); err != nil {
-			return fsError("emptying the partial file", err)
-		}
-		if err := saveValidator(p.meta, validatorOf(resp)); err != nil {
-			return err
-		}
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return fsError("writing the partial file", err)
-	}
-
-	pr := newProgress(ctx, io.MultiWriter(f, h), offset)
-	pr.onWrite = func() { watchdog.Reset(stall) }
-	// One byte past the limit tells a too-large body from one exactly at it.
-	n, err := io.Copy(pr, io.LimitReader(resp.Body, maxBytes-offset+1))
+	ans, err := t.accept(resp, ranged)
 	if err != nil {
-		if errors.Is(context.Cause(ctx), errStalled) {
-			err = errStalled
-		}
-		var perr *fs.PathError // the file's, not the network's
-		if errors.As(err, &perr) {
-			return fsError("writing the partial file", err)
-		}
-		return fmt.Errorf("downloading media after %d bytes: %w", offset+n, err)
+		return 0, err
 	}
-	if offset+n > maxBytes {
-		return tooLarge(maxBytes)
+	if ans.expect >= 0 && t.over(ans.offset+ans.expect) {
+		return 0, tooLarge(t.maxBytes)
 	}
-	if err := f.Sync(); err != nil {
+	if ans.offset == 0 {
+		if err := t.startOver(ans.meta); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := t.f.Seek(ans.offset, io.SeekStart); err != nil {
+		return 0, fsError("writing the partial file", err)
+	}
+	n, err := t.copyBody(ctx, resp.Body, ans)
+	if err != nil {
+		return 0, err
+	}
+	if t.over(ans.offset + n) {
+		return 0, tooLarge(t.maxBytes)
+	}
+	if ans.expect >= 0 && n != ans.expect {
+		return 0, hostErrorf("sent %d bytes where it declared %d", n, ans.expect)
+	}
+	return ans.offset + n, nil
+}
+
+// startOver empties the partial file and its hash and saves meta beside
+// it, before any byte: the partial file's bytes are then this answer's.
+func (t *transfer) startOver(meta partialMeta) error {
+	t.h.Reset()
+	if err := t.f.Truncate(0); err != nil {
+		return fsError("emptying the partial file", err)
+	}
+	return saveMeta(t.p.meta, meta)
+}
+
+// copyBody writes body (decoded when ans.gzip) to the partial file and
+// its hash, and returns the bytes written. One byte past MediaMaxBytes
+// is read, to tell a body too large from one exactly at the limit.
+func (t *transfer) copyBody(ctx context.Context, body io.Reader, ans answer) (int64, error) {
+	if ans.gzip {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return 0, bodyError(ctx, ans.offset, err)
+		}
+		defer zr.Close()
+		body = zr
+	}
+	pr := newProgress(ctx, io.MultiWriter(t.f, t.h), ans.offset)
+	pr.onWrite = t.stall.reset
+	if t.maxBytes > 0 {
+		body = io.LimitReader(body, t.maxBytes-ans.offset+1)
+	}
+	n, err := io.Copy(pr, body)
+	if err != nil {
+		return n, bodyError(ctx, ans.offset+n, err)
+	}
+	return n, nil
+}
+
+// over reports whether size is past MediaMaxBytes.
+func (t *transfer) over(size int64) bool {
+	return t.maxBytes > 0 && size > t.maxBytes
+}
+
+// commit makes the whole partial file the final one.
+func (t *transfer) commit(m *Media, size int64) error {
+	if err := t.f.Sync(); err != nil {
 		return fsError("writing the partial file", err)
 	}
 	// The validator goes first: a partial file without one is started
 	// over, never resumed against bytes it does not describe.
-	if err := os.Remove(p.meta); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(t.p.meta); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fsError("removing the partial file's validator", err)
 	}
-	if err := os.Rename(p.part, p.final); err != nil {
+	if err := os.Rename(t.p.part, t.p.final); err != nil {
 		return fsError("renaming the partial file into place", err)
 	}
-	m.Size, m.SHA256 = offset+n, hex.EncodeToString(h.Sum(nil))
+	m.Size, m.SHA256 = size, hex.EncodeToString(t.h.Sum(nil))
 	return nil
+}
+
+// requestError turns a failed request into an activity error: a stall, a
+// redirect to another scheme (InvalidURL), a forbidden address, or a
+// retryable error without the URL.
+func requestError(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errStalled) {
+		return fmt.Errorf("downloading media: %w", errStalled)
+	}
+	var scheme errRedirectScheme
+	if errors.As(err, &scheme) {
+		return temporal.NewNonRetryableApplicationError("downloading media: "+scheme.Error(), ErrTypeInvalidURL, nil)
+	}
+	if ferr, ok := forbidden(err); ok {
+		return ferr
+	}
+	return fmt.Errorf("downloading media: %w", withoutURL(err))
+}
+
+// bodyError turns a failure to receive the body, at byte at, into an
+// activity error: a file system error (see fsError), a gzip body that
+// does not decode (a hostError), or else a retryable error: a stall, a
+// connection cut before the declared end (io.ErrUnexpectedEOF).
+func bodyError(ctx context.Context, at int64, err error) error {
+	if errors.Is(context.Cause(ctx), errStalled) {
+		err = errStalled
+	}
+	var perr *fs.PathError // the file's, not the network's
+	if errors.As(err, &perr) {
+		return fsError("writing the partial file", err)
+	}
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) || err == io.EOF {
+		// io.EOF: gzip.NewReader's, of an empty body.
+		return hostErrorf("sent a gzip body that does not decode (%v)", err)
+	}
+	return fmt.Errorf("downloading media after %d bytes: %w", at, err)
 }
 
 // fsError turns a file system error into an activity error: errors that

@@ -23,6 +23,37 @@ const defaultStallTimeout = time.Minute
 // errStalled cancels a transfer that stopped receiving bytes.
 var errStalled = errors.New("no bytes received for 1.5 heartbeat timeouts")
 
+// stallWatch cancels a transfer's context with errStalled once no byte
+// arrived for its timeout: longer than the heartbeat timeout, so that
+// Temporal's own timeout decides the retry and this only ends the
+// abandoned attempt.
+type stallWatch struct {
+	timer   *time.Timer
+	timeout time.Duration
+	cancel  context.CancelCauseFunc
+}
+
+// watchStall starts a stallWatch of 1.5 heartbeat timeouts
+// (defaultStallTimeout without one) on a context derived from ctx.
+func watchStall(ctx context.Context) (context.Context, *stallWatch) {
+	w := &stallWatch{timeout: defaultStallTimeout}
+	if activity.IsActivity(ctx) && activity.GetInfo(ctx).HeartbeatTimeout > 0 {
+		w.timeout = activity.GetInfo(ctx).HeartbeatTimeout * 3 / 2
+	}
+	ctx, w.cancel = context.WithCancelCause(ctx)
+	w.timer = time.AfterFunc(w.timeout, func() { w.cancel(errStalled) })
+	return ctx, w
+}
+
+// reset pushes the deadline back: a byte arrived, or a request starts.
+func (w *stallWatch) reset() { w.timer.Reset(w.timeout) }
+
+// stop ends the watch and its context.
+func (w *stallWatch) stop() {
+	w.timer.Stop()
+	w.cancel(nil)
+}
+
 // progress counts bytes written through it and heartbeats the count at
 // most every heartbeatEvery; onWrite, when set, is called on every write.
 type progress struct {

@@ -5,30 +5,63 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 )
 
-// validator identifies the version of the media whose bytes the partial
-// file holds, saved in mediaPaths.meta.
+// partialMeta describes the bytes of a partial file, saved beside it
+// (mediaPaths.meta) before the first of them is written: the validator of
+// the version they are of, and the whole media's size as the answer
+// declared it. A partial file is resumed only with both.
+type partialMeta struct {
+	validator
+	Total int64 `json:"total,omitempty"`
+}
+
+// resumable reports whether a partial file described by m can be resumed.
+func (m partialMeta) resumable() bool {
+	return m.ifRange() != "" && m.Total > 0
+}
+
+// validator identifies a version of the media, for If-Range: only
+// strong validators, as If-Range takes (RFC 9110, 13.1.5).
 type validator struct {
-	ETag         string `json:"etag,omitempty"` // strong ETags only
+	ETag         string `json:"etag,omitempty"`
 	LastModified string `json:"last_modified,omitempty"`
 }
 
-// validatorOf returns resp's validator: its ETag unless weak (If-Range
-// takes strong ones only), its Last-Modified.
+// strongDate is how long before an answer's Date its Last-Modified must be
+// to be a strong validator (RFC 9110, 8.8.2.2): a file changed within the
+// same second keeps its date.
+const strongDate = time.Minute
+
+// validatorOf returns resp's strong validator: its ETag unless weak
+// ("W/…"); else its Last-Modified when at least strongDate before its
+// Date. None when the ETag is weak (a date must not stand in for an entity
+// tag) or there is neither.
 func validatorOf(resp *http.Response) validator {
-	v := validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-	if strings.HasPrefix(v.ETag, "W/") {
-		v.ETag = ""
+	if etag := resp.Header.Get("ETag"); etag != "" {
+		if strings.HasPrefix(etag, "W/") {
+			return validator{}
+		}
+		return validator{ETag: etag}
 	}
-	return v
+	lm := resp.Header.Get("Last-Modified")
+	modified, err := http.ParseTime(lm)
+	if err != nil {
+		return validator{}
+	}
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil || date.Sub(modified) < strongDate {
+		return validator{}
+	}
+	return validator{LastModified: lm}
 }
 
 // ifRange is the If-Range value of v: the ETag, else the date; "" when v
@@ -40,76 +73,36 @@ func (v validator) ifRange() string {
 	return v.LastModified
 }
 
-// readValidator reads the validator saved at path; zero when there is
-// none or it does not parse (the partial file is then started over).
-func readValidator(path string) validator {
-	var v validator
+// same reports whether other (an answer's validator) names the version v
+// does: the same ETag, or, when v has none, the same date. Never when v is
+// empty.
+func (v validator) same(other validator) bool {
+	if v.ETag != "" {
+		return other.ETag == v.ETag
+	}
+	return v.LastModified != "" && other.LastModified == v.LastModified
+}
+
+// readMeta reads the partialMeta saved at path; zero when there is none or
+// it does not parse (the partial file is then started over).
+func readMeta(path string) partialMeta {
+	var m partialMeta
 	b, err := os.ReadFile(path)
-	if err == nil && json.Unmarshal(b, &v) != nil {
-		v = validator{}
+	if err == nil && json.Unmarshal(b, &m) != nil {
+		m = partialMeta{}
 	}
-	return v
+	return m
 }
 
-// request GETs u. With have bytes of it already and their validator, it
-// asks for the rest (Range, If-Range) and returns offset = have when the
-// answer is a 206 for exactly that: from have to the end, of the version
-// validated. Any other 206, or a 416, is discarded and u asked for whole;
-// a 200 (the version changed, or ranges unsupported) starts over. offset
-// is 0 for any answer but a usable 206.
-func request(ctx context.Context, client *http.Client, u *url.URL, have int64, saved validator) (*http.Response, int64, error) {
-	get := func(ranged bool) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("media_url does not parse", ErrTypeInvalidURL, nil)
-		}
-		if ranged {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
-			req.Header.Set("If-Range", saved.ifRange())
-		}
-		return client.Do(req)
-	}
-	if have == 0 || saved.ifRange() == "" {
-		resp, err := get(false)
-		return resp, 0, err
-	}
-	resp, err := get(true)
-	if err != nil {
-		return nil, 0, err
-	}
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		if rangeFrom(resp, have) && (saved.ETag == "" || resp.Header.Get("ETag") == "" || resp.Header.Get("ETag") == saved.ETag) {
-			return resp, have, nil
-		}
-	case http.StatusRequestedRangeNotSatisfiable:
-	default:
-		return resp, 0, nil
-	}
-	resp.Body.Close()
-	resp, err = get(false)
-	return resp, 0, err
-}
-
-// rangeFrom reports whether resp's Content-Range is from first to the end
-// of the media ("bytes <first>-<total-1>/<total>").
-func rangeFrom(resp *http.Response, first int64) bool {
-	var start, end, total int64
-	if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil {
-		return false
-	}
-	return start == first && end == total-1
-}
-
-// saveValidator writes v to path, or removes path when v is empty.
-func saveValidator(path string, v validator) error {
-	if v.ifRange() == "" {
+// saveMeta writes m to path, or removes path when m is not resumable.
+func saveMeta(path string, m partialMeta) error {
+	if !m.resumable() {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fsError("removing the partial file's validator", err)
 		}
 		return nil
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
@@ -117,4 +110,65 @@ func saveValidator(path string, v validator) error {
 		return fsError("saving the partial file's validator", err)
 	}
 	return nil
+}
+
+// resumePoint sets t.have and t.ref from the partial file and its saved
+// partialMeta, hashing the bytes already there (the checksum covers the
+// whole file). It leaves them zero when the partial file cannot be
+// resumed: it is then started over.
+func (t *transfer) resumePoint(ctx context.Context) error {
+	st, err := t.f.Stat()
+	if err != nil {
+		return fsError("reading the partial file", err)
+	}
+	if st.Size() == 0 {
+		return nil
+	}
+	ref := readMeta(t.p.meta)
+	if !ref.resumable() {
+		return nil
+	}
+	if _, err := io.Copy(newProgress(ctx, t.h, 0), io.NewSectionReader(t.f, 0, st.Size())); err != nil {
+		return fsError("hashing the partial file", err)
+	}
+	t.have, t.ref = st.Size(), ref
+	return nil
+}
+
+// get GETs t.u, asking for the bytes as stored (Accept-Encoding:
+// identity: without it any coding is acceptable, RFC 9110, 12.5.3). When
+// ranged it asks for the rest of the partial file, of its version only:
+// Range: bytes=<have>-, If-Range: <its validator>.
+func (t *transfer) get(ctx context.Context, ranged bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.u.String(), nil)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("media_url does not parse", ErrTypeInvalidURL, nil)
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	if ranged {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", t.have))
+		req.Header.Set("If-Range", t.ref.ifRange())
+	}
+	return t.client.Do(req)
+}
+
+// acceptRange checks a 206 to a resume: its Content-Range is exactly the
+// rest asked for, of the total first declared ("bytes <have>-<total-1>/
+// <total>"), its bytes are the stored ones (no Content-Encoding) and of the
+// version If-Range named (the same validator). Anything else is a
+// hostError (the attempt starts over).
+func (t *transfer) acceptRange(resp *http.Response, gzip bool) (answer, error) {
+	want := fmt.Sprintf("bytes %d-%d/%d", t.have, t.ref.Total-1, t.ref.Total)
+	got := resp.Header.Get("Content-Range")
+	switch {
+	case !strings.EqualFold(got, want):
+		return answer{}, hostErrorf("answered 206 with Content-Range %.80q to Range: bytes=%d- (%q expected: to the end of the %d bytes first declared)",
+			got, t.have, want, t.ref.Total)
+	case gzip:
+		return answer{}, hostErrorf("answered 206 with Content-Encoding gzip: a range of encoded bytes, not of the file")
+	case !t.ref.same(validatorOf(resp)):
+		return answer{}, hostErrorf("answered 206 for another version than If-Range named (ETag %.80q, Last-Modified %.40q; %q asked)",
+			resp.Header.Get("ETag"), resp.Header.Get("Last-Modified"), t.ref.ifRange())
+	}
+	return answer{offset: t.have, expect: t.ref.Total - t.have}, nil
 }
