@@ -129,6 +129,31 @@ func cutRest(w http.ResponseWriter, r *http.Request, body []byte, kv ...string) 
 	abort(w)
 }
 
+// Headers of the first answer, pairs of name and value: a strong ETag, a
+// weak one, a weak one with an old date.
+var (
+	v1          = []string{"ETag", `"v1"`}
+	weak        = []string{"ETag", `W/"w"`}
+	weakAndDate = []string{"ETag", `W/"w"`, "Last-Modified", hourAgo}
+)
+
+// afterCut is a host whose first answer is video, declared whole with
+// headers first and cut half way; later, resume answers a request with a
+// Range and a request from byte 0 gets plain whole, with headers kv (when
+// plain is nil, the first answer again).
+func afterCut(first []string, resume http.HandlerFunc, plain []byte, kv ...string) func(int, http.ResponseWriter, *http.Request) {
+	return func(n int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case asked(r) > 0:
+			resume(w, r)
+		case n == 1 || plain == nil:
+			cut(w, video, first...)
+		default:
+			whole(w, plain, kv...)
+		}
+	}
+}
+
 // host is a media server that keeps each request's headers and answers
 // with serve (n counts requests from 1).
 type host struct {
@@ -189,58 +214,33 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 		},
 		{
 			name: "206 from another byte than asked, cut",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					r.Header.Set("Range", fmt.Sprintf("bytes=%d-", asked(r)+4096))
-					cutRest(w, r, video, "ETag", `"v1"`)
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				r.Header.Set("Range", fmt.Sprintf("bytes=%d-", asked(r)+4096))
+				cutRest(w, r, video, v1...)
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 		{
 			name: "206 from byte 0 to a resume, cut",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					r.Header.Set("Range", "bytes=0-")
-					cutRest(w, r, video, "ETag", `"v1"`)
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				r.Header.Set("Range", "bytes=0-")
+				cutRest(w, r, video, v1...)
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 		{
 			name: "Range ignored: 200 to a resume",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				if n == 1 {
-					cut(w, video, "ETag", `"v1"`)
-					return
-				}
-				whole(w, video, "ETag", `"v1"`)
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, _ *http.Request) {
+				whole(w, video, v1...)
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 		{
 			name: "416 to a resume",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", len(video)))
-					w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", len(video)))
+				w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 		{
@@ -252,95 +252,60 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 		// Content-Range wrong or changing.
 		{
 			name: "206 ending short of the total",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					short := video[:len(video)-1]
-					rest(w, r, short, fmt.Sprintf("bytes %d-%d/%d", asked(r), len(short)-1, len(video)), "ETag", `"v1"`)
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				short := video[:len(video)-1]
+				rest(w, r, short, fmt.Sprintf("bytes %d-%d/%d", asked(r), len(short)-1, len(video)), v1...)
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 		{
 			name: "206 with another total: the media grew under the same ETag",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					cutRest(w, r, longer, "ETag", `"v1"`)
-				default:
-					whole(w, longer, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				cutRest(w, r, longer, v1...)
+			}, longer, v1...),
 			wantType: activities.ErrTypeInvalidResponse, wantMsg: fmt.Sprintf("%d bytes for the version (\"v1\") it had declared as %d bytes", len(longer), len(video)),
 			attempts: 2, resumed: true,
 		},
 		{
 			name: "206 with a malformed Content-Range",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					rest(w, r, video, fmt.Sprintf("bytes=%d-%d/%d", asked(r), len(video)-1, len(video)), "ETag", `"v1"`)
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				rest(w, r, video, fmt.Sprintf("bytes=%d-%d/%d", asked(r), len(video)-1, len(video)), v1...)
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 		{
+			// A proxy serving a truncated copy under the origin's ETag.
 			name: "200 with another length for the same ETag",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				if n == 1 {
-					cut(w, video, "ETag", `"v1"`)
-					return
-				}
-				// A proxy serving a truncated copy under the origin's ETag.
-				whole(w, video[:150_000], "ETag", `"v1"`)
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, _ *http.Request) {
+				whole(w, video[:150_000], v1...)
+			}, video[:150_000], v1...),
 			wantType: activities.ErrTypeInvalidResponse, wantMsg: fmt.Sprintf("150000 bytes for the version (\"v1\") it had declared as %d bytes", len(video)),
 			attempts: 2, resumed: true,
 		},
 
 		// Content-Length against the body.
 		{
+			// A cache whose copy was cut at half the media.
 			name: "Content-Length longer than the body, every time",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				// A cache whose copy was cut at half the media.
-				if first := asked(r); first > 0 {
-					w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)))
-					w.Header().Set("Content-Length", fmt.Sprint(len(video)-first))
-					w.Header().Set("ETag", `"v1"`)
-					w.WriteHeader(http.StatusPartialContent)
-					abort(w)
-				}
-				cut(w, video, "ETag", `"v1"`)
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				first := asked(r)
+				setHeaders(w, "Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)),
+					"Content-Length", fmt.Sprint(len(video)-first))
+				setHeaders(w, v1...)
+				w.WriteHeader(http.StatusPartialContent)
+				abort(w) // nothing past the half it has
+			}, nil),
 			attempts: last, resumed: true,
 		},
 		{
 			name: "206 with a Content-Length shorter than its range",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					first := asked(r)
-					w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)))
-					w.Header().Set("Content-Length", "1000")
-					w.Header().Set("ETag", `"v1"`)
-					w.WriteHeader(http.StatusPartialContent)
-					w.Write(video[first : first+1000])
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				first := asked(r)
+				setHeaders(w, "Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)), "Content-Length", "1000")
+				setHeaders(w, v1...)
+				w.WriteHeader(http.StatusPartialContent)
+				w.Write(video[first : first+1000])
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 
@@ -348,7 +313,7 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 		{
 			name: "a chunked body cut, every time",
 			serve: func(_ int, w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("ETag", `"v1"`)
+				setHeaders(w, v1...)
 				w.Write(video[:len(video)/2])
 				abort(w)
 			},
@@ -356,21 +321,14 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 		},
 		{
 			name: "a chunked 206 that ends early",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					first := asked(r)
-					w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)))
-					w.Header().Set("ETag", `"v1"`)
-					w.WriteHeader(http.StatusPartialContent)
-					w.(http.Flusher).Flush() // chunked from here
-					w.Write(video[first : first+1000])
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				first := asked(r)
+				setHeaders(w, "Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)))
+				setHeaders(w, v1...)
+				w.WriteHeader(http.StatusPartialContent)
+				w.(http.Flusher).Flush() // chunked from here
+				w.Write(video[first : first+1000])
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 		{
@@ -393,8 +351,7 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 		{
 			name: "x-gzip-encoded, cut, then served by ranges of the encoded bytes",
 			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Encoding", "x-gzip")
-				w.Header().Set("ETag", `"g1"`)
+				setHeaders(w, "Content-Encoding", "x-gzip", "ETag", `"g1"`)
 				if n == 1 {
 					cut(w, gzipped(video))
 				}
@@ -429,81 +386,45 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 		},
 		{
 			name: "206 gzip-encoded by a proxy that keeps the range's Content-Length",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					first := asked(r)
-					setHeaders(w, "Content-Encoding", "gzip", "ETag", `"v1"`,
-						"Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)),
-						"Content-Length", fmt.Sprint(len(video)-first))
-					w.WriteHeader(http.StatusPartialContent)
-					w.Write(gzipped(video[first:]))
-					abort(w)
-				default:
-					whole(w, video, "ETag", `"v1"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				first := asked(r)
+				setHeaders(w, "Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, len(video)-1, len(video)),
+					"Content-Length", fmt.Sprint(len(video)-first), "Content-Encoding", "gzip")
+				setHeaders(w, v1...)
+				w.WriteHeader(http.StatusPartialContent)
+				w.Write(gzipped(video[first:]))
+				abort(w)
+			}, video, v1...),
 			want: video, resumed: true,
 		},
 
 		// Validators: changed, weak.
 		{
 			name: "206 for a new version: If-Range ignored",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `"v1"`)
-				case asked(r) > 0:
-					rest(w, r, edited, "", "ETag", `"v2"`)
-				default:
-					whole(w, edited, "ETag", `"v2"`)
-				}
-			},
+			serve: afterCut(v1, func(w http.ResponseWriter, r *http.Request) {
+				rest(w, r, edited, "", "ETag", `"v2"`)
+			}, edited, "ETag", `"v2"`),
 			want: edited, resumed: true,
 		},
 		{
 			name: "206 for a new version by Last-Modified: If-Range ignored",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "Last-Modified", hourAgo)
-				case asked(r) > 0:
-					rest(w, r, edited, "", "Last-Modified", halfHourAgo)
-				default:
-					whole(w, edited, "Last-Modified", halfHourAgo)
-				}
-			},
+			serve: afterCut([]string{"Last-Modified", hourAgo}, func(w http.ResponseWriter, r *http.Request) {
+				rest(w, r, edited, "", "Last-Modified", halfHourAgo)
+			}, edited, "Last-Modified", halfHourAgo),
 			want: edited, resumed: true,
 		},
 		{
 			name: "a weak ETag, the media edited meanwhile, If-Range ignored",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				switch {
-				case n == 1:
-					cut(w, video, "ETag", `W/"w"`)
-				case asked(r) > 0:
-					rest(w, r, edited, "", "ETag", `W/"w"`)
-				default:
-					whole(w, edited, "ETag", `W/"w"`)
-				}
-			},
+			serve: afterCut(weak, func(w http.ResponseWriter, r *http.Request) {
+				rest(w, r, edited, "", weak...)
+			}, edited, weak...),
 			want: edited, fresh: true,
 		},
 		{
 			name: "a weak ETag and an old Last-Modified, the media edited meanwhile",
-			serve: func(n int, w http.ResponseWriter, r *http.Request) {
-				kv := []string{"ETag", `W/"w"`, "Last-Modified", hourAgo}
-				switch {
-				case n == 1:
-					cut(w, video, kv...)
-				case asked(r) > 0:
-					rest(w, r, edited, "", kv...)
-				default:
-					whole(w, edited, kv...)
-				}
-			},
+			serve: afterCut(weakAndDate, func(w http.ResponseWriter, r *http.Request) {
+				rest(w, r, edited, "", weakAndDate...)
+			}, edited, weakAndDate...),
 			want: edited, fresh: true,
 		},
 		{
@@ -558,7 +479,7 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 				sum := sha256.Sum256(tc.want)
 				require.Equal(t, hex.EncodeToString(sum[:]), m.SHA256)
 				require.EqualValues(t, len(tc.want), m.Size)
-				require.Equal(t, []string{filepath.Base(m.Path)}, names(t, filepath.Dir(m.Path)), "no partial file or validator left")
+				require.Equal(t, []string{filepath.Base(m.Path)}, activities.Files(t, filepath.Dir(m.Path)), "no partial file or validator left")
 				return
 			}
 			require.Error(t, err)
@@ -573,7 +494,7 @@ func TestDownloadHostMisbehaves(t *testing.T) {
 				require.True(t, appErr.NonRetryable())
 				require.ErrorContains(t, err, tc.wantMsg)
 			}
-			require.Empty(t, names(t, a.MediaDir), "no file, partial file or job directory left")
+			require.Empty(t, activities.Files(t, a.MediaDir), "no file, partial file or job directory left")
 		})
 	}
 }
@@ -669,19 +590,4 @@ func (o *attemptOutbound) GetInfo(ctx context.Context) activity.Info {
 	info.RetryPolicy = shipped.RetryPolicy
 	info.HeartbeatTimeout = shipped.HeartbeatTimeout
 	return info
-}
-
-// names lists the names in dir, none when dir does not exist.
-func names(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	require.NoError(t, err)
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
 }
