@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -177,7 +179,10 @@ func (a *Activities) download(ctx context.Context, client *http.Client, u *url.U
 }
 
 // final reports whether err ends the download for good: non-retryable,
-// of a type the retry policy does not retry, or the last attempt's.
+// of a type the retry policy does not retry, or the last attempt's: the
+// retry policy's MaximumAttempts, or the last whose retry would start
+// past the activity's ScheduleToClose window (Temporal then schedules no
+// retry).
 func final(ctx context.Context, err error) bool {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
@@ -194,7 +199,27 @@ func final(ctx context.Context, err error) bool {
 	if appErr != nil && slices.Contains(rp.NonRetryableErrorTypes, appErr.Type()) {
 		return true
 	}
-	return rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts
+	if rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts {
+		return true
+	}
+	if info.ScheduleToCloseTimeout <= 0 {
+		return false
+	}
+	end := info.ScheduledTime.Add(info.ScheduleToCloseTimeout)
+	return !time.Now().Add(retryDelay(rp, info.Attempt, appErr)).Before(end)
+}
+
+// retryDelay is how long Temporal waits before retrying after attempt
+// failed with appErr: the error's NextRetryDelay when it sets one, else
+// the policy's backoff, InitialInterval × BackoffCoefficient^(attempt−1)
+// up to MaximumInterval (the server fills in the defaults of the fields a
+// workflow leaves unset).
+func retryDelay(rp *temporal.RetryPolicy, attempt int32, appErr *temporal.ApplicationError) time.Duration {
+	if appErr != nil && appErr.NextRetryDelay() > 0 {
+		return appErr.NextRetryDelay()
+	}
+	d := float64(rp.InitialInterval) * math.Pow(rp.BackoffCoefficient, float64(attempt-1))
+	return time.Duration(min(d, float64(rp.MaximumInterval)))
 }
 
 // fetch downloads u into the locked partial file f (resuming it when it

@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/mediaflow/mediaflow/activities"
 	"github.com/mediaflow/mediaflow/workflows"
@@ -522,34 +523,95 @@ func TestDownloadHTTP2WithoutLength(t *testing.T) {
 	require.Equal(t, hex.EncodeToString(sum[:]), m.SHA256)
 }
 
-// downloadAsShipped runs DownloadMedia attempt after attempt, as Temporal
-// does with the shipped options: until one succeeds, fails with a
-// non-retryable error (by its flag or the retry policy's
-// NonRetryableErrorTypes), or the retry policy's last attempt fails. The
-// backoff between attempts is not waited for.
+// TestDownloadLastAttemptOfTheWindow: when the download's retries are
+// bounded by a window (a ScheduleToClose timeout) rather than a number of
+// attempts, the last attempt that fits in it removes the partial file it
+// would otherwise keep for a retry: the last whose retry, after the
+// backoff or the host's Retry-After, would start past the window.
+func TestDownloadLastAttemptOfTheWindow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		window time.Duration
+		resume http.HandlerFunc
+	}{
+		// Attempts at 0 s and 5 s (InitialInterval); the next, 10 s later
+		// (the backoff doubled), would start past the window.
+		{"the backoff", 12 * time.Second, func(w http.ResponseWriter, r *http.Request) { cutRest(w, r, video, v1...) }},
+		// The backoff (10 s) fits; the host's Retry-After does not.
+		{"Retry-After", time.Minute, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := &host{serve: afterCut(v1, tc.resume, nil)}
+			ts := httptest.NewServer(h)
+			t.Cleanup(ts.Close)
+			a := &activities.Activities{MediaDir: t.TempDir(), MediaAllowedHosts: []string{"127.0.0.1"}}
+			policy := *shipped.RetryPolicy
+			policy.MaximumAttempts = 0
+			opts := shipped
+			opts.RetryPolicy = &policy
+			opts.ScheduleToCloseTimeout = tc.window
+
+			_, attempts, err := downloadAs(t, opts, a, activities.DownloadInput{JobID: "job", URL: ts.URL + "/clip.mp4"})
+			require.Error(t, err)
+			require.Equal(t, 2, attempts)
+			reqs := h.requests()
+			require.NotEmpty(t, reqs[1].Get("Range"), "the partial file was kept for the second attempt")
+			require.Empty(t, activities.Files(t, a.MediaDir), "no partial file, validator or job directory left")
+		})
+	}
+}
+
+// downloadAsShipped is downloadAs with the shipped options.
 func downloadAsShipped(t *testing.T, a *activities.Activities, in activities.DownloadInput) (activities.Media, int, error) {
 	t.Helper()
-	policy := shipped.RetryPolicy
+	return downloadAs(t, shipped, a, in)
+}
+
+// downloadAs runs DownloadMedia attempt after attempt, as Temporal does
+// with the activity options opts: until one succeeds, fails with a
+// non-retryable error (by its flag or the retry policy's
+// NonRetryableErrorTypes), or fails with no retry left: the retry policy's
+// MaximumAttempts reached, or the next retry, after its backoff, past the
+// ScheduleToClose window. The backoffs are not waited for: each attempt
+// is told (activity.GetInfo's ScheduledTime) that they were.
+func downloadAs(t *testing.T, opts workflow.ActivityOptions, a *activities.Activities, in activities.DownloadInput) (activities.Media, int, error) {
+	t.Helper()
+	policy := opts.RetryPolicy
+	var elapsed time.Duration // since the first attempt was scheduled
+	backoff := policy.InitialInterval
 	for attempt := int32(1); ; attempt++ {
-		m, err := attemptDownload(t, a, in, attempt)
+		info := asAttempt{opts: opts, attempt: attempt, scheduled: time.Now().Add(-elapsed)}
+		m, err := attemptDownload(t, a, in, &info)
 		var appErr *temporal.ApplicationError
 		done := err == nil || errors.As(err, &appErr) &&
 			(appErr.NonRetryable() || slices.Contains(policy.NonRetryableErrorTypes, appErr.Type()))
-		if done || attempt == policy.MaximumAttempts {
+		delay := backoff
+		if appErr != nil && appErr.NextRetryDelay() > 0 {
+			delay = appErr.NextRetryDelay()
+		}
+		if done || attempt == policy.MaximumAttempts ||
+			opts.ScheduleToCloseTimeout > 0 && elapsed+delay >= opts.ScheduleToCloseTimeout {
 			return m, int(attempt), err
 		}
+		elapsed += delay
+		backoff = min(time.Duration(float64(backoff)*policy.BackoffCoefficient), policy.MaximumInterval)
 	}
 }
 
 // attemptDownload runs one attempt, which activity.GetInfo reports as
-// attempt n of the shipped retry policy, with its heartbeat timeout: the
-// test environment sets neither, Temporal does.
-func attemptDownload(t *testing.T, a *activities.Activities, in activities.DownloadInput, n int32) (activities.Media, error) {
+// info says.
+func attemptDownload(t *testing.T, a *activities.Activities, in activities.DownloadInput, info *asAttempt) (activities.Media, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestActivityEnvironment()
-	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&asAttempt{n: n}}})
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{info}})
 	env.RegisterActivity(a.DownloadMedia)
 	var m activities.Media
 	v, err := env.ExecuteActivity(a.DownloadMedia, in)
@@ -559,35 +621,41 @@ func attemptDownload(t *testing.T, a *activities.Activities, in activities.Downl
 	return m, err
 }
 
-// asAttempt makes activity.GetInfo report attempt n with the shipped
-// retry policy and heartbeat timeout.
+// asAttempt makes activity.GetInfo report an attempt as Temporal would:
+// its number, the retry policy, heartbeat and ScheduleToClose timeouts of
+// opts, and when the first attempt was scheduled. The test environment
+// sets none of them.
 type asAttempt struct {
 	interceptor.WorkerInterceptorBase
-	n int32
+	opts      workflow.ActivityOptions
+	attempt   int32
+	scheduled time.Time
 }
 
 func (w *asAttempt) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
-	return &attemptInbound{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}, n: w.n}
+	return &attemptInbound{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}, info: w}
 }
 
 type attemptInbound struct {
 	interceptor.ActivityInboundInterceptorBase
-	n int32
+	info *asAttempt
 }
 
 func (i *attemptInbound) Init(outbound interceptor.ActivityOutboundInterceptor) error {
-	return i.Next.Init(&attemptOutbound{ActivityOutboundInterceptorBase: interceptor.ActivityOutboundInterceptorBase{Next: outbound}, n: i.n})
+	return i.Next.Init(&attemptOutbound{ActivityOutboundInterceptorBase: interceptor.ActivityOutboundInterceptorBase{Next: outbound}, info: i.info})
 }
 
 type attemptOutbound struct {
 	interceptor.ActivityOutboundInterceptorBase
-	n int32
+	info *asAttempt
 }
 
 func (o *attemptOutbound) GetInfo(ctx context.Context) activity.Info {
 	info := o.Next.GetInfo(ctx)
-	info.Attempt = o.n
-	info.RetryPolicy = shipped.RetryPolicy
-	info.HeartbeatTimeout = shipped.HeartbeatTimeout
+	info.Attempt = o.info.attempt
+	info.RetryPolicy = o.info.opts.RetryPolicy
+	info.HeartbeatTimeout = o.info.opts.HeartbeatTimeout
+	info.ScheduleToCloseTimeout = o.info.opts.ScheduleToCloseTimeout
+	info.ScheduledTime = o.info.scheduled
 	return info
 }
