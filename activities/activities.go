@@ -44,6 +44,10 @@ const (
 	// ErrTypeInvalidPath: the media's path cannot be made on this file
 	// system, the same way on every attempt (a name too long, invalid).
 	ErrTypeInvalidPath = "InvalidPath"
+	// ErrTypeInvalidResponse: the media host's answer cannot be the whole
+	// media (a 206 to a request without Range, an unknown
+	// Content-Encoding, …; see DownloadMedia).
+	ErrTypeInvalidResponse = "InvalidResponse"
 )
 
 // ErrTypeRetryableHTTP is the type of retryable HTTP failures (408, 429,
@@ -54,9 +58,6 @@ const ErrTypeRetryableHTTP = "RetryableHTTP"
 // attempt (one that Temporal timed out but that has not stopped yet, or
 // another event's) is writing the same partial file.
 const ErrTypeDownloadBusy = "DownloadBusy"
-
-// DefaultMediaMaxBytes bounds a download when MediaMaxBytes is 0: 5 GiB.
-const DefaultMediaMaxBytes = 5 << 30
 
 // JobStore is the part of store.Store the activities use.
 type JobStore interface {
@@ -91,7 +92,8 @@ type Activities struct {
 	// MediaHTTP, when set, is the client for downloads instead of
 	// NewMediaClient(MediaAllowedHosts); it must guard addresses itself.
 	MediaHTTP *http.Client
-	// MediaMaxBytes bounds one download, in bytes (default 5 GiB).
+	// MediaMaxBytes bounds one download, in bytes; 0: no bound. The worker
+	// sets MEDIA_MAX_BYTES (internal/config holds its default).
 	MediaMaxBytes int64
 	// NotifyURL and AlertURL receive the JSON summaries; empty skips them.
 	NotifyURL string

@@ -3,22 +3,17 @@ package activities
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/gofrs/flock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
@@ -45,16 +40,6 @@ type Media struct {
 	Note     string `json:"note,omitempty"`
 }
 
-// heartbeatEvery is how often a running download reports its progress.
-const heartbeatEvery = time.Second
-
-// defaultStallTimeout ends a transfer that receives nothing for this long
-// when the activity has no heartbeat timeout of its own.
-const defaultStallTimeout = time.Minute
-
-// errStalled cancels a transfer that stopped receiving bytes.
-var errStalled = errors.New("no bytes received for 1.5 heartbeat timeouts")
-
 // DownloadMedia streams the job's media_url to MEDIA_DIR/<job dir>/<URL
 // hash>-<file name> (see pathsFor: names bounded and safe whatever the
 // event holds; the URL's hash makes the file the URL's own, so a later
@@ -69,11 +54,20 @@ var errStalled = errors.New("no bytes received for 1.5 heartbeat timeouts")
 // NewMediaClient); anything else is a non-retryable ForbiddenAddress error
 // naming the address and its class, never the URL.
 //
+// Whole files only: the file is renamed into place only when the host's
+// answer is the whole media, by HTTP's own rules (see accept and
+// acceptRange): a 200, or a 206 to the range asked; a body of the length
+// declared (Content-Length, or to the end of the Content-Range asked);
+// an identity body, or a gzip one decoded and checked by its own CRC-32
+// (any other Content-Encoding is refused). An answer that breaks them is a
+// hostError: when it answered a resume, the attempt starts over from byte
+// 0, once; otherwise the download fails with a non-retryable
+// InvalidResponse error naming what the host did.
+//
 // Resume: an attempt that fails with a retryable error keeps its partial
-// file when the response had a validator (a strong ETag, else
-// Last-Modified), saved beside it; the next attempt asks for the rest
-// (Range, If-Range), hashes the bytes it has, and appends. A server that
-// answers 200 instead, a 206 for another range, or a 416: it starts over.
+// file when the answer had a strong validator and a length (see
+// partialMeta), saved beside it; the next attempt hashes the bytes it has,
+// asks for the rest (Range, If-Range) and appends them.
 // Two attempts never write the same partial file at once: it is locked
 // (flock); an attempt that finds it locked waits up to a heartbeat timeout,
 // heartbeating, then fails with a retryable DownloadBusy error. A
@@ -88,11 +82,13 @@ var errStalled = errors.New("no bytes received for 1.5 heartbeat timeouts")
 // Failures: a non-http(s) URL or a redirect to another scheme
 // (InvalidURL), a 4xx answer other than 408/429 (HTTPStatus), media larger
 // than MediaMaxBytes or than the file system takes (MediaTooLarge), an
-// address not allowed (ForbiddenAddress) and a path the file system
-// refuses whatever the attempt (InvalidPath: name too long or invalid) are
-// non-retryable; 408, 429, 5xx (after Retry-After), connection resets,
-// timeouts, DownloadBusy and other file system errors (disk full,
-// permission denied, read-only: an operator can fix those) are retried.
+// address not allowed (ForbiddenAddress), an answer that cannot be the
+// whole media (InvalidResponse) and a path the file system refuses
+// whatever the attempt (InvalidPath: name too long or invalid) are
+// non-retryable; 408, 429, 5xx (after Retry-After), connection resets, a
+// body cut short of its declared length, timeouts, DownloadBusy and other
+// file system errors (disk full, permission denied, read-only: an operator
+// can fix those) are retried.
 // Without MEDIA_DIR or media_url it is Skipped.
 func (a *Activities) DownloadMedia(ctx context.Context, in DownloadInput) (Media, error) {
 	if a.MediaDir == "" {
@@ -182,80 +178,11 @@ func (a *Activities) download(ctx context.Context, client *http.Client, u *url.U
 	return true, nil
 }
 
-// lockPoll is how often an attempt that finds the partial file locked
-// tries again.
-const lockPoll = 250 * time.Millisecond
-
-// errLocked is tryLockPartial's answer when the partial file is locked or
-// changed under it.
-var errLocked = errors.New("locked")
-
-// lockPartial creates p.dir, opens p.part (created when missing) and takes
-// its exclusive lock. While another attempt holds it, it waits, heartbeating,
-// up to the activity's heartbeat timeout: a holder that Temporal timed out
-// gives up within half of one (see fetch's watchdog). Then it fails with a
-// retryable DownloadBusy error.
-func lockPartial(ctx context.Context, p mediaPaths) (*os.File, func(), error) {
-	var wait time.Duration
-	if activity.IsActivity(ctx) {
-		wait = activity.GetInfo(ctx).HeartbeatTimeout
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		f, unlock, err := tryLockPartial(p)
-		if !errors.Is(err, errLocked) {
-			return f, unlock, err
-		}
-		if !time.Now().Before(deadline) {
-			return nil, nil, temporal.NewApplicationError(
-				"downloading media: another attempt is writing this media's partial file", ErrTypeDownloadBusy)
-		}
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, int64(0))
-		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		case <-time.After(lockPoll):
-		}
-	}
-}
-
-// tryLockPartial is one try of lockPartial: errLocked when another holds
-// the lock, or when the file at p.part was renamed or removed between
-// opening and locking (the holder finished or cleaned up).
-func tryLockPartial(p mediaPaths) (*os.File, func(), error) {
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return nil, nil, fsError("creating the media directory", err)
-	}
-	lk := flock.New(p.part, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
-	ok, err := lk.TryLock()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, errLocked // the directory, empty, was just removed by a failed attempt
-	}
-	if err != nil {
-		return nil, nil, fsError("locking the partial file", err)
-	}
-	if !ok {
-		return nil, nil, errLocked
-	}
-	f, err := os.OpenFile(p.part, os.O_RDWR, 0)
-	if err == nil {
-		locked, err1 := lk.Stat()
-		opened, err2 := f.Stat()
-		if err1 == nil && err2 == nil && os.SameFile(locked, opened) {
-			return f, func() { lk.Unlock() }, nil
-		}
-		f.Close()
-	}
-	lk.Unlock()
-	return nil, nil, errLocked
-}
-
 // final reports whether err ends the download for good: non-retryable,
 // of a type the retry policy does not retry, or the last attempt's: the
-// retry policy's last, or the last whose retry would still start within
-// the activity's ScheduleToClose window.
+// retry policy's MaximumAttempts, or the last whose retry would start
+// past the activity's ScheduleToClose window (Temporal then schedules no
+// retry).
 func final(ctx context.Context, err error) bool {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
@@ -275,230 +202,53 @@ func final(ctx context.Context, err error) bool {
 	if rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts {
 		return true
 	}
+	if info.ScheduleToCloseTimeout <= 0 {
+		return false
+	}
 	end := info.ScheduledTime.Add(info.ScheduleToCloseTimeout)
-	return info.ScheduleToCloseTimeout > 0 && !time.Now().Add(nextBackoff(rp, info.Attempt)).Before(end)
+	return !time.Now().Add(retryDelay(rp, info.Attempt, appErr)).Before(end)
 }
 
-// nextBackoff is how long Temporal waits after attempt fails before the
-// next one, by the retry policy rp (exponential, capped).
-func nextBackoff(rp *temporal.RetryPolicy, attempt int32) time.Duration {
-	d := float64(rp.InitialInterval)
-	for range attempt - 1 {
-		d *= rp.BackoffCoefficient
+// retryDelay is how long Temporal waits before retrying after attempt
+// failed with appErr: the error's NextRetryDelay when it sets one, else
+// the policy's backoff, InitialInterval × BackoffCoefficient^(attempt−1)
+// up to MaximumInterval (the server fills in the defaults of the fields a
+// workflow leaves unset).
+func retryDelay(rp *temporal.RetryPolicy, attempt int32, appErr *temporal.ApplicationError) time.Duration {
+	if appErr != nil && appErr.NextRetryDelay() > 0 {
+		return appErr.NextRetryDelay()
 	}
-	if rp.MaximumInterval > 0 {
-		d = min(d, float64(rp.MaximumInterval))
-	}
-	return time.Duration(d)
-}
-
-// validator identifies the version of the media whose bytes the partial
-// file holds, saved in mediaPaths.meta.
-type validator struct {
-	ETag         string `json:"etag,omitempty"` // strong ETags only
-	LastModified string `json:"last_modified,omitempty"`
-}
-
-// validatorOf returns resp's validator: its ETag unless weak (If-Range
-// takes strong ones only), its Last-Modified.
-func validatorOf(resp *http.Response) validator {
-	v := validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-	if strings.HasPrefix(v.ETag, "W/") {
-		v.ETag = ""
-	}
-	return v
-}
-
-// ifRange is the If-Range value of v: the ETag, else the date; "" when v
-// has neither, and then nothing can be resumed.
-func (v validator) ifRange() string {
-	if v.ETag != "" {
-		return v.ETag
-	}
-	return v.LastModified
-}
-
-// readValidator reads the validator saved at path; zero when there is
-// none or it does not parse (the partial file is then started over).
-func readValidator(path string) validator {
-	var v validator
-	b, err := os.ReadFile(path)
-	if err == nil && json.Unmarshal(b, &v) != nil {
-		v = validator{}
-	}
-	return v
+	d := float64(rp.InitialInterval) * math.Pow(rp.BackoffCoefficient, float64(attempt-1))
+	return time.Duration(min(d, float64(rp.MaximumInterval)))
 }
 
 // fetch downloads u into the locked partial file f (resuming it when it
-// can), renames it to p.final, and sets m.Size and m.SHA256.
+// can), renames it to p.final, and sets m.Size and m.SHA256. It makes at
+// most two requests: a resume that the host answers with a hostError
+// starts over from byte 0 once; a hostError to a request from byte 0 is
+// a non-retryable InvalidResponse error.
 func (a *Activities) fetch(ctx context.Context, client *http.Client, u *url.URL, f *os.File, p mediaPaths, m *Media) error {
-	maxBytes := a.MediaMaxBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMediaMaxBytes
+	t := &transfer{client: client, u: u, f: f, p: p, maxBytes: a.MediaMaxBytes, h: sha256.New()}
+	if err := t.resumePoint(ctx); err != nil {
+		return err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return fsError("reading the partial file", err)
-	}
-	have, saved := st.Size(), validator{}
-	if have > 0 {
-		saved = readValidator(p.meta)
-	}
-	h := sha256.New()
-	if have > 0 && saved.ifRange() != "" {
-		// The checksum covers the whole file: the bytes already here too.
-		if _, err := io.Copy(newProgress(ctx, h, 0), io.NewSectionReader(f, 0, have)); err != nil {
-			return fsError("hashing the partial file", err)
-		}
-	}
+	ctx, t.stall = watchStall(ctx)
+	defer t.stall.stop()
 
-	// The watchdog cancels the transfer once no byte came for a heartbeat
-	// timeout; progress.Write pushes it back.
-	// Longer than the heartbeat timeout, so Temporal's own timeout decides
-	// the retry and this only ends the abandoned attempt.
-	stall := defaultStallTimeout
-	if activity.IsActivity(ctx) && activity.GetInfo(ctx).HeartbeatTimeout > 0 {
-		stall = activity.GetInfo(ctx).HeartbeatTimeout * 3 / 2
+	ranged := t.have > 0
+	size, err := t.receive(ctx, ranged)
+	var bad hostError
+	if ranged && errors.As(err, &bad) {
+		activity.GetLogger(ctx).Warn("Resume refused, starting over from byte 0", "reason", "the host "+bad.Error())
+		size, err = t.receive(ctx, false)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
-	defer watchdog.Stop()
-
-	resp, offset, err := request(ctx, client, u, have, saved)
-	if err != nil {
-		if errors.Is(context.Cause(ctx), errStalled) {
-			return fmt.Errorf("downloading media: %w", errStalled)
-		}
-		var scheme errRedirectScheme
-		if errors.As(err, &scheme) {
-			return temporal.NewNonRetryableApplicationError("downloading media: "+scheme.Error(), ErrTypeInvalidURL, nil)
-		}
-		if ferr, ok := forbidden(err); ok {
-			return ferr
-		}
-		return fmt.Errorf("downloading media: %w", withoutURL(err))
+	if errors.As(err, &bad) {
+		return temporal.NewNonRetryableApplicationError("downloading media: the host "+bad.Error(), ErrTypeInvalidResponse, nil)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return statusError("downloading media", resp)
-	}
-	if resp.ContentLength >= 0 && offset+resp.ContentLength > maxBytes {
-		return tooLarge(maxBytes)
-	}
-	if offset == 0 {
-		// Starting over: the partial file and its validator are this
-		// response's, the validator saved before any byte.
-		h.Reset()
-		if err := f.Truncate(0); err != nil {
-			return fsError("emptying the partial file", err)
-		}
-		if err := saveValidator(p.meta, validatorOf(resp)); err != nil {
-			return err
-		}
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return fsError("writing the partial file", err)
-	}
-
-	pr := newProgress(ctx, io.MultiWriter(f, h), offset)
-	pr.onWrite = func() { watchdog.Reset(stall) }
-	// One byte past the limit tells a too-large body from one exactly at it.
-	n, err := io.Copy(pr, io.LimitReader(resp.Body, maxBytes-offset+1))
-	if err != nil {
-		if errors.Is(context.Cause(ctx), errStalled) {
-			err = errStalled
-		}
-		var perr *fs.PathError // the file's, not the network's
-		if errors.As(err, &perr) {
-			return fsError("writing the partial file", err)
-		}
-		return fmt.Errorf("downloading media after %d bytes: %w", offset+n, err)
-	}
-	if offset+n > maxBytes {
-		return tooLarge(maxBytes)
-	}
-	if err := f.Sync(); err != nil {
-		return fsError("writing the partial file", err)
-	}
-	// The validator goes first: a partial file without one is started
-	// over, never resumed against bytes it does not describe.
-	if err := os.Remove(p.meta); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fsError("removing the partial file's validator", err)
-	}
-	if err := os.Rename(p.part, p.final); err != nil {
-		return fsError("renaming the partial file into place", err)
-	}
-	m.Size, m.SHA256 = offset+n, hex.EncodeToString(h.Sum(nil))
-	return nil
-}
-
-// request GETs u. With have bytes of it already and their validator, it
-// asks for the rest (Range, If-Range) and returns offset = have when the
-// answer is a 206 for exactly that: from have to the end, of the version
-// validated. Any other 206, or a 416, is discarded and u asked for whole;
-// a 200 (the version changed, or ranges unsupported) starts over. offset
-// is 0 for any answer but a usable 206.
-func request(ctx context.Context, client *http.Client, u *url.URL, have int64, saved validator) (*http.Response, int64, error) {
-	get := func(ranged bool) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("media_url does not parse", ErrTypeInvalidURL, nil)
-		}
-		if ranged {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
-			req.Header.Set("If-Range", saved.ifRange())
-		}
-		return client.Do(req)
-	}
-	if have == 0 || saved.ifRange() == "" {
-		resp, err := get(false)
-		return resp, 0, err
-	}
-	resp, err := get(true)
-	if err != nil {
-		return nil, 0, err
-	}
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		if rangeFrom(resp, have) && (saved.ETag == "" || resp.Header.Get("ETag") == "" || resp.Header.Get("ETag") == saved.ETag) {
-			return resp, have, nil
-		}
-	case http.StatusRequestedRangeNotSatisfiable:
-	default:
-		return resp, 0, nil
-	}
-	resp.Body.Close()
-	resp, err = get(false)
-	return resp, 0, err
-}
-
-// rangeFrom reports whether resp's Content-Range is from first to the end
-// of the media ("bytes <first>-<total-1>/<total>").
-func rangeFrom(resp *http.Response, first int64) bool {
-	var start, end, total int64
-	if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil {
-		return false
-	}
-	return start == first && end == total-1
-}
-
-// saveValidator writes v to path, or removes path when v is empty.
-func saveValidator(path string, v validator) error {
-	if v.ifRange() == "" {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fsError("removing the partial file's validator", err)
-		}
-		return nil
-	}
-	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return fsError("saving the partial file's validator", err)
-	}
-	return nil
+	return t.commit(m, size)
 }
 
 // fsError turns a file system error into an activity error: errors that
@@ -521,50 +271,4 @@ func fsError(what string, err error) error {
 func tooLarge(maxBytes int64) error {
 	return temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("media larger than %d bytes (MEDIA_MAX_BYTES)", maxBytes), ErrTypeMediaTooLarge, nil)
-}
-
-// progress counts bytes written through it and heartbeats the count at
-// most every heartbeatEvery; onWrite, when set, is called on every write.
-type progress struct {
-	ctx     context.Context
-	w       io.Writer
-	n       int64
-	last    time.Time
-	onWrite func()
-}
-
-// newProgress counts from n bytes, its first heartbeat heartbeatEvery
-// from now: a download that ends sooner (most media) sends none, each
-// heartbeat being a call to Temporal and a write to its database.
-func newProgress(ctx context.Context, w io.Writer, n int64) *progress {
-	return &progress{ctx: ctx, w: w, n: n, last: time.Now()}
-}
-
-func (p *progress) Write(b []byte) (int, error) {
-	if p.onWrite != nil {
-		p.onWrite()
-	}
-	n, err := p.w.Write(b)
-	p.n += int64(n)
-	if now := time.Now(); now.Sub(p.last) >= heartbeatEvery {
-		p.last = now
-		activity.RecordHeartbeat(p.ctx, p.n)
-	}
-	return n, err
-}
-
-// hashFile returns the size and hex SHA-256 of the file at path,
-// heartbeating as it reads (a large file takes a while).
-func hashFile(ctx context.Context, path string) (int64, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	var h hash.Hash = sha256.New()
-	n, err := io.Copy(newProgress(ctx, h, 0), f)
-	if err != nil {
-		return 0, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

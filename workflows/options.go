@@ -89,7 +89,8 @@ func NewOptions(taskQueue string, w Windows) Options {
 				BackoffCoefficient: 2,
 				MaximumInterval:    5 * time.Minute,
 				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidURL, activities.ErrTypeHTTPStatus,
-					activities.ErrTypeMediaTooLarge, activities.ErrTypeForbiddenAddress, activities.ErrTypeInvalidPath},
+					activities.ErrTypeMediaTooLarge, activities.ErrTypeForbiddenAddress, activities.ErrTypeInvalidPath,
+					activities.ErrTypeInvalidResponse},
 			},
 		},
 		// One attempt within the workflow task (whose timeout is 10 s);

@@ -1,0 +1,4 @@
+package activities
+
+// Files is files, for the tests of package activities_test.
+var Files = files
