@@ -28,11 +28,20 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mediaflow/mediaflow/activities"
+	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/workflows"
 )
 
-// shipped is the download's activity options as the worker runs them.
-var shipped = workflows.DefaultOptions().Download
+// shipped is the download's activity options as the worker runs them,
+// with package config's defaults.
+var shipped = func() workflow.ActivityOptions {
+	cfg, err := config.LoadWorker(config.Environ{})
+	if err != nil {
+		panic(err)
+	}
+	return workflows.NewOptions(cfg.TaskQueue, workflows.Windows{Database: cfg.DatabaseRetryWindow,
+		Download: cfg.DownloadRetryWindow, Delivery: cfg.DeliveryRetryWindow}).Download
+}()
 
 // video and edited are two versions of one media, as long as each other;
 // every byte differs from the other version's and every line is numbered,
@@ -184,8 +193,8 @@ const exhausted = -1
 // TestDownloadHostMisbehaves: media hosts, CDNs and proxies that answer
 // other than asked, in the ways real ones do. Each download runs attempt
 // after attempt as Temporal runs it with the shipped options
-// (workflows.DefaultOptions().Download: its retry policy's maximum
-// attempts and non-retryable types), and ends either with the whole media
+// (its retry policy's window, DOWNLOAD_RETRY_WINDOW, and non-retryable
+// types), and ends either with the whole media
 // on disk (the right bytes, size and SHA-256) or failed, as asserted, with
 // nothing left in MEDIA_DIR.
 func TestDownloadHostMisbehaves(t *testing.T) {
