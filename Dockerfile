@@ -21,9 +21,14 @@ ARG TARGETARCH
 # --build-arg GO_TAGS=mediaflow_gcs (gs://) or mediaflow_azure (azblob://);
 # left out by default, as each costs every process memory.
 ARG GO_TAGS=""
+# The worker's Worker Versioning build ID (docs/production.md, "Rolling out a
+# change"), e.g. --build-arg BUILD_ID=$(git rev-parse --short HEAD); empty:
+# the worker derives one from its own binary.
+ARG BUILD_ID=""
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -tags "$GO_TAGS" -ldflags="-s -w" -o /out/ ./cmd/server ./cmd/worker ./cmd/probe ./cmd/mediaflowctl
+    go build -trimpath -tags "$GO_TAGS" -ldflags="-s -w -X github.com/mediaflow/mediaflow/internal/app.BuildID=$BUILD_ID" \
+    -o /out/ ./cmd/server ./cmd/worker ./cmd/probe ./cmd/mediaflowctl
 # The default blob store (BLOB_URL file://./data/blobs), made here: the
 # runtime image has no shell to make it, and a named volume mounted there
 # takes its owner from the image.

@@ -82,6 +82,15 @@ func TestTwoBuildsUnderRunningTraffic(t *testing.T) {
 		require.Equal(t, "v2", a.buildOf(t, a.send(t, media.URL)), "new events run on the current build, v2")
 	}
 
+	// Findable by build, as docs/production.md's "watch" step lists them.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resp, err := a.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Query: `TemporalWorkerDeploymentVersion="` + dep + `:v2"`})
+		if assert.NoError(c, err) {
+			assert.EqualValues(c, 3, resp.GetCount())
+		}
+	}, 10*time.Second, 200*time.Millisecond)
+
 	close(release)
 	res, err := a.resultWithin(t, held, time.Minute)
 	require.NoError(t, err, "the held event finishes")

@@ -183,7 +183,7 @@ type Worker struct {
 	// retries an event). See workflows.Windows.
 	DatabaseRetryWindow time.Duration `env:"DATABASE_RETRY_WINDOW" envDefault:"20m"`
 	DownloadRetryWindow time.Duration `env:"DOWNLOAD_RETRY_WINDOW" envDefault:"24h"`
-	DeliveryRetryWindow time.Duration `env:"DELIVERY_RETRY_WINDOW" envDefault:"24h"`
+	DeliveryRetryWindow time.Duration `env:"DELIVERY_RETRY_WINDOW" envDefault:"28h"`
 	// NotifyMaxPerSecond is the most requests per second that the notify
 	// and alert receivers get from all workers together, first attempts
 	// included (Temporal's rate limit of the delivery task queue); 0 when
