@@ -55,14 +55,14 @@ func (l *noticeLog) forJob(jobID string) []map[string]any {
 
 // stepsApp is an app with every optional step on: media from media, and
 // notifications and alerts both to log.
-func stepsApp(t *testing.T, media *httptest.Server, log *noticeLog) *testApp {
+func stepsApp(t *testing.T, media *httptest.Server, log *noticeLog, configure ...func(*appConfig)) *testApp {
 	t.Helper()
 	receiver := httptest.NewServer(log)
 	t.Cleanup(receiver.Close)
-	return newApp(t, func(c *appConfig) {
+	return newApp(t, append([]func(*appConfig){func(c *appConfig) {
 		c.env["MEDIA_DIR"], c.env["NOTIFY_URL"], c.env["ALERT_URL"] = t.TempDir(), receiver.URL, receiver.URL
 		c.env["MEDIA_ALLOWED_HOSTS"] = "127.0.0.1" // the media server
-	})
+	}}, configure...)...)
 }
 
 // TestStaleEventCausesNoSideEffects: a failed event stamped 10:05 is

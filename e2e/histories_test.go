@@ -14,14 +14,17 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/app"
 )
 
-// historyVersion names the files TestRecordHistories writes: the version of
-// MediaCompletedWorkflow's "local-steps" change that the current code
-// records (v1: local record and watch steps; v2: the first attempt of a
-// notification is local too). Raise it with the version, so the files of
-// the versions before stay.
-const historyVersion = "v2"
+// historyVersion names the files TestRecordHistories writes: the layout of
+// MediaCompletedWorkflow's histories that the current code records (v1:
+// local record and watch steps; v2: the first attempt of a notification
+// is local too; v2-plan: the plan recorded with its users' steps (here
+// build v2's stamp, after record) and deliveries on the rate-limited
+// delivery task queue). Change it with the layout, so the files of the
+// layouts before stay.
+const historyVersion = "v2-plan"
 
 // TestRecordHistories records the histories workflows/replay_test.go
 // replays, from real runs of the current code, into workflows/testdata
@@ -34,7 +37,7 @@ func TestRecordHistories(t *testing.T) {
 	}
 	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("frames")) }))
 	defer media.Close()
-	a := stepsApp(t, media, &noticeLog{})
+	a := stepsApp(t, media, &noticeLog{}, func(c *appConfig) { c.steps = []app.StepFunc{stamp} })
 	ctx := context.Background()
 
 	record := func(name, id string) {

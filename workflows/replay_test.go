@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,8 +15,9 @@ import (
 
 // histories returns the recorded histories in testdata matching pattern:
 // v0-* from before versionLocalSteps, v1-* and v2-* from its versions 1
-// and 2 (recorded by the e2e test TestRecordHistories, or with `temporal
-// workflow show -o json`; see docs/extending.md).
+// and 2, v2-plan-* from version 2 with the plan's users' steps and the
+// delivery task queue (recorded by the e2e test TestRecordHistories, or
+// with `temporal workflow show -o json`; see docs/extending.md).
 func histories(t *testing.T, pattern string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", pattern))
@@ -45,6 +47,24 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// TestReplayWhateverTheSteps: the steps users add do not change what a
+// recorded workflow does: each history replays on a worker with other
+// steps than it ran with (histories of v2-plan ran build v2's stamp step,
+// the others none), because its plan is in its history.
+func TestReplayWhateverTheSteps(t *testing.T) {
+	run := func(context.Context, StepInput) (mediaflow.StepResult, error) { return mediaflow.StepResult{}, nil }
+	other := Workflow{Options: shipped(t), Steps: []Step{
+		{Name: "archive", After: AfterDownload, Run: run},
+		{Name: "index", After: AfterRecord, Run: run},
+		{Name: "audit", After: AfterDelivery, Off: "AUDIT_URL not set"},
+	}}
+	for _, file := range histories(t, "*.json") {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			require.NoError(t, replay(t, file, other.MediaCompleted))
+		})
+	}
+}
+
 // withNewStep is MediaCompleted followed by one more activity, as the
 // README's "Add an activity" adds one: with guarded, behind
 // workflow.GetVersion, as the README says to.
@@ -64,8 +84,9 @@ func withNewStep(t *testing.T, guarded bool) func(workflow.Context, mediaflow.Me
 	}
 }
 
-// TestAddingAnActivity backs the README's walk-through: a new step
-// without GetVersion breaks the recorded histories; with it they replay.
+// TestAddingAnActivity backs docs/extending.md: a new activity called from
+// the workflow's own code without GetVersion breaks the recorded
+// histories; with it they replay.
 func TestAddingAnActivity(t *testing.T) {
 	for _, file := range append(histories(t, "v0-*.json"), histories(t, "v[12]-success.json")...) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
