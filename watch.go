@@ -2,6 +2,7 @@ package mediaflow
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -40,6 +41,9 @@ var SearchAttrWatchState = temporal.NewSearchAttributeKeyKeyword("AnimusWatchSta
 func SearchAttributes() []temporal.SearchAttributeKeyKeyword {
 	return []temporal.SearchAttributeKeyKeyword{SearchAttrJobID, SearchAttrJobStatus, SearchAttrWatchState}
 }
+
+// WatchSummary is a watch's summary in the Temporal UI.
+func WatchSummary(jobID string) string { return "Watch for Animus job " + jobID }
 
 // WatchID returns the workflow ID of jobID's watch: "animus-job-<job ID>".
 func WatchID(jobID string) string { return "animus-job-" + jobID }
@@ -114,6 +118,27 @@ type WatchResult struct {
 	Alerted bool `json:"alerted,omitempty"`
 }
 
+// Summary is the watch in one line for a person (its current details in
+// the Temporal UI): "job j1: waiting for its event", "job j1: done,
+// completed (event msg_1, media saved)", "job j1: overdue, alerted".
+func (r WatchResult) Summary() string {
+	switch {
+	case r.State == WatchDone && r.Outcome != nil:
+		media := ""
+		if r.Outcome.MediaPath != "" {
+			media = ", media saved"
+		}
+		return fmt.Sprintf("job %s: done, %s (event %s%s)", r.JobID, r.Outcome.Status, r.Outcome.EventID, media)
+	case r.State == WatchOverdue && r.Alerted:
+		return fmt.Sprintf("job %s: overdue, alerted; still waiting for its event", r.JobID)
+	case r.State == WatchOverdue:
+		return fmt.Sprintf("job %s: overdue; still waiting for its event", r.JobID)
+	case r.State == WatchExpired:
+		return fmt.Sprintf("job %s: expired, no event came", r.JobID)
+	}
+	return fmt.Sprintf("job %s: waiting for its event", r.JobID)
+}
+
 // WatchStartOptions returns the options to start jobID's watch from any
 // Temporal client (client.ExecuteWorkflow with WatchWorkflowType and a
 // WatchInput): workflow ID WatchID(jobID), mediaflow's task queue, and
@@ -124,5 +149,6 @@ func WatchStartOptions(taskQueue, jobID string) client.StartWorkflowOptions {
 		ID:                       WatchID(jobID),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            WatchSummary(jobID),
 	}
 }

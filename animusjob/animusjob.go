@@ -78,6 +78,7 @@ func (o Options) Start(ctx workflow.Context, jobID string, deadline time.Duratio
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            mediaflow.WatchID(jobID),
+		StaticSummary:         mediaflow.WatchSummary(jobID),
 		TaskQueue:             queue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 	})

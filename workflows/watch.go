@@ -56,6 +56,7 @@ func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (medi
 	}
 	setState := func(s mediaflow.WatchState) error {
 		res.State = s
+		workflow.SetCurrentDetails(ctx, res.Summary())
 		return workflow.UpsertTypedSearchAttributes(ctx,
 			mediaflow.SearchAttrJobID.ValueSet(in.JobID), mediaflow.SearchAttrWatchState.ValueSet(string(s)))
 	}
@@ -121,6 +122,7 @@ func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (medi
 		return res, fmt.Errorf("alerting on job %s: %w", in.JobID, err)
 	}
 	res.Alerted = !delivery.Skipped
+	workflow.SetCurrentDetails(ctx, res.Summary())
 
 	if o := waitFor(ctx, outcomes, grace); o != nil {
 		return done(o)
