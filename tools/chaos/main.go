@@ -11,12 +11,13 @@
 //     the server once, the dev server once. With -overload it then offers
 //     4x the sustainable rate for a while and checks that the server sheds
 //     load (429/503), stays up, and completes every event it acknowledged.
-//   - the cluster (-cluster): make cluster's topology, started by
-//     scripts/cluster.sh in a directory of its own (temporal-server on
-//     PostgreSQL, two workers and two servers sharing a PostgreSQL job
-//     store); each delivery goes to either server; faults (-faults, by
-//     scripts/cluster.sh restart NAME --kill): worker-1, temporal-server,
-//     postgresql, server-2, temporal-server.
+//   - the cluster (-cluster): make cluster's topology in a directory of
+//     its own (temporal-server on PostgreSQL, two workers and two servers
+//     sharing a PostgreSQL job store); each delivery goes to either
+//     server; faults (-faults): worker-1, temporal-server, postgresql,
+//     server-2, temporal-server.
+//
+// Both run through tools/internal/stack, as make dev and make cluster do.
 //
 // -report writes the figures to a Markdown file that holds both
 // topologies side by side: a run replaces its own column and keeps the
@@ -54,7 +55,6 @@ type options struct {
 	dupRate     float64
 	overload    bool
 	overloadFor time.Duration
-	binDir      string
 	dir         string
 	report      string
 	timeout     time.Duration
@@ -68,7 +68,7 @@ const (
 
 func main() {
 	var o options
-	flag.BoolVar(&o.cluster, "cluster", false, "run make cluster's topology (scripts/cluster.sh) instead of the dev server")
+	flag.BoolVar(&o.cluster, "cluster", false, "run make cluster's topology instead of the dev server")
 	flag.StringVar(&o.faults, "faults", "", "processes to kill (SIGKILL) and restart, in order, comma-separated (default: dev "+
 		devFaults+"; cluster "+clusterFaults+")")
 	flag.IntVar(&o.n, "n", 500, "distinct events to send")
@@ -76,7 +76,6 @@ func main() {
 	flag.Float64Var(&o.dupRate, "dup", 0.3, "share of events also delivered concurrently as a duplicate")
 	flag.BoolVar(&o.overload, "overload", false, "also run the overload phase (dev server only)")
 	flag.DurationVar(&o.overloadFor, "overload-for", 30*time.Second, "length of the overload phase")
-	flag.StringVar(&o.binDir, "bin", "bin", "directory holding temporal, server and worker (dev server)")
 	flag.StringVar(&o.dir, "dir", "", "work directory for databases and logs (default: a new temporary one)")
 	flag.StringVar(&o.report, "report", "", "write the figures to this Markdown file")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop everything after this long")
@@ -95,25 +94,6 @@ func main() {
 	}
 }
 
-// system is a topology under test: where events are delivered, how each
-// named process is broken and restarted, and how the job rows are counted.
-type system interface {
-	// webhookURLs are the servers' webhook URLs; each delivery picks one.
-	webhookURLs() []string
-	// temporalAddress is the Temporal frontend, for the test's checks.
-	temporalAddress() string
-	// fault kills the process called name and starts it again; it returns
-	// what was done, for the report.
-	fault(ctx context.Context, name string) (string, error)
-	// countRows counts the job rows in the job store.
-	countRows(ctx context.Context) (int, error)
-	// describe says what ran, for the report.
-	describe(ctx context.Context) setup
-	// failed shows what the processes logged, after a failed check.
-	failed()
-	stop()
-}
-
 func run(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
@@ -129,27 +109,17 @@ func run(o options) error {
 	tg := &target{}
 	targetSrv := httptest.NewServer(tg)
 	defer targetSrv.Close()
-	var (
-		sys system
-		dev *devSystem
-		err error
-	)
-	if o.cluster {
-		sys, err = startCluster(ctx, o, targetSrv.URL)
-	} else {
-		dev, err = startDev(ctx, o, targetSrv.URL)
-		sys = dev
-	}
+	sys, err := startSystem(ctx, o, targetSrv.URL)
 	if err != nil {
 		return err
 	}
-	defer sys.stop()
-	tc, err := dialTemporal(ctx, sys.temporalAddress())
+	defer sys.st.Stop()
+	tc, err := dialTemporal(ctx, sys.temporal)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	fmt.Printf("up: webhooks %v, Temporal %s, %d cores, %s\n", sys.webhookURLs(), sys.temporalAddress(), runtime.NumCPU(), runtime.Version())
+	fmt.Printf("up: webhooks %v, Temporal %s, %d cores, %s\n", sys.urls, sys.temporal, runtime.NumCPU(), runtime.Version())
 
 	faults, err := faultPhase(ctx, sys, tc, tg, o)
 	if err != nil {
@@ -159,13 +129,13 @@ func run(o options) error {
 	fmt.Print(faults.text())
 	var over *overloadResult
 	if o.overload && faults.ok() {
-		if over, err = overloadPhase(ctx, dev, tc, o); err != nil {
+		if over, err = overloadPhase(ctx, sys, tc, o); err != nil {
 			return err
 		}
 		fmt.Print(over.text())
 	}
 	if o.report != "" {
-		rec := record{Setup: sys.describe(ctx), Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
+		rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
 			Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
 			DupRate: o.dupRate, Faults: faults, Overload: over}
 		if err := writeReport(o.report, rec); err != nil {
@@ -249,10 +219,10 @@ func newEvents(prefix string, n int) []event {
 // faultPhase sends the events over o.spread while the faults happen at
 // evenly spaced points of that window, one after the other, then waits for
 // the workflows and counts.
-func faultPhase(ctx context.Context, sys system, tc *temporalClient, tg *target, o options) (*faultResult, error) {
+func faultPhase(ctx context.Context, sys *system, tc *temporalClient, tg *target, o options) (*faultResult, error) {
 	events := newEvents("chaos", o.n)
 	tl := newTally()
-	s := &sender{urls: sys.webhookURLs(), secret: secret, schedule: svixSchedule, tally: tl,
+	s := &sender{urls: sys.urls, secret: secret, schedule: svixSchedule, tally: tl,
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	res := &faultResult{Events: o.n, LoadStart: loadAverage()}
 	start := time.Now()

@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/mediaflow/mediaflow/tools/internal/stack"
 )
 
 func quietLogger() *slog.Logger {
@@ -52,11 +53,11 @@ func (r *overloadResult) text() string {
 // overloadPhase first measures the sustainable rate (events completed end
 // to end per second, closed loop), then restarts the server limited to that
 // rate and offers four times as much, open loop, each event tried once.
-func overloadPhase(ctx context.Context, c *devSystem, tc *temporalClient, o options) (*overloadResult, error) {
+func overloadPhase(ctx context.Context, sys *system, tc *temporalClient, o options) (*overloadResult, error) {
 	res := &overloadResult{Duration: o.overloadFor}
 
 	// Calibrate: 16 senders for 10 s, then until all complete.
-	s := &sender{urls: c.webhookURLs(), secret: secret, tally: newTally(), schedule: []time.Duration{0},
+	s := &sender{urls: sys.urls, secret: secret, tally: newTally(), schedule: []time.Duration{0},
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	events := newEvents("calibrate", 100_000)
 	start := time.Now()
@@ -85,8 +86,9 @@ func overloadPhase(ctx context.Context, c *devSystem, tc *temporalClient, o opti
 
 	// The server, limited to the sustainable rate.
 	rps := fmt.Sprintf("%.0f", res.Sustainable)
-	c.server.env = append(c.server.env, "RATE_LIMIT_RPS="+rps, "RATE_LIMIT_BURST="+rps)
-	if err := c.restart(ctx, c.server, syscall.SIGTERM, 0); err != nil {
+	server := sys.st.Proc("server")
+	server.Env = stack.With(server.Env, "RATE_LIMIT_RPS="+rps, "RATE_LIMIT_BURST="+rps)
+	if err := sys.st.Restart(ctx, "server", false, 0); err != nil {
 		return nil, err
 	}
 
@@ -105,7 +107,7 @@ func overloadPhase(ctx context.Context, c *devSystem, tc *temporalClient, o opti
 	res.Sent, res.Acked, res.Codes, res.Transport = n, len(acked), tl.codes, tl.transport
 
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	res.ServerUp = c.server.alive() && waitHTTP(hctx, "http://"+c.httpAddr+"/healthz") == nil
+	res.ServerUp = sys.st.Running("server") && stack.HTTPReady(sys.serverURL+"/healthz")(hctx) == nil
 	cancel()
 
 	if err := tc.waitClosed(ctx, acked, 10*time.Minute); err != nil {

@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
+	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
 
 // temporalClient is the test's own view of Temporal, for the checks.

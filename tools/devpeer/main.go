@@ -37,7 +37,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/webhook"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
-	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
+	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
 
 //go:embed media/*.mp4

@@ -58,8 +58,8 @@ import (
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
-	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
 	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
+	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
 
 // Bounds that keep every run finite and small enough for one machine.

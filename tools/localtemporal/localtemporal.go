@@ -1,5 +1,6 @@
 // Package localtemporal connects mediaflow's tools to a Temporal frontend
-// on this machine: the tools measure and break only what runs here.
+// on this machine (the tools measure and break only what runs here), and
+// finds the Temporal CLI whose dev server make dev and the e2e tests run.
 package localtemporal
 
 import (
