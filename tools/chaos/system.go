@@ -60,6 +60,9 @@ func startSystem(ctx context.Context, o options, targetURL string) (*system, err
 		if s.st.Procs, err = c.Procs(); err != nil {
 			return nil, err
 		}
+		if err := c.Prepare(); err != nil {
+			return nil, err
+		}
 		s.st.Dir, s.urls, s.temporal = c.Dir, c.WebhookURLs(), stack.ClusterTemporal
 		s.database = strings.Replace(c.DatabaseURL(), "mediaflow@", "mediaflow:"+c.MediaflowPassword+"@", 1)
 		s.setup = setup{Topology: "cluster", Temporal: clusterVersion(ctx, root, s.database),

@@ -6,11 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 // CPU time is the measure of cost that survives a busy machine: a process
@@ -166,21 +167,10 @@ func sampleCPU(refs []procRef) cpuSample {
 	return s
 }
 
-// cpuReport is the CPU time each process used over a window (a phase and
-// its wait for workflows), in total and per event.
-type cpuReport struct {
-	Seconds float64 `json:"window_s"`
-	Events  int     `json:"events"`
-	// MS is CPU milliseconds per process over the window; PerEvent is that
-	// over Events. "total" sums them.
-	MS       map[string]float64 `json:"cpu_ms"`
-	PerEvent map[string]float64 `json:"cpu_ms_per_event"`
-}
-
 // cpuBetween reports the CPU used from a to b by the processes present in
 // both, over events.
-func cpuBetween(a, b cpuSample, events int) *cpuReport {
-	r := &cpuReport{Seconds: round3(b.At.Sub(a.At).Seconds()), Events: events, MS: map[string]float64{}, PerEvent: map[string]float64{}}
+func cpuBetween(a, b cpuSample, events int) *load.CPUReport {
+	r := &load.CPUReport{Seconds: load.Round3(b.At.Sub(a.At).Seconds()), Events: events, MS: map[string]float64{}, PerEvent: map[string]float64{}}
 	var total time.Duration
 	for name, end := range b.CPU {
 		start, ok := a.CPU[name]
@@ -189,32 +179,13 @@ func cpuBetween(a, b cpuSample, events int) *cpuReport {
 		}
 		d := max(end-start, 0)
 		total += d
-		r.MS[name] = round3(float64(d) / 1e6)
+		r.MS[name] = load.Round3(float64(d) / 1e6)
 	}
-	r.MS["total"] = round3(float64(total) / 1e6)
+	r.MS["total"] = load.Round3(float64(total) / 1e6)
 	if events > 0 {
 		for name, v := range r.MS {
 			r.PerEvent[name] = math.Round(v/float64(events)*1000) / 1000
 		}
 	}
 	return r
-}
-
-func (r *cpuReport) String() string {
-	if r == nil {
-		return ""
-	}
-	names := make([]string, 0, len(r.MS))
-	for name := range r.MS {
-		if name != "total" {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	var b strings.Builder
-	fmt.Fprintf(&b, "cpu    %.2f ms per event (%d events, %.1f s window):", r.PerEvent["total"], r.Events, r.Seconds)
-	for _, n := range names {
-		fmt.Fprintf(&b, " %s %.2f", n, r.PerEvent[n])
-	}
-	return b.String()
 }

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/animus"
-	"github.com/mediaflow/mediaflow/internal/samples"
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -85,7 +81,7 @@ func TestParseRates(t *testing.T) {
 }
 
 func TestSaturated(t *testing.T) {
-	ok := phaseSummary{Requests: 1000, Rate: 99, Codes: map[string]int{"200": 1000}}
+	ok := load.PhaseSummary{Requests: 1000, Rate: 99, Codes: map[string]int{"200": 1000}}
 	require.False(t, saturated(100, ok))
 	slow := ok
 	slow.Rate = 85
@@ -93,7 +89,7 @@ func TestSaturated(t *testing.T) {
 	refused := ok
 	refused.Codes = map[string]int{"200": 980, "503": 20}
 	require.True(t, saturated(100, refused), "2% not answered 200")
-	require.True(t, saturated(100, phaseSummary{}))
+	require.True(t, saturated(100, load.PhaseSummary{}))
 }
 
 func TestShapeOf(t *testing.T) {
@@ -111,47 +107,6 @@ func TestShapeOf(t *testing.T) {
 	require.Equal(t, 1, s.ActivityTasks)
 	require.Equal(t, 2, s.Markers)
 	require.Positive(t, s.Bytes)
-}
-
-// TestTemplateMediaURL: with -receiver, each event's media URL names its
-// job, and the body keeps its size.
-func TestTemplateMediaURL(t *testing.T) {
-	sample, err := samples.Get("success")
-	require.NoError(t, err)
-	d := ids{token: "abcdefghijkl"}
-	jobLen := len(d.JobID(0))
-	tmpl, err := newTemplate(sample, 2048, jobLen, "http://127.0.0.1:9/media/"+jobIDPlaceholder+".bin?a=1&b=2")
-	require.NoError(t, err)
-	body := tmpl.Body(d.JobID(3))
-	require.Len(t, body, 2048)
-	ev, err := animus.ReadEvent("msg_x", body, time.Now())
-	require.NoError(t, err)
-	require.Equal(t, d.JobID(3), ev.Input.Job.JobID)
-	require.Equal(t, "http://127.0.0.1:9/media/"+d.JobID(3)+".bin?a=1&b=2", ev.Input.Job.MediaURL)
-}
-
-func TestReceiver(t *testing.T) {
-	r, err := startReceiver("127.0.0.1:0", 1000)
-	require.NoError(t, err)
-	defer r.Close()
-	url := strings.Replace(r.MediaURL(), jobIDPlaceholder, "job-1", 1)
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
-	require.Len(t, b, 1000)
-	for _, path := range []string{"/notify", "/notify", "/alert"} {
-		resp, err := http.Post("http://"+r.addr+path, "application/json", strings.NewReader(`{}`))
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, 204, resp.StatusCode)
-	}
-	resp, err = http.Get("http://" + r.addr + "/media/other")
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, 404, resp.StatusCode)
-	require.Equal(t, receiverCounts{Media: 1, Notify: 2, Alert: 1}, r.Counts())
 }
 
 // TestBareWorkflow: three activity tasks in a row, the event ID to each.

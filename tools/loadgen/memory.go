@@ -8,23 +8,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
-// memoryReport is a process's resident memory, from /proc/<pid>/status.
-type memoryReport struct {
-	PID int `json:"pid"`
-	// StartRSSMiB is VmRSS before the run.
-	StartRSSMiB float64 `json:"start_rss_mib"`
-	// RSSMiB is VmRSS at the end of the run.
-	RSSMiB float64 `json:"rss_mib"`
-	// PeakMiB is VmHWM: the most the process has been resident, ever.
-	PeakMiB float64 `json:"peak_rss_mib"`
-}
-
-func readMemory(pid int) (memoryReport, error) {
+func readMemory(pid int) (load.MemoryReport, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return memoryReport{}, fmt.Errorf("-server-pid: %w", err)
+		return load.MemoryReport{}, fmt.Errorf("-server-pid: %w", err)
 	}
 	defer f.Close()
 	m, err := parseStatus(f)
@@ -33,8 +24,8 @@ func readMemory(pid int) (memoryReport, error) {
 }
 
 // parseStatus reads VmRSS and VmHWM (in kB) from a /proc/<pid>/status.
-func parseStatus(r io.Reader) (memoryReport, error) {
-	var m memoryReport
+func parseStatus(r io.Reader) (load.MemoryReport, error) {
+	var m load.MemoryReport
 	found := 0
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {

@@ -61,6 +61,7 @@ func TestClusterSecrets(t *testing.T) {
 		require.Equal(t, strings.HasPrefix(p.Name, "server-"), strings.Contains(env, "whsec_s"), p.Name)
 		require.Equal(t, strings.HasPrefix(p.Name, "worker-"), strings.Contains(env, "NOTIFY_URL=http://n"), p.Name)
 		require.Equal(t, strings.HasPrefix(p.Name, "worker-"), strings.Contains(env, "PGPASSWORD=mf"), p.Name)
-		require.Equal(t, p.Name == "temporal-server" || p.Name == "temporal-schema", strings.Contains(env, "=pg\n") || strings.HasSuffix(env, "=pg"), p.Name)
+		require.Equal(t, p.Name == "temporal-server" || p.Name == "temporal-schema" || strings.HasPrefix(p.Name, "initdb") ||
+			p.Name == "postgresql-init", strings.Contains(env, "=pg\n") || strings.HasSuffix(env, "=pg"), p.Name)
 	}
 }

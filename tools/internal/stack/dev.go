@@ -4,41 +4,29 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
-	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/tools/localtemporal"
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
-// Dev is the dev server topology, on 127.0.0.1: the Temporal dev server
-// with mediaflow's search attributes, devpeer, the worker and the server.
+// Dev is the dev server stack, on 127.0.0.1: the Temporal dev server with
+// mediaflow's search attributes, devpeer, the worker and the server.
 type Dev struct {
-	Root string // the repository, whose bin/ holds mediaflow's programs
-	Dir  string // logs, temporal.db, devpeer's notifications.log
-	CLI  string // the Temporal CLI
+	Root, Dir, CLI string // the repository (bin/: the programs); logs and state; the Temporal CLI
 	// The addresses: the dev server's gRPC frontend and Web UI ("": none),
 	// the server's codec endpoint for the UI, devpeer ("": none), the
 	// server's HTTP_ADDR and the worker's WORKER_METRICS_ADDR ("" or
 	// "off": none).
 	Temporal, UI, Codec, Devpeer, HTTP, Metrics string
-	// InMemory keeps the dev server's state in memory, not in temporal.db.
-	InMemory bool
-	// Env is the environment of devpeer, the worker and the server, to
-	// which Dev adds the addresses and the dev server's client settings.
-	Env []string
-	// Echo prints devpeer's, the worker's and the server's lines too.
-	Echo bool
+	InMemory                                    bool     // the dev server's state in memory, not in Dir/temporal.db
+	Env                                         []string // devpeer's, the worker's and the server's; Dev adds the addresses
+	Echo                                        bool     // their lines on the stack's Out too
 }
 
-// Procs are the dev server, then devpeer, the worker and the server.
+// Procs are the dev server, devpeer, the worker and the server.
 func (d Dev) Procs() []Proc {
 	_, port, _ := net.SplitHostPort(d.Temporal)
 	args := []string{d.CLI, "server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--log-level", "warn"}
@@ -78,115 +66,124 @@ func (d Dev) Procs() []Proc {
 
 func (d Dev) bin(name string) string { return filepath.Join(d.Root, "bin", name) }
 
-// SearchAttributes are mediaflow's search attributes as Temporal's tools
-// take them: "AnimusJobID=Keyword", ….
-func SearchAttributes() []string {
-	var out []string
-	for _, k := range mediaflow.SearchAttributes() {
-		out = append(out, k.GetName()+"=Keyword")
-	}
-	return out
+// makeDev is make dev's stack: the user's settings when set (an empty one
+// turns an optional step off), else make dev's; the optional steps go to
+// devpeer, whose host downloads may then reach.
+func makeDev(root string) Dev {
+	peer := getenv("DEVPEER_ADDR", "127.0.0.1:8090")
+	host, _, _ := net.SplitHostPort(peer)
+	return Dev{Root: root, Dir: "data", Temporal: "127.0.0.1:7233", UI: "127.0.0.1:8233", Devpeer: peer, Echo: true,
+		Codec: getenv("CODEC_ADDR", "127.0.0.1:8234"), HTTP: getenv("HTTP_ADDR", "127.0.0.1:8080"),
+		Metrics: lookup("WORKER_METRICS_ADDR", "127.0.0.1:9091"),
+		Env: With(os.Environ(), "ANIMUS_WEBHOOK_SECRET="+getenv("ANIMUS_WEBHOOK_SECRET", os.Getenv("DEV_SECRET")),
+			"MEDIA_DIR="+lookup("MEDIA_DIR", "data/media"), "MEDIA_ALLOWED_HOSTS="+lookup("MEDIA_ALLOWED_HOSTS", host),
+			"NOTIFY_URL="+lookup("NOTIFY_URL", "http://"+peer+"/notify"), "ALERT_URL="+lookup("ALERT_URL", "http://"+peer+"/alert"))}
 }
 
-// Build builds packages (./cmd/server, …) into root/bin.
-func Build(root string, packages ...string) error {
-	cmd := exec.Command("go", append([]string{"build", "-o", "bin/"}, packages...)...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s: %w", strings.Join(packages, " "), err)
-	}
-	return nil
-}
-
-// With returns env with each of kv ("KEY=value") set, replacing the
-// earlier value of KEY.
-func With(env []string, kv ...string) []string {
-	out := slices.Clone(env)
-	for _, s := range kv {
-		key, _, _ := strings.Cut(s, "=")
-		out = slices.DeleteFunc(out, func(e string) bool { return strings.HasPrefix(e, key+"=") })
-		out = append(out, s)
-	}
-	return out
-}
-
-// Without returns env without the given keys.
-func Without(env []string, keys ...string) []string {
-	return slices.DeleteFunc(slices.Clone(env), func(e string) bool {
-		key, _, _ := strings.Cut(e, "=")
-		return slices.Contains(keys, key)
-	})
-}
-
-// TemporalClient returns env with the client settings of the Temporal at
-// addr: whatever TEMPORAL_* settings a shell or a Temporal CLI profile
-// (Temporal Cloud, say) would bring are dropped.
-func TemporalClient(env []string, addr string) []string {
-	env = slices.DeleteFunc(slices.Clone(env), func(e string) bool {
-		return slices.ContainsFunc(foreignTemporal, func(p string) bool { return strings.HasPrefix(e, p) })
-	})
-	return With(env, "TEMPORAL_ADDRESS="+addr, "TEMPORAL_NAMESPACE=default", "TEMPORAL_CONFIG_FILE=/dev/null")
-}
-
-// foreignTemporal are the prefixes of the settings TemporalClient drops:
-// the client's, and temporal-server's own flags.
-var foreignTemporal = []string{"TEMPORAL_TLS", "TEMPORAL_API_KEY=", "TEMPORAL_PROFILE=", "TEMPORAL_ROOT=",
-	"TEMPORAL_CONFIG_DIR=", "TEMPORAL_ENVIRONMENT=", "TEMPORAL_AVAILAB", "TEMPORAL_SERVER_CONFIG_FILE_PATH="}
-
-// Local is addr as a client on this machine reaches it: ":8080" and
-// "0.0.0.0:8080" are 127.0.0.1:8080.
-func Local(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
-}
-
-func on(addr string) bool { return addr != "" && !strings.EqualFold(addr, "off") }
-
-// FreeAddr is a 127.0.0.1 address whose port is free now.
-func FreeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// HTTPReady is a Ready that wants a 2xx from a GET of url.
-func HTTPReady(url string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("%s: %s", url, resp.Status)
-		}
+// checkDev fails, naming them, when ports of make dev are taken; before a
+// make dev (check false) it adds what to do, and that nothing changed.
+func checkDev(d Dev, check bool) error {
+	taken := (&Stack{Procs: d.Procs()}).Taken()
+	if len(taken) == 0 {
 		return nil
 	}
+	fmt.Println("These ports that make dev uses are taken:")
+	for _, p := range taken {
+		fmt.Printf("  %s  %s\n", p.Addr, p.What)
+	}
+	switch {
+	case check:
+		fmt.Println("make dev is probably running: stop it first (Ctrl-C in its terminal).")
+		return cli.ErrReported
+	case len(taken) > 1 && taken[1].Addr == d.UI:
+		fmt.Print("Another make dev is probably running (its UI: http://localhost:8233). Use it (make send works\n" +
+			"against it), or stop it with Ctrl-C in its terminal, then run make dev again.\n")
+	default:
+		fmt.Println("Stop what uses them, or move mediaflow's own: HTTP_ADDR, WORKER_METRICS_ADDR, CODEC_ADDR, DEVPEER_ADDR.")
+	}
+	fmt.Println("Nothing was started and no file was changed.")
+	return cli.ErrReported
 }
 
-// TemporalReady is a Ready that wants the Temporal frontend at addr to
-// answer its health check (SERVING).
-func TemporalReady(addr string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		c, err := localtemporal.Dial(ctx, addr, "default", 0)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+// dev is make dev, in phases with their elapsed time: the Temporal CLI
+// (found, else built once), mediaflow's programs, then the stack, until
+// Ctrl-C (or SIGTERM) or until a process exits; then it stops it all.
+// Nothing is written before the ports are known to be free.
+func dev(ctx context.Context, root string, t0 time.Time) error {
+	d := makeDev(root)
+	if err := checkDev(d, false); err != nil {
 		return err
 	}
+	st := &Stack{Dir: d.Dir, Out: os.Stdout, T0: t0}
+	c, err := findCLI(root)
+	if err != nil {
+		t := time.Now()
+		st.Logf("Temporal CLI: %v.", err)
+		st.Logf("Building the Temporal CLI %s into bin/ from the Go module proxy, once per clone:", os.Getenv("TEMPORAL_CLI_VERSION"))
+		st.Logf("  about 8 min on 2 cores, less with more. (make clean removes it; make clean-data keeps it.)")
+		cmd := exec.Command("make", "--no-print-directory", "bin/temporal")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("building the Temporal CLI: %w", err)
+		}
+		st.Logf("Built the Temporal CLI in %s", clock(time.Since(t)))
+		c.Path = filepath.Join(root, "bin", "temporal")
+	} else {
+		st.Logf("Temporal CLI: %s (%s; dev server %s)", c.Path, c.Source, c.Server)
+	}
+	t := time.Now()
+	st.Logf("Building mediaflow (server, worker, mediaflowctl, send, devpeer) into bin/...")
+	if err := Build(root, "./cmd/server", "./cmd/worker", "./cmd/mediaflowctl", "./tools/send", "./tools/devpeer"); err != nil {
+		return err
+	}
+	st.Logf("Built mediaflow in %s", clock(time.Since(t)))
+	t, d.CLI = time.Now(), c.Path
+	st.Procs = d.Procs()
+	st.Logf("Starting the Temporal dev server (log: data/temporal.log only), devpeer, the worker and the server...")
+	defer func() {
+		fmt.Println()
+		st.Logf("Stopping: the server, the worker and devpeer, then Temporal...")
+		st.Stop()
+		st.Logf("Stopped. Logs are in data/*.log.")
+	}()
+	if err := st.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	st.Logf("Started in %s", clock(time.Since(t)))
+	fmt.Printf(`
+mediaflow is running (ready in %s):
+  webhook      http://%s/webhooks/animus
+  Temporal UI  http://localhost:8233 (large payloads decoded by http://%s)
+  dead letters bin/mediaflowctl list (docs/recovery.md)
+  devpeer      media on http://%s/media/, notifications received on /notify and /alert
+  MEDIA_DIR=%s  NOTIFY_URL=%s  ALERT_URL=%s
+  logs         data/temporal.log, data/worker.log, data/server.log, data/devpeer.log;
+               notifications received: data/notifications.log
+`, clock(time.Since(t0)), d.HTTP, d.Codec, d.Devpeer, env(d.Env, "MEDIA_DIR"), orOff(env(d.Env, "NOTIFY_URL")), orOff(env(d.Env, "ALERT_URL")))
+	if s := env(d.Env, "ANIMUS_WEBHOOK_SECRET"); s == os.Getenv("DEV_SECRET") {
+		fmt.Printf("  secret       %s (dev only)\n", s)
+	}
+	fmt.Print(`
+Next, in another terminal:
+  make send        a signed sample event, as Svix sends it; its media comes from devpeer
+  make jobs        the job's row (data/mediaflow.db)
+  then open http://localhost:8233: the workflow is there, completed.
+More: docs/local-dev.md. Ctrl-C stops everything.
+
+`)
+	if err := st.Wait(ctx); err != nil {
+		st.Logf("%v (its lines above, and data/*.log); stopping the rest.", err)
+		return cli.ErrReported
+	}
+	return nil // Ctrl-C is how a user stops it: a clean exit, not an error
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "(off)"
+	}
+	return s
 }

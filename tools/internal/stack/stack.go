@@ -1,14 +1,16 @@
-// Package stack supervises mediaflow's local topologies: the dev server
-// one of make dev (Dev) and docker-compose.yml's cluster from binaries
-// (Cluster). A Stack checks its ports, starts each process in its own
-// session with its log in the stack's directory, waits until it is ready,
-// restarts one on demand, and stops them in order: SIGTERM (PostgreSQL:
-// SIGINT), a grace period, then SIGKILL. make dev, make cluster, the
-// benchmarks and the fault test all run through it.
+// Package stack supervises mediaflow's local stacks: make dev's (the
+// Temporal dev server, devpeer, the worker and the server) and make
+// cluster's (docker-compose.yml's topology from binaries). A Stack checks
+// its ports, starts each process in a session of its own with its log in
+// its directory, waits until each is ready, restarts one on demand, and
+// stops them in order: SIGTERM (PostgreSQL: SIGINT), a grace period, then
+// SIGKILL. Main is tools/stack's command line; the benchmarks and the
+// fault test (tools/chaos) run the same stacks.
 package stack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -27,90 +29,96 @@ import (
 
 // Proc is one process of a stack.
 type Proc struct {
-	Name string
-	// Args is the command, Env its whole environment.
-	Args []string
-	Env  []string
-	// Once marks a step that must finish before the next process starts
-	// (a schema or setup script); it is never stopped or restarted.
-	Once bool
-	// Setup runs before each start (initdb before PostgreSQL's first).
-	Setup func() error
-	// Ready returns nil once the process serves; nil means at once.
-	Ready func(context.Context) error
-	// Ports are the addresses it listens on, checked free beforehand.
-	Ports []Port
+	Name      string
+	Args, Env []string // the command, and its whole environment
+	// Once marks a step that must succeed before the next process starts;
+	// it is never stopped or restarted.
+	Once  bool
+	Ready func(context.Context) error // nil once it serves; nil: at once
+	Ports []Port                      // checked free before a start
 	// App marks mediaflow's processes: consecutive ones start together,
-	// and all of them stop together, before the others.
-	App bool
-	// Echo copies its output to the stack's Out too, each line after its
-	// name.
-	Echo bool
+	// and they all stop first, together.
+	App  bool
+	Echo bool // its lines go to the stack's Out too, after its name
 	// StopSignal asks it to stop (0: SIGTERM); Grace is how long it then
 	// has before SIGKILL (0: 15 s).
 	StopSignal syscall.Signal
 	Grace      time.Duration
-	// User runs it as another user (PostgreSQL as postgres, under root).
-	User *syscall.Credential
+	User       *syscall.Credential // PostgreSQL's postgres user, under root
 }
 
 // Port is an address a process listens on, and what for.
 type Port struct{ Addr, What string }
 
-// Stack is processes started in order, with their logs (NAME.log) and
-// their pids (the file "pids", so that another invocation can stop or
-// restart them) in Dir.
+// Stack is processes started in order, their logs (NAME.log) and their
+// pids (the file "pids": another invocation stops or restarts them) in Dir.
 type Stack struct {
 	Dir   string
 	Procs []Proc
-	// Out gets the phase lines, "[m:ss] …" since T0, and Echo's lines.
-	Out io.Writer
-	T0  time.Time
-	// Append keeps the logs of earlier starts, each start marked by a
-	// line; otherwise a start truncates its log.
+	Out   io.Writer // phase lines, "[m:ss] …" since T0, and Echo's lines
+	T0    time.Time
+	// Append keeps earlier starts' logs, each start marked by a line;
+	// otherwise a start truncates its log.
 	Append bool
 
 	mu    sync.Mutex
 	pids  map[string]int
-	exits map[int]chan struct{} // closed when a child of this process exits
+	exits map[int]chan struct{} // closed when a child of this process has exited
 }
 
 // Logf prints a phase line.
 func (s *Stack) Logf(format string, args ...any) {
-	d := time.Since(s.T0).Round(time.Second)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fmt.Fprintf(s.Out, "[%d:%02d] %s\n", int(d.Minutes()), int(d.Seconds())%60, fmt.Sprintf(format, args...))
+	fmt.Fprintf(s.Out, "[%s] %s\n", clock(time.Since(s.T0)), fmt.Sprintf(format, args...))
 }
 
-// Proc returns the process called name, or nil.
+// clock formats d as m:ss.
+func clock(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// Proc is the process called name (not a Once step), or nil.
 func (s *Stack) Proc(name string) *Proc {
-	for i := range s.Procs {
-		if s.Procs[i].Name == name && !s.Procs[i].Once {
+	for i, p := range s.Procs {
+		if p.Name == name && !p.Once {
 			return &s.Procs[i]
 		}
 	}
 	return nil
 }
 
-// Taken returns the ports of the stack that something already listens on.
+// Names are the processes' names, in order, without the Once steps.
+func (s *Stack) Names() []string {
+	var names []string
+	for _, p := range s.Procs {
+		if !p.Once {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// Taken are the ports that something already listens on.
 func (s *Stack) Taken() []Port {
 	var taken []Port
 	for _, p := range s.Procs {
 		for _, port := range p.Ports {
-			if l, err := net.Listen("tcp", port.Addr); err != nil {
+			l, err := net.Listen("tcp", port.Addr)
+			if err != nil {
 				taken = append(taken, port)
-			} else {
-				l.Close()
+				continue
 			}
+			l.Close()
 		}
 	}
 	return taken
 }
 
-// Start starts every process in order, each ready before the next; the
-// processes of a run of App ones start together. It returns at the first
-// failure, leaving what started running (Stop stops it).
+// Start starts the processes in order, each ready before the next (a run
+// of App ones together). At the first failure it returns, leaving what
+// started running: Stop stops it.
 func (s *Stack) Start(ctx context.Context) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
@@ -135,22 +143,21 @@ func (s *Stack) Start(ctx context.Context) error {
 	return nil
 }
 
-// Restart stops the process called name (SIGKILL when kill), waits down,
-// starts it again and waits until it is ready. A file "restarting" in Dir
-// tells a Wait in another invocation that this exit is expected.
+// Restart stops the process called name (SIGKILL to its group when kill),
+// waits down, starts it again and waits until it is ready. Meanwhile the
+// file "restarting" tells a Wait of another invocation to let it be.
 func (s *Stack) Restart(ctx context.Context, name string, kill bool, down time.Duration) error {
 	p := s.Proc(name)
 	if p == nil {
-		return fmt.Errorf("no process %q here (one of: %s)", name, strings.Join(s.Names(), ", "))
+		return fmt.Errorf("no process %q (one of: %s)", name, strings.Join(s.Names(), ", "))
 	}
 	marker := filepath.Join(s.Dir, "restarting")
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		return err
 	}
 	defer os.Remove(marker)
-	s.load()
 	t := time.Now()
-	s.Logf("%s: %s (pid %d)", name, map[bool]string{true: "SIGKILL", false: "stopping"}[kill], s.pid(name))
+	s.Logf("%s: %s (pid %d)", name, map[bool]string{true: "SIGKILL", false: "stopping"}[kill], s.Pid(name))
 	s.stop(p, kill)
 	s.Logf("%s stopped (%.1f s)", name, time.Since(t).Seconds())
 	select {
@@ -164,10 +171,9 @@ func (s *Stack) Restart(ctx context.Context, name string, kill bool, down time.D
 	return s.await(ctx, p, time.Now())
 }
 
-// Stop stops every process that runs: mediaflow's together first, then the
-// others in the reverse order of their start.
+// Stop stops what runs: mediaflow's processes together, then the others
+// in the reverse order of their start.
 func (s *Stack) Stop() {
-	s.load()
 	var wg sync.WaitGroup
 	for i := range s.Procs {
 		if p := &s.Procs[i]; p.App {
@@ -183,16 +189,14 @@ func (s *Stack) Stop() {
 	os.Remove(filepath.Join(s.Dir, "pids"))
 }
 
-// Wait returns nil when ctx ends, or an error naming the first process
-// found exited, other than through a Restart.
+// Wait returns nil when ctx ends, or an error naming a process that
+// exited other than through a Restart.
 func (s *Stack) Wait(ctx context.Context) error {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-time.After(time.Second):
 		}
 		if _, err := os.Stat(filepath.Join(s.Dir, "restarting")); err == nil {
 			continue
@@ -205,37 +209,30 @@ func (s *Stack) Wait(ctx context.Context) error {
 	}
 }
 
-// Names are the processes that run (not the Once steps), in order.
-func (s *Stack) Names() []string {
-	var names []string
-	for _, p := range s.Procs {
-		if !p.Once {
-			names = append(names, p.Name)
-		}
-	}
-	return names
-}
-
 // Running reports whether the process called name runs.
 func (s *Stack) Running(name string) bool {
 	pid := s.Pid(name)
 	return pid != 0 && !s.gone(pid)
 }
 
-// Pid is the process called name's pid, from this invocation or from the
-// pids file (0: never started).
+// Pid is the process called name's pid (0: never started), as the pids
+// file says: another invocation may have restarted it.
 func (s *Stack) Pid(name string) int {
-	s.load()
-	return s.pid(name)
-}
-
-// launch starts p (runs it, when Once) with its output appended to its log.
-func (s *Stack) launch(p *Proc) error {
-	if p.Setup != nil {
-		if err := p.Setup(); err != nil {
-			return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if raw, err := os.ReadFile(filepath.Join(s.Dir, "pids")); err == nil {
+		s.pids = map[string]int{}
+		for line := range strings.Lines(string(raw)) {
+			if n, pid, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+				s.pids[n], _ = strconv.Atoi(pid)
+			}
 		}
 	}
+	return s.pids[name]
+}
+
+// launch starts p (runs it, when Once), its output appended to its log.
+func (s *Stack) launch(p *Proc) error {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if s.Append {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
@@ -254,7 +251,7 @@ func (s *Stack) launch(p *Proc) error {
 		cmd.Stderr = cmd.Stdout
 	}
 	// A session of its own: Ctrl-C reaches the supervisor alone, which
-	// stops everything in order, and SIGKILL reaches its whole group.
+	// stops everything in order, and a SIGKILL reaches its whole group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: p.User}
 	if p.Once {
 		defer log.Close()
@@ -272,13 +269,21 @@ func (s *Stack) launch(p *Proc) error {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); log.Close(); close(exited) }()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.exits == nil {
 		s.exits = map[int]chan struct{}{}
 	}
-	s.exits[cmd.Process.Pid] = exited
-	s.mu.Unlock()
-	s.setPid(p.Name, cmd.Process.Pid)
-	return nil
+	if s.pids == nil {
+		s.pids = map[string]int{}
+	}
+	s.pids[p.Name], s.exits[cmd.Process.Pid] = cmd.Process.Pid, exited
+	var b strings.Builder
+	for _, n := range s.Names() {
+		if pid, ok := s.pids[n]; ok {
+			fmt.Fprintf(&b, "%s %d\n", n, pid)
+		}
+	}
+	return os.WriteFile(filepath.Join(s.Dir, "pids"), []byte(b.String()), 0o644)
 }
 
 // await waits until p is ready, at most two minutes; it fails at once when
@@ -289,24 +294,23 @@ func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	pid := s.pid(p.Name)
-	for {
+	pid := s.Pid(p.Name)
+	for err := error(nil); ; {
 		if s.gone(pid) {
 			return fmt.Errorf("%s exited; the end of %s:\n%s", p.Name, s.log(p.Name), tail(s.log(p.Name)))
 		}
-		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-		err := error(nil)
 		if p.Ready != nil {
-			err = p.Ready(cctx)
+			rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+			err = p.Ready(rctx)
+			rcancel()
 		}
-		ccancel()
 		if err == nil {
 			s.Logf("%s ready (pid %d, %.1f s)", p.Name, pid, time.Since(since).Seconds())
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s (%v); the end of %s:\n%s", p.Name, time.Since(since).Round(time.Second), err, s.log(p.Name), tail(s.log(p.Name)))
+			return fmt.Errorf("%s not ready after %s (%v); the end of %s:\n%s", p.Name, clock(time.Since(since)), err, s.log(p.Name), tail(s.log(p.Name)))
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -315,35 +319,26 @@ func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
 // stop sends p its stop signal (SIGKILL to its whole group when kill) and
 // waits for it to exit, sending SIGKILL after its grace period.
 func (s *Stack) stop(p *Proc, kill bool) {
-	pid := s.pid(p.Name)
+	pid := s.Pid(p.Name)
 	if pid == 0 || s.gone(pid) {
 		return
-	}
-	grace, sig := p.Grace, p.StopSignal
-	if grace == 0 {
-		grace = 15 * time.Second
-	}
-	if sig == 0 {
-		sig = syscall.SIGTERM
 	}
 	if kill {
 		syscall.Kill(-pid, syscall.SIGKILL)
 	} else {
-		syscall.Kill(pid, sig)
+		syscall.Kill(pid, cmp.Or(p.StopSignal, syscall.SIGTERM))
 	}
-	for deadline := time.Now().Add(grace); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if s.gone(pid) {
-			return
+	grace := cmp.Or(p.Grace, 15*time.Second)
+	for t := time.Now(); !s.gone(pid); time.Sleep(100 * time.Millisecond) {
+		if !kill && time.Since(t) > grace {
+			s.Logf("%s still running after %s: SIGKILL", p.Name, grace)
+			syscall.Kill(-pid, syscall.SIGKILL)
+			kill = true
 		}
-	}
-	s.Logf("%s still running after %s: SIGKILL", p.Name, grace)
-	syscall.Kill(-pid, syscall.SIGKILL)
-	for i := 0; i < 100 && !s.gone(pid); i++ {
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// gone reports whether pid has exited: a child of this process once it is
+// gone reports whether pid has exited: a child of this process once
 // reaped, another once it no longer exists or is a zombie.
 func (s *Stack) gone(pid int) bool {
 	s.mu.Lock()
@@ -367,54 +362,14 @@ func (s *Stack) gone(pid int) bool {
 
 func (s *Stack) log(name string) string { return filepath.Join(s.Dir, name+".log") }
 
-func (s *Stack) pid(name string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pids[name]
-}
-
-// setPid records pid and rewrites the pids file ("NAME PID" lines).
-func (s *Stack) setPid(name string, pid int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pids == nil {
-		s.pids = map[string]int{}
-	}
-	s.pids[name] = pid
-	var b strings.Builder
-	for _, n := range s.Names() {
-		if p, ok := s.pids[n]; ok {
-			fmt.Fprintf(&b, "%s %d\n", n, p)
-		}
-	}
-	os.WriteFile(filepath.Join(s.Dir, "pids"), []byte(b.String()), 0o644)
-}
-
-// load reads the pids file, where another invocation may have restarted a
-// process.
-func (s *Stack) load() {
-	raw, err := os.ReadFile(filepath.Join(s.Dir, "pids"))
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pids = map[string]int{}
-	for line := range strings.Lines(string(raw)) {
-		if name, pid, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
-			s.pids[name], _ = strconv.Atoi(pid)
-		}
-	}
-}
-
-// tail returns the last 25 lines of the file at path.
+// tail is the last 25 lines of the file at path.
 func tail(path string) string {
 	b, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(len(lines)-25, 0):], "\n")
 }
 
-// prefixer writes each complete line to the stack's Out after a prefix.
+// prefixer writes each whole line to the stack's Out after a prefix.
 type prefixer struct {
 	s      *Stack
 	prefix string
@@ -424,13 +379,13 @@ type prefixer struct {
 func (p *prefixer) Write(b []byte) (int, error) {
 	p.buf = append(p.buf, b...)
 	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
+		line, rest, ok := bytes.Cut(p.buf, []byte("\n"))
+		if !ok {
 			return len(b), nil
 		}
 		p.s.mu.Lock()
-		fmt.Fprintf(p.s.Out, "%s%s\n", p.prefix, p.buf[:i])
+		fmt.Fprintf(p.s.Out, "%s%s\n", p.prefix, line)
 		p.s.mu.Unlock()
-		p.buf = p.buf[i+1:]
+		p.buf = rest
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // and takes notifications and alerts (POST /notify, POST /alert, answered
 // 204), so a worker with MEDIA_DIR, NOTIFY_URL and ALERT_URL set runs all
 // three steps without the network.
-type receiver struct {
+type Receiver struct {
 	addr   string
 	media  []byte
 	srv    *http.Server
@@ -27,7 +27,7 @@ type receiver struct {
 }
 
 // receiverCounts is what the receiver saw during a run.
-type receiverCounts struct {
+type ReceiverCounts struct {
 	Media  int64 `json:"media"`
 	Notify int64 `json:"notify"`
 	Alert  int64 `json:"alert"`
@@ -35,12 +35,12 @@ type receiverCounts struct {
 
 // startReceiver listens on addr (loopback) and serves mediaSize bytes of
 // media per request.
-func startReceiver(addr string, mediaSize int) (*receiver, error) {
+func StartReceiver(addr string, mediaSize int) (*Receiver, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("-receiver: %w", err)
 	}
-	r := &receiver{addr: l.Addr().String(), l: l, media: make([]byte, mediaSize)}
+	r := &Receiver{addr: l.Addr().String(), l: l, media: make([]byte, mediaSize)}
 	for i := range r.media {
 		r.media[i] = byte(i*7 + i>>8)
 	}
@@ -59,11 +59,11 @@ func startReceiver(addr string, mediaSize int) (*receiver, error) {
 
 // MediaURL is the media_url template: the job ID placeholder is replaced
 // per event.
-func (r *receiver) MediaURL() string {
-	return "http://" + r.addr + "/media/" + jobIDPlaceholder + ".bin"
+func (r *Receiver) MediaURL() string {
+	return "http://" + r.addr + "/media/" + JobIDPlaceholder + ".bin"
 }
 
-func (r *receiver) serveMedia(w http.ResponseWriter, req *http.Request) {
+func (r *Receiver) serveMedia(w http.ResponseWriter, req *http.Request) {
 	if !strings.HasSuffix(req.URL.Path, ".bin") {
 		http.NotFound(w, req)
 		return
@@ -74,7 +74,7 @@ func (r *receiver) serveMedia(w http.ResponseWriter, req *http.Request) {
 	w.Write(r.media)
 }
 
-func (r *receiver) take(n *atomic.Int64) http.HandlerFunc {
+func (r *Receiver) take(n *atomic.Int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		io.Copy(io.Discard, io.LimitReader(req.Body, 1<<20))
 		n.Add(1)
@@ -83,12 +83,12 @@ func (r *receiver) take(n *atomic.Int64) http.HandlerFunc {
 }
 
 // Counts returns what was served so far.
-func (r *receiver) Counts() receiverCounts {
-	return receiverCounts{Media: r.served.media.Load(), Notify: r.served.notify.Load(), Alert: r.served.alert.Load()}
+func (r *Receiver) Counts() ReceiverCounts {
+	return ReceiverCounts{Media: r.served.media.Load(), Notify: r.served.notify.Load(), Alert: r.served.alert.Load()}
 }
 
 // Close stops serving.
-func (r *receiver) Close() {
+func (r *Receiver) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	r.srv.Shutdown(ctx)

@@ -1,7 +1,8 @@
-package main
+package load
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,27 +16,27 @@ const paddingField = "loadgen_padding"
 
 // jobIDPlaceholder marks where each event's job ID goes in the template.
 // Nothing in a sample contains it.
-const jobIDPlaceholder = "LOADGEN-JOB-ID-PLACEHOLDER"
+const JobIDPlaceholder = "LOADGEN-JOB-ID-PLACEHOLDER"
 
 // ids names the events of one phase: event IDs (svix-id, also the workflow
 // ID) and job IDs are unique per run and per index, and all share a prefix
 // so the e2e wait can find them with one visibility query.
-type ids struct {
-	token string // random, per phase
+type IDs struct {
+	Token string // random, per phase
 }
 
 // EventPrefix is what every event ID of the phase starts with.
-func (d ids) EventPrefix() string { return "msg_lg" + d.token + "_" }
+func (d IDs) EventPrefix() string { return "msg_lg" + d.Token + "_" }
 
 // EventID returns the event ID of event i.
-func (d ids) EventID(i int) string { return fmt.Sprintf("%s%08d", d.EventPrefix(), i) }
+func (d IDs) EventID(i int) string { return fmt.Sprintf("%s%08d", d.EventPrefix(), i) }
 
 // JobID returns the job ID of event i; every job ID has the same length
 // (for i below 10^8), so every body has the same size.
-func (d ids) JobID(i int) string { return fmt.Sprintf("lg-%s-%08d", d.token, i) }
+func (d IDs) JobID(i int) string { return fmt.Sprintf("lg-%s-%08d", d.Token, i) }
 
 // Index returns i for an event ID made by EventID, or false.
-func (d ids) Index(eventID string) (int, bool) {
+func (d IDs) Index(eventID string) (int, bool) {
 	rest, ok := strings.CutPrefix(eventID, d.EventPrefix())
 	if !ok || rest == "" {
 		return 0, false
@@ -53,7 +54,7 @@ func (d ids) Index(eventID string) (int, bool) {
 // template is a sample body cut at each place its job ID goes (data.job_id,
 // and the media URL when it names the job), so each event's body is built
 // without re-encoding JSON per event.
-type template struct {
+type Template struct {
 	parts [][]byte
 }
 
@@ -63,7 +64,7 @@ type template struct {
 // inside data so that the body with a job ID of jobIDLen bytes is size
 // bytes long. It cannot make a body smaller than the sample; Size tells
 // what it made.
-func newTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*template, error) {
+func NewTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*Template, error) {
 	encode := func(pad int) ([]byte, error) {
 		var event map[string]any
 		dec := json.NewDecoder(bytes.NewReader(sample))
@@ -75,7 +76,7 @@ func newTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*template,
 		if !ok {
 			return nil, errors.New("sample has no data object")
 		}
-		data["job_id"] = jobIDPlaceholder
+		data["job_id"] = JobIDPlaceholder
 		if mediaURL != "" {
 			data["media_url"] = mediaURL
 		}
@@ -95,17 +96,17 @@ func newTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*template,
 	if err != nil {
 		return nil, err
 	}
-	t := &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+	t := &Template{parts: bytes.Split(b, []byte(JobIDPlaceholder))}
 	if size > t.Size(jobIDLen) {
 		if b, err = encode(0); err != nil {
 			return nil, err
 		}
-		t = &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+		t = &Template{parts: bytes.Split(b, []byte(JobIDPlaceholder))}
 		if pad := size - t.Size(jobIDLen); pad > 0 {
 			if b, err = encode(pad); err != nil {
 				return nil, err
 			}
-			t = &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+			t = &Template{parts: bytes.Split(b, []byte(JobIDPlaceholder))}
 		}
 	}
 	if len(t.parts) < 2 {
@@ -115,7 +116,7 @@ func newTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*template,
 }
 
 // Body returns the body of the event with jobID.
-func (t *template) Body(jobID string) []byte {
+func (t *Template) Body(jobID string) []byte {
 	b := make([]byte, 0, t.Size(len(jobID)))
 	for i, p := range t.parts {
 		if i > 0 {
@@ -127,10 +128,13 @@ func (t *template) Body(jobID string) []byte {
 }
 
 // Size returns the length of a body whose job ID is jobIDLen bytes.
-func (t *template) Size(jobIDLen int) int {
+func (t *Template) Size(jobIDLen int) int {
 	n := (len(t.parts) - 1) * jobIDLen
 	for _, p := range t.parts {
 		n += len(p)
 	}
 	return n
 }
+
+// NewToken returns 12 random base32 characters, lowercased.
+func NewToken() string { return strings.ToLower(rand.Text()[:12]) }
