@@ -272,7 +272,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mediaURL := ""
 	if o.receiver != "" {
 		if recv, err = load.StartReceiver(o.receiver, o.mediaSize); err != nil {
-			return err
+			return fmt.Errorf("-receiver: %w", err)
 		}
 		defer recv.Close()
 		mediaURL = recv.MediaURL()

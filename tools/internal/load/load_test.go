@@ -297,14 +297,16 @@ func TestReceiver(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	require.Len(t, b, 1000)
 	for _, path := range []string{"/notify", "/notify", "/alert"} {
-		resp, err := http.Post("http://"+r.addr+path, "application/json", strings.NewReader(`{}`))
+		resp, err := http.Post("http://"+r.Addr+path, "application/json", strings.NewReader(`{}`))
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, 204, resp.StatusCode)
 	}
-	resp, err = http.Get("http://" + r.addr + "/media/other")
+	resp, err = http.Get("http://" + r.Addr + "/media/other")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 404, resp.StatusCode)
 	require.Equal(t, ReceiverCounts{Media: 1, Notify: 2, Alert: 1}, r.Counts())
+	posts, distinct, foreign := r.Keys("msg_")
+	require.Equal(t, []int{3, 1, 1}, []int{posts, distinct, foreign}, "three POSTs without a key: one key, not an event's")
 }
