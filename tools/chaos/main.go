@@ -105,12 +105,13 @@ func run(o options) error {
 	}
 	fmt.Println("work directory (databases, logs):", o.dir)
 	// The notification target: it counts the Idempotency-Keys it receives.
-	target, err := load.StartReceiver("127.0.0.1:0", 0)
+	target := &load.Peer{}
+	srv, addr, err := load.StartPeer("127.0.0.1:0", target)
 	if err != nil {
 		return err
 	}
-	defer target.Close()
-	sys, err := startSystem(ctx, o, "http://"+target.Addr)
+	defer srv.Close()
+	sys, err := startSystem(ctx, o, "http://"+addr)
 	if err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func passFail(ok bool) string {
 // faultPhase sends the events over o.spread, open loop, while the faults
 // happen at evenly spaced points of that window, one after the other; then
 // it waits for the workflows and counts.
-func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load.Receiver, o options) (*faultResult, error) {
+func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load.Peer, o options) (*faultResult, error) {
 	s, err := newSender(sys.urls)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"testing/fstest"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -129,7 +130,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.bare, "bare", false, "also run a bare workflow of the same shape (3 no-op activities) on loadgen's own worker, and compare end-to-end rates (implies -e2e)")
 	fs.IntVar(&o.bareWorkers, "bare-workers", 1, "-bare: number of workers (each with its own client)")
 	fs.BoolVar(&o.reverse, "reverse", false, "send the webhooks before, not after, the -baseline or -bare comparison")
-	fs.BoolVar(&o.e2e, "e2e", false, "wait until every started workflow has closed; load.Report completed events/s and delivery->completion latency")
+	fs.BoolVar(&o.e2e, "e2e", false, "wait until every started workflow has closed; report completed events/s and delivery->completion latency")
 	fs.BoolVar(&o.drain, "drain", false, "before measuring, wait until the task queue has no running workflow")
 	fs.StringVar(&o.temporal, "temporal", "127.0.0.1:7233", "Temporal frontend address (loopback only), for -baseline, -bare, -e2e, -drain, -sweep")
 	fs.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
@@ -141,8 +142,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&cpu, "cpu", "", "report CPU time per event of these processes and their descendants: name=pid,… (Linux /proc)")
 	fs.StringVar(&rss, "rss", "", "sample these processes' resident memory every second: name=pid,… (Linux /proc)")
 	fs.StringVar(&o.compression, "grpc-compression", config.CompressionAuto, "gRPC compression of loadgen's own Temporal clients (direct starts, bare workers): auto (as mediaflow: none on loopback), gzip (the SDK's default) or none")
-	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object on stdout (the human-readable load.Report goes to stderr)")
-	fs.StringVar(&o.label, "label", "", "free text copied into the load.Report (e.g. the run's name)")
+	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object on stdout (the human-readable report goes to stderr)")
+	fs.StringVar(&o.label, "label", "", "free text copied into the report (e.g. the run's name)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -268,14 +269,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var recv *load.Receiver
+	var recv *load.Peer
 	mediaURL := ""
 	if o.receiver != "" {
-		if recv, err = load.StartReceiver(o.receiver, o.mediaSize); err != nil {
+		recv = &load.Peer{Media: fstest.MapFS{"media.bin": {Data: make([]byte, o.mediaSize)}}}
+		srv, addr, err := load.StartPeer(o.receiver, recv)
+		if err != nil {
 			return fmt.Errorf("-receiver: %w", err)
 		}
-		defer recv.Close()
-		mediaURL = recv.MediaURL()
+		defer srv.Close()
+		mediaURL = "http://" + addr + load.MediaPath + "media.bin"
 	}
 	httpIDs := load.IDs{Token: load.NewToken()}
 	jobIDLen := len(httpIDs.JobID(0))
@@ -417,7 +420,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // finish adds the server's memory and the receiver's counts, and prints
 // the JSON report.
-func finish(o options, rep *load.Report, recv *load.Receiver, before load.MemoryReport, stdout, human io.Writer) error {
+func finish(o options, rep *load.Report, recv *load.Peer, before load.MemoryReport, stdout, human io.Writer) error {
 	if o.serverPID > 0 {
 		after, err := readMemory(o.serverPID)
 		if err != nil {

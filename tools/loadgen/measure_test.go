@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/prometheus/procfs"
 	"testing"
 	"time"
 
@@ -17,30 +18,17 @@ import (
 	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
-func TestParseProcStat(t *testing.T) {
-	// A command name may hold spaces and parentheses.
-	line := "4242 (temporal (dev) x) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 75 12 3 20 0 9 0 100 0 0"
-	st, err := parseProcStat(line)
-	require.NoError(t, err)
-	require.Equal(t, 17, st.PPID)
-	require.Equal(t, 3250*time.Millisecond, st.CPU, "utime 250 + stime 75 ticks")
-	require.Equal(t, 150*time.Millisecond, st.Children, "cutime 12 + cstime 3 ticks")
-	_, err = parseProcStat("4242 no name")
-	require.Error(t, err)
-	_, err = parseProcStat("4242 (x) S 1 2")
-	require.Error(t, err)
-}
-
 // TestTreeCPU: a process's CPU time counts its live descendants and the
 // children it has reaped (PostgreSQL's backends come and go), and nothing
 // of other trees.
 func TestTreeCPU(t *testing.T) {
-	all := map[int]procStat{
-		1:   {PPID: 0, CPU: time.Hour},
-		100: {PPID: 1, CPU: time.Second, Children: 2 * time.Second}, // postmaster
-		101: {PPID: 100, CPU: 300 * time.Millisecond},               // a backend
-		102: {PPID: 101, CPU: 40 * time.Millisecond},                // its child
-		200: {PPID: 1, CPU: time.Minute},                            // another tree
+	// Times in ticks of 10 ms.
+	all := map[int]procfs.ProcStat{
+		1:   {PPID: 0, UTime: 360000},
+		100: {PPID: 1, UTime: 80, STime: 20, CUTime: 150, CSTime: 50}, // postmaster
+		101: {PPID: 100, UTime: 30},                                   // a backend
+		102: {PPID: 101, STime: 4},                                    // its child
+		200: {PPID: 1, UTime: 6000},                                   // another tree
 	}
 	d, ok := treeCPU(100, all)
 	require.True(t, ok)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -285,28 +286,26 @@ func TestTemplateMediaURL(t *testing.T) {
 	require.Equal(t, "http://127.0.0.1:9/media/"+d.JobID(3)+".bin?a=1&b=2", ev.Input.Job.MediaURL)
 }
 
-func TestReceiver(t *testing.T) {
-	r, err := StartReceiver("127.0.0.1:0", 1000)
+// TestPeerCounts: what loadgen and the fault test read from their Peer.
+func TestPeerCounts(t *testing.T) {
+	p := &Peer{Media: fstest.MapFS{"clip.bin": {Data: make([]byte, 1000)}}}
+	srv, addr, err := StartPeer("127.0.0.1:0", p)
 	require.NoError(t, err)
-	defer r.Close()
-	url := strings.Replace(r.MediaURL(), JobIDPlaceholder, "job-1", 1)
-	resp, err := http.Get(url)
+	defer srv.Close()
+	resp, err := http.Get("http://" + addr + "/media/clip.bin")
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
 	require.Len(t, b, 1000)
-	for _, path := range []string{"/notify", "/notify", "/alert"} {
-		resp, err := http.Post("http://"+r.Addr+path, "application/json", strings.NewReader(`{}`))
+	for _, post := range [][2]string{{NotifyPath, "msg_1"}, {NotifyPath, "msg_1"}, {AlertPath, "msg_2"}, {NotifyPath, "other"}} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+post[0], strings.NewReader(`{}`))
+		req.Header.Set("Idempotency-Key", post[1])
+		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
-		require.Equal(t, 204, resp.StatusCode)
+		require.Equal(t, 200, resp.StatusCode)
 	}
-	resp, err = http.Get("http://" + r.Addr + "/media/other")
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, 404, resp.StatusCode)
-	require.Equal(t, ReceiverCounts{Media: 1, Notify: 2, Alert: 1}, r.Counts())
-	posts, distinct, foreign := r.Keys("msg_")
-	require.Equal(t, []int{3, 1, 1}, []int{posts, distinct, foreign}, "three POSTs without a key: one key, not an event's")
+	require.Equal(t, ReceiverCounts{Media: 1, Notify: 3, Alert: 1}, p.Counts())
+	posts, distinct, foreign := p.Keys("msg_")
+	require.Equal(t, []int{4, 3, 1}, []int{posts, distinct, foreign})
 }

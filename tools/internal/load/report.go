@@ -126,3 +126,10 @@ type SweepPoint struct {
 	Drain     WaitResult `json:"drain_before"`
 	CPU       *CPUReport `json:"cpu,omitempty"`
 }
+
+// ReceiverCounts is what a Peer served and received.
+type ReceiverCounts struct {
+	Media  int64 `json:"media"`
+	Notify int64 `json:"notify"`
+	Alert  int64 `json:"alert"`
+}

@@ -70,7 +70,7 @@ func (c Cluster) Procs() ([]Proc, error) {
 		{Name: "initdb", Once: true, User: pgUser, Env: pg, Args: []string{"sh", "-c", `[ -f "$PGHOST/PG_VERSION" ] ||
 			printf '%s\n' "$POSTGRES_PASSWORD" | "$PG_BIN/initdb" -D "$PGHOST" -U temporal --pwfile=/dev/stdin \
 			--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8`}},
-		{Name: "postgresql", User: pgUser, StopSignal: syscall.SIGINT, Env: env, Ports: []Port{{"127.0.0.1:" + port, "PostgreSQL (PG_PORT)"}},
+		{Name: "postgresql", User: pgUser, Env: env, Ports: []Port{{"127.0.0.1:" + port, "PostgreSQL (PG_PORT)"}},
 			Args:  []string{filepath.Join(c.PGBin, "postgres"), "-D", data, "-c", "listen_addresses=127.0.0.1", "-p", port, "-k", data},
 			Ready: func(ctx context.Context) error { return pingPostgres(ctx, data, port) }},
 		// mediaflow's role and database, by the script the postgres image
@@ -94,12 +94,12 @@ func (c Cluster) Procs() ([]Proc, error) {
 			Args:  []string{filepath.Join(bin, "temporal-ui-server"), "--root", c.Root, "--config", "deploy/temporal", "--env", "ui-server", "start"},
 			Ports: ports("Temporal Web UI", 8233)})
 	}
-	procs = append(procs, Proc{Name: "devpeer", Env: env, App: true, Ready: HTTPReady("http://127.0.0.1:8090/healthz"), Ports: ports("devpeer", 8090),
+	procs = append(procs, Proc{Name: "devpeer", Env: env, Ready: HTTPReady("http://127.0.0.1:8090/healthz"), Ports: ports("devpeer", 8090),
 		Args: []string{filepath.Join(bin, "devpeer"), "--addr", "127.0.0.1:8090", "--log", filepath.Join(c.Dir, "notifications.log")}})
 	for n := 1; n <= 2; n++ {
 		metrics := fmt.Sprintf("127.0.0.1:%d", 9090+n)
 		// No password in the URL: pgx reads PGPASSWORD (as in docker-compose.yml).
-		procs = append(procs, Proc{Name: fmt.Sprint("worker-", n), Args: []string{filepath.Join(bin, "worker")}, App: true, Grace: 40 * time.Second,
+		procs = append(procs, Proc{Name: fmt.Sprint("worker-", n), Args: []string{filepath.Join(bin, "worker")}, Grace: 40 * time.Second,
 			Env: With(env, append(c.Worker, "DATABASE_URL="+c.DatabaseURL(), "PGPASSWORD="+c.MediaflowPassword,
 				"WORKER_METRICS_ADDR="+metrics)...),
 			Ready: HTTPReady("http://" + metrics + "/metrics"), Ports: ports("worker metrics", 9090+n)})
@@ -109,7 +109,7 @@ func (c Cluster) Procs() ([]Proc, error) {
 		if n == 1 { // the codec endpoint the UI calls (deploy/temporal/ui-server.yaml)
 			codec, p = "127.0.0.1:8234", append(p, ports("codec endpoint", 8234)...)
 		}
-		procs = append(procs, Proc{Name: fmt.Sprint("server-", n), Args: []string{filepath.Join(bin, "server")}, App: true, Grace: 25 * time.Second,
+		procs = append(procs, Proc{Name: fmt.Sprint("server-", n), Args: []string{filepath.Join(bin, "server")}, Grace: 25 * time.Second,
 			Env:   With(env, "ANIMUS_WEBHOOK_SECRET="+c.Secret, "HTTP_ADDR="+c.server(n), "CODEC_ADDR="+codec),
 			Ready: HTTPReady("http://" + c.server(n) + "/readyz"), Ports: p})
 	}

@@ -47,16 +47,16 @@ func (d Dev) Procs() []Proc {
 	env := With(TemporalClient(d.Env, d.Temporal), "HTTP_ADDR="+d.HTTP, "WORKER_METRICS_ADDR="+d.Metrics, "CODEC_ADDR="+d.Codec)
 	procs := []Proc{{Name: "temporal", Args: args, Env: env, Ready: TemporalReady(d.Temporal), Ports: ports}}
 	if d.Devpeer != "" {
-		procs = append(procs, Proc{Name: "devpeer", Env: env, App: true, Echo: d.Echo,
+		procs = append(procs, Proc{Name: "devpeer", Env: env, Echo: d.Echo,
 			Args:  []string{d.bin("devpeer"), "--addr", d.Devpeer, "--log", filepath.Join(d.Dir, "notifications.log")},
 			Ready: HTTPReady("http://" + d.Devpeer + "/healthz"), Ports: []Port{{d.Devpeer, "devpeer (DEVPEER_ADDR)"}}})
 	}
-	worker := Proc{Name: "worker", Args: []string{d.bin("worker")}, Env: env, App: true, Echo: d.Echo, Grace: 40 * time.Second}
+	worker := Proc{Name: "worker", Args: []string{d.bin("worker")}, Env: env, Echo: d.Echo, Grace: 40 * time.Second}
 	if on(d.Metrics) {
 		worker.Ready = HTTPReady("http://" + Local(d.Metrics) + "/metrics")
 		worker.Ports = []Port{{Local(d.Metrics), "worker metrics (WORKER_METRICS_ADDR)"}}
 	}
-	server := Proc{Name: "server", Args: []string{d.bin("server")}, Env: env, App: true, Echo: d.Echo, Grace: 25 * time.Second,
+	server := Proc{Name: "server", Args: []string{d.bin("server")}, Env: env, Echo: d.Echo, Grace: 25 * time.Second,
 		Ready: HTTPReady("http://" + Local(d.HTTP) + "/readyz"), Ports: []Port{{Local(d.HTTP), "mediaflow server (HTTP_ADDR)"}}}
 	if on(d.Codec) {
 		server.Ports = append(server.Ports, Port{Local(d.Codec), "codec endpoint (CODEC_ADDR)"})

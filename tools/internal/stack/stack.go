@@ -3,8 +3,7 @@
 // cluster's (docker-compose.yml's topology from binaries). A Stack checks
 // its ports, starts each process in a session of its own with its log in
 // its directory, waits until each is ready, restarts one on demand, and
-// stops them in order: SIGTERM (PostgreSQL: SIGINT), a grace period, then
-// SIGKILL. Main is tools/stack's command line; the benchmarks and the
+// stops them in order: SIGTERM, a grace period, then SIGKILL. Main is tools/stack's command line; the benchmarks and the
 // fault test (tools/chaos) run the same stacks.
 package stack
 
@@ -36,15 +35,9 @@ type Proc struct {
 	Once  bool
 	Ready func(context.Context) error // nil once it serves; nil: at once
 	Ports []Port                      // checked free before a start
-	// App marks mediaflow's processes: consecutive ones start together,
-	// and they all stop first, together.
-	App  bool
-	Echo bool // its lines go to the stack's Out too, after its name
-	// StopSignal asks it to stop (0: SIGTERM); Grace is how long it then
-	// has before SIGKILL (0: 15 s).
-	StopSignal syscall.Signal
-	Grace      time.Duration
-	User       *syscall.Credential // PostgreSQL's postgres user, under root
+	Echo  bool                        // its lines go to the stack's Out too, after its name
+	Grace time.Duration               // from SIGTERM to SIGKILL (0: 15 s)
+	User  *syscall.Credential         // PostgreSQL's postgres user, under root
 }
 
 // Port is an address a process listens on, and what for.
@@ -116,28 +109,19 @@ func (s *Stack) Taken() []Port {
 	return taken
 }
 
-// Start starts the processes in order, each ready before the next (a run
-// of App ones together). At the first failure it returns, leaving what
-// started running: Stop stops it.
+// Start starts the processes in order, each ready before the next. At
+// the first failure it returns, leaving what started running: Stop stops
+// it.
 func (s *Stack) Start(ctx context.Context) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
-	for i := 0; i < len(s.Procs); {
-		batch := []*Proc{&s.Procs[i]}
-		for i++; batch[0].App && i < len(s.Procs) && s.Procs[i].App; i++ {
-			batch = append(batch, &s.Procs[i])
+	for i := range s.Procs {
+		if err := s.launch(&s.Procs[i]); err != nil {
+			return err
 		}
-		t := time.Now()
-		for _, p := range batch {
-			if err := s.launch(p); err != nil {
-				return err
-			}
-		}
-		for _, p := range batch {
-			if err := s.await(ctx, p, t); err != nil {
-				return err
-			}
+		if err := s.await(ctx, &s.Procs[i], time.Now()); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -171,20 +155,10 @@ func (s *Stack) Restart(ctx context.Context, name string, kill bool, down time.D
 	return s.await(ctx, p, time.Now())
 }
 
-// Stop stops what runs: mediaflow's processes together, then the others
-// in the reverse order of their start.
+// Stop stops what runs, in the reverse order of the start.
 func (s *Stack) Stop() {
-	var wg sync.WaitGroup
-	for i := range s.Procs {
-		if p := &s.Procs[i]; p.App {
-			wg.Go(func() { s.stop(p, false) })
-		}
-	}
-	wg.Wait()
 	for i := len(s.Procs) - 1; i >= 0; i-- {
-		if p := &s.Procs[i]; !p.App && !p.Once {
-			s.stop(p, false)
-		}
+		s.stop(&s.Procs[i], false)
 	}
 	os.Remove(filepath.Join(s.Dir, "pids"))
 }
@@ -316,17 +290,17 @@ func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
 	}
 }
 
-// stop sends p its stop signal (SIGKILL to its whole group when kill) and
-// waits for it to exit, sending SIGKILL after its grace period.
+// stop sends p SIGTERM (SIGKILL to its whole group when kill) and waits
+// for it to exit, sending SIGKILL after its grace period.
 func (s *Stack) stop(p *Proc, kill bool) {
 	pid := s.Pid(p.Name)
-	if pid == 0 || s.gone(pid) {
+	if p.Once || pid == 0 || s.gone(pid) {
 		return
 	}
 	if kill {
 		syscall.Kill(-pid, syscall.SIGKILL)
 	} else {
-		syscall.Kill(pid, cmp.Or(p.StopSignal, syscall.SIGTERM))
+		syscall.Kill(pid, syscall.SIGTERM)
 	}
 	grace := cmp.Or(p.Grace, 15*time.Second)
 	for t := time.Now(); !s.gone(pid); time.Sleep(100 * time.Millisecond) {

@@ -37,17 +37,12 @@ func order(t *testing.T, dir string) []string {
 	return strings.Fields(strings.ReplaceAll(string(raw), " ", "_"))
 }
 
-// TestStopsInOrder: mediaflow's processes stop first, then the others in
-// reverse order, each with its own signal; one that ignores its signal is
-// killed after its grace period.
+// TestStopsInOrder: the processes stop in the reverse order of their
+// start; one that ignores SIGTERM is killed after its grace period.
 func TestStopsInOrder(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	db := shProc(dir, "db", false)
-	db.StopSignal = syscall.SIGINT
-	app := shProc(dir, "app", false)
-	app.App = true
-	st := newStack(t, db, shProc(dir, "temporal", true), app)
+	st := newStack(t, shProc(dir, "db", false), shProc(dir, "temporal", true), shProc(dir, "app", false))
 	require.NoError(t, st.Start(context.Background()))
 	for _, n := range st.Names() {
 		require.True(t, st.Running(n), n)
@@ -57,7 +52,7 @@ func TestStopsInOrder(t *testing.T) {
 	require.Len(t, strings.Split(strings.TrimSpace(string(raw)), "\n"), 3, "the pids file names each")
 
 	st.Stop()
-	require.Equal(t, []string{"app_TERM", "temporal_TERM", "db_INT"}, order(t, dir))
+	require.Equal(t, []string{"app_TERM", "temporal_TERM", "db_TERM"}, order(t, dir))
 	for _, n := range st.Names() {
 		require.False(t, st.Running(n), n)
 	}
