@@ -116,7 +116,7 @@ func run(o options) error {
 		return err
 	}
 	defer sys.st.Stop()
-	tc, err := localtemporal.Dial(ctx, sys.temporal, "default", time.Minute)
+	tc, err := localtemporal.Dial(ctx, sys.temporal, nil)
 	if err != nil {
 		return err
 	}

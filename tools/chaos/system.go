@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/tools/internal/stack"
 	"github.com/mediaflow/mediaflow/tools/localtemporal"
@@ -65,7 +63,7 @@ func startSystem(ctx context.Context, o options, targetURL string) (*system, err
 		}
 		s.st.Dir, s.urls, s.temporal = c.Dir, c.WebhookURLs(), stack.ClusterTemporal
 		s.database = strings.Replace(c.DatabaseURL(), "mediaflow@", "mediaflow:"+c.MediaflowPassword+"@", 1)
-		s.setup = setup{Topology: "cluster", Temporal: clusterVersion(ctx, root, s.database),
+		s.setup = setup{Topology: "cluster", Temporal: clusterVersion(root),
 			Mediaflow: "two workers, two servers, a PostgreSQL job store (`make cluster`'s); each delivery goes to either server"}
 	} else {
 		d := stack.Dev{Root: root, Dir: o.dir, CLI: cli.Path, Temporal: stack.FreeAddr(), HTTP: stack.FreeAddr(), Metrics: stack.FreeAddr(),
@@ -84,17 +82,12 @@ func startSystem(ctx context.Context, o options, targetURL string) (*system, err
 }
 
 // clusterVersion names temporal-server's version and PostgreSQL's.
-func clusterVersion(ctx context.Context, root, database string) string {
-	version, _ := exec.Command(filepath.Join(root, "bin", "temporal-server"), "--version").Output()
-	pg := "PostgreSQL"
-	if conn, err := pgx.Connect(ctx, database); err == nil {
-		var v string
-		if conn.QueryRow(ctx, "SHOW server_version").Scan(&v) == nil {
-			pg += " " + strings.Fields(v)[0]
-		}
-		conn.Close(ctx)
-	}
-	return strings.TrimSpace(string(version)) + " (temporal-server, deploy/temporal/config.yaml) on " + pg
+func clusterVersion(root string) string {
+	server, _ := exec.Command(filepath.Join(root, "bin", "temporal-server"), "--version").Output()
+	pg, _ := exec.Command(filepath.Join(stack.PGBin(), "postgres"), "--version").Output()
+	// "postgres (PostgreSQL) 15.18 (Debian …)"
+	return strings.TrimSpace(string(server)) + " (temporal-server, deploy/temporal/config.yaml) on PostgreSQL " +
+		strings.Join(strings.Fields(string(pg))[2:3], "")
 }
 
 // fault kills the process name with SIGKILL and starts it again:

@@ -561,7 +561,7 @@ func compression(o options) string {
 // dial connects a Temporal client of loadgen's own to -temporal, with
 // -grpc-compression.
 func dial(ctx context.Context, o options) (client.Client, error) {
-	return localtemporal.DialOptions(ctx, o.temporal, 0, func(c *client.Options) {
+	return localtemporal.Dial(ctx, o.temporal, func(c *client.Options) {
 		c.Namespace = o.namespace
 		if compression(o) == config.CompressionNone {
 			c.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}

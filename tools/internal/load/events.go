@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -14,11 +15,11 @@ import (
 // the workflow input and the database like a large results object would.
 const paddingField = "loadgen_padding"
 
-// jobIDPlaceholder marks where each event's job ID goes in the template.
+// JobIDPlaceholder marks where each event's job ID goes in the template.
 // Nothing in a sample contains it.
 const JobIDPlaceholder = "LOADGEN-JOB-ID-PLACEHOLDER"
 
-// ids names the events of one phase: event IDs (svix-id, also the workflow
+// IDs names the events of one phase: event IDs (svix-id, also the workflow
 // ID) and job IDs are unique per run and per index, and all share a prefix
 // so the e2e wait can find them with one visibility query.
 type IDs struct {
@@ -38,27 +39,18 @@ func (d IDs) JobID(i int) string { return fmt.Sprintf("lg-%s-%08d", d.Token, i) 
 // Index returns i for an event ID made by EventID, or false.
 func (d IDs) Index(eventID string) (int, bool) {
 	rest, ok := strings.CutPrefix(eventID, d.EventPrefix())
-	if !ok || rest == "" {
-		return 0, false
-	}
-	n := 0
-	for _, r := range rest {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n, true
+	n, err := strconv.Atoi(rest)
+	return n, ok && err == nil && !strings.ContainsAny(rest, "+-")
 }
 
-// template is a sample body cut at each place its job ID goes (data.job_id,
+// Template is a sample body cut at each place its job ID goes (data.job_id,
 // and the media URL when it names the job), so each event's body is built
 // without re-encoding JSON per event.
 type Template struct {
 	parts [][]byte
 }
 
-// newTemplate re-encodes sample with a placeholder job ID, data.media_url
+// NewTemplate re-encodes sample with a placeholder job ID, data.media_url
 // set to mediaURL when it is not empty (where it may hold the placeholder
 // too) and, when size is larger than the body would be, a padding string
 // inside data so that the body with a job ID of jobIDLen bytes is size

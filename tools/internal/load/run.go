@@ -1,3 +1,8 @@
+// Package load is what loadgen and the fault test share: signed events
+// sent in closed or open loops (Plan, Run), their IDs and bodies (IDs,
+// Template), Temporal's view of them (WaitClosed, ListClosed), the far end
+// of the worker's optional steps (Peer, also devpeer's) and loadgen's
+// -json report, which benchplot reads.
 package load
 
 import (
@@ -8,7 +13,7 @@ import (
 	"time"
 )
 
-// plan says how many requests a phase sends and how.
+// Plan says how many requests a phase sends and how.
 type Plan struct {
 	// N stops the phase after N requests (0: no count bound).
 	N int
@@ -25,7 +30,7 @@ type Plan struct {
 	MaxInflight int
 }
 
-// outcome is what one request got.
+// Outcome is what one request got.
 type Outcome struct {
 	// Code is the HTTP status ("200"), "ok" for a direct start, or
 	// "error:<kind>" for a transport or Temporal error.
@@ -34,7 +39,7 @@ type Outcome struct {
 	Status string
 }
 
-// record is one request of a phase.
+// Record is one request of a phase.
 type Record struct {
 	I int
 	// Base is when the request was due: its scheduled time in the open
@@ -51,7 +56,7 @@ type Result struct {
 	Records    []Record
 }
 
-// sendFunc sends request i and says what it got.
+// SendFunc sends request i and says what it got.
 type SendFunc func(ctx context.Context, i int) Outcome
 
 // runPhase sends requests per p until the count or time bound is reached
@@ -100,7 +105,7 @@ func runClosedLoop(ctx context.Context, p Plan, send SendFunc) Result {
 	return res
 }
 
-// openLoopCount returns how many requests an open loop at rate sends with
+// OpenLoopCount returns how many requests an open loop at rate sends with
 // bounds n and d (0: unbounded; at least one of them is set).
 func OpenLoopCount(rate float64, n int, d time.Duration) int {
 	if d <= 0 {

@@ -29,7 +29,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(rank, 1), len(sorted))-1]
 }
 
-// summarize returns the percentiles of ds (which it sorts).
+// Summarize returns the percentiles of ds (which it sorts).
 func Summarize(ds []time.Duration) Latency {
 	if len(ds) == 0 {
 		return Latency{}
@@ -50,7 +50,7 @@ func Summarize(ds []time.Duration) Latency {
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
-// phaseSummary is the report of one phase.
+// PhaseSummary is the report of one phase.
 type PhaseSummary struct {
 	Name     string  `json:"name"`
 	Requests int     `json:"requests"`
@@ -111,7 +111,7 @@ func (l Latency) String() string {
 	return fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f", l.P50, l.P90, l.P99, l.Max, l.Mean)
 }
 
-// counts formats a map as "k=v k=v", keys sorted.
+// Counts formats a map as "k=v k=v", keys sorted.
 func Counts(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -16,11 +16,11 @@ import (
 // count query is cheap, and this keeps the polling's own load negligible.
 const pollEvery = 500 * time.Millisecond
 
-// stallAfter ends a wait that sees no progress for this long (no worker
+// StallAfter ends a wait that sees no progress for this long (no worker
 // running, a workflow stuck in retries): the report then says so.
 const StallAfter = 60 * time.Second
 
-// count returns the number of executions matching query.
+// Count returns the number of executions matching query.
 func Count(ctx context.Context, c client.Client, query string) (int, error) {
 	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 	if err != nil {
@@ -29,12 +29,12 @@ func Count(ctx context.Context, c client.Client, query string) (int, error) {
 	return int(resp.GetCount()), nil
 }
 
-// prefixQuery matches the workflows whose ID starts with prefix.
+// PrefixQuery matches the workflows whose ID starts with prefix.
 func PrefixQuery(prefix string) string {
 	return "WorkflowId STARTS_WITH " + strconv.Quote(prefix)
 }
 
-// waitResult says how a wait ended.
+// WaitResult says how a wait ended.
 type WaitResult struct {
 	Closed   int     `json:"closed,omitempty"`
 	Seconds  float64 `json:"waited_s"`
@@ -42,7 +42,7 @@ type WaitResult struct {
 	Stalled  bool    `json:"stalled,omitempty"`
 }
 
-// waitClosed waits until want workflows whose ID starts with prefix are
+// WaitClosed waits until want workflows whose ID starts with prefix are
 // closed (visible as such in Temporal's visibility store), at most bound.
 // One pair of count queries per poll, whatever the number of workflows.
 func WaitClosed(ctx context.Context, c client.Client, prefix string, want int, bound time.Duration, progress io.Writer) (WaitResult, error) {
@@ -53,7 +53,7 @@ func WaitClosed(ctx context.Context, c client.Client, prefix string, want int, b
 	}, want)
 }
 
-// drain waits until no workflow of taskQueue is running, so that a phase
+// Drain waits until no workflow of taskQueue is running, so that a phase
 // does not compete with the work an earlier one left behind.
 func Drain(ctx context.Context, c client.Client, taskQueue string, bound time.Duration, progress io.Writer) (WaitResult, error) {
 	q := fmt.Sprintf(`TaskQueue = %s AND ExecutionStatus = "Running"`, strconv.Quote(taskQueue))
@@ -106,13 +106,13 @@ func poll(ctx context.Context, bound time.Duration, progress io.Writer, check fu
 	}
 }
 
-// closeInfo is one closed workflow as the visibility store lists it.
+// CloseInfo is one closed workflow as the visibility store lists it.
 type CloseInfo struct {
 	Status    enumspb.WorkflowExecutionStatus
 	CloseTime time.Time
 }
 
-// listClosed lists the closed workflows whose ID starts with prefix, with
+// ListClosed lists the closed workflows whose ID starts with prefix, with
 // their close time, a thousand per page.
 func ListClosed(ctx context.Context, c client.Client, prefix string) (map[string]CloseInfo, error) {
 	out := map[string]CloseInfo{}
@@ -135,7 +135,7 @@ func ListClosed(ctx context.Context, c client.Client, prefix string) (map[string
 	}
 }
 
-// e2eSummary reports delivery to completion of the events whose workflow
+// E2ESummary reports delivery to completion of the events whose workflow
 // was started.
 type E2ESummary struct {
 	Started int `json:"started"`
@@ -151,7 +151,7 @@ type E2ESummary struct {
 	Wait    WaitResult `json:"wait"`
 }
 
-// summarizeE2E matches the phase's started events with their close times.
+// SummarizeE2E matches the phase's started events with their close times.
 func SummarizeE2E(r Result, d IDs, closed map[string]CloseInfo, wait WaitResult) E2ESummary {
 	s := E2ESummary{Statuses: map[string]int{}, Wait: wait}
 	base := map[int]time.Time{}

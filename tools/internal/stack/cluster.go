@@ -67,16 +67,14 @@ func (c Cluster) Procs() ([]Proc, error) {
 	procs := []Proc{
 		// Over TCP a password (scram-sha-256, as in the postgres image); on
 		// the socket in the data directory (mode 0700), trust.
-		{Name: "initdb", Once: true, User: pgUser, Env: pg, Args: []string{"sh", "-c", `[ -f "$PGHOST/PG_VERSION" ] ||
-			printf '%s\n' "$POSTGRES_PASSWORD" | "$PG_BIN/initdb" -D "$PGHOST" -U temporal --pwfile=/dev/stdin \
-			--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8`}},
+		{Name: "initdb", Once: true, User: pgUser, Env: pg, Args: []string{"sh", "-c", `[ -f "$PGHOST/PG_VERSION" ] || printf '%s\n' "$POSTGRES_PASSWORD" | ` +
+			`"$PG_BIN/initdb" -D "$PGHOST" -U temporal --pwfile=/dev/stdin --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8`}},
 		{Name: "postgresql", User: pgUser, Env: env, Ports: []Port{{"127.0.0.1:" + port, "PostgreSQL (PG_PORT)"}},
 			Args:  []string{filepath.Join(c.PGBin, "postgres"), "-D", data, "-c", "listen_addresses=127.0.0.1", "-p", port, "-k", data},
 			Ready: func(ctx context.Context) error { return pingPostgres(ctx, data, port) }},
 		// mediaflow's role and database, by the script the postgres image
 		// runs when its data volume is created (docker-compose.yml mounts it).
-		sh("postgresql-init", `psql -d postgres -tAc "select 1 from pg_roles where rolname = 'mediaflow'" | grep -q 1 ||
-			sh "$1/deploy/postgres/init-mediaflow.sh"`, With(pg, "POSTGRES_USER=temporal", "MEDIAFLOW_DB_PASSWORD="+c.MediaflowPassword)),
+		sh("postgresql-init", `psql -d postgres -tAc "select 1 from pg_roles where rolname = 'mediaflow'" | grep -q 1 || sh "$1/deploy/postgres/init-mediaflow.sh"`, With(pg, "POSTGRES_USER=temporal", "MEDIAFLOW_DB_PASSWORD="+c.MediaflowPassword)),
 		sh("temporal-schema", `sh "$1/deploy/temporal/schema.sh"`, With(env, "SQL_PLUGIN=postgres12", "SQL_HOST=127.0.0.1",
 			"SQL_PORT="+port, "SQL_USER=temporal", "SQL_PASSWORD="+c.PostgresPassword)),
 		// docker-compose.yml's temporal service's environment, which
@@ -179,6 +177,9 @@ func PGBin() string {
 // PostgreSQL runs as.
 func (c Cluster) Prepare() error {
 	data := filepath.Join(c.Dir, "postgresql")
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return err
 	}

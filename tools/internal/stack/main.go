@@ -238,7 +238,7 @@ func HTTPReady(url string) func(context.Context) error {
 // SERVING to its health check.
 func TemporalReady(addr string) func(context.Context) error {
 	return func(ctx context.Context) error {
-		c, err := localtemporal.Dial(ctx, addr, Namespace, 0)
+		c, err := localtemporal.Dial(ctx, addr, nil)
 		if err != nil {
 			return err
 		}
