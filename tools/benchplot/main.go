@@ -383,26 +383,9 @@ func humanBytes(n int) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func codes(m map[string]int) string { return counts(m, "×") }
+func codes(m map[string]int) string { return load.JoinCounts(m, "%[2]d×%[1]s", ", ") }
 
-func statuses(m map[string]int) string { return counts(m, " ") }
-
-func counts(m map[string]int, sep string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		if sep == "×" {
-			parts[i] = fmt.Sprintf("%d×%s", m[k], k)
-		} else {
-			parts[i] = fmt.Sprintf("%s %d", k, m[k])
-		}
-	}
-	return strings.Join(parts, ", ")
-}
+func statuses(m map[string]int) string { return load.JoinCounts(m, "%s %d", ", ") }
 
 // replaceBlocks rewrites each "<!-- bench:NAME -->…<!-- /bench:NAME -->"
 // of doc whose NAME is in blocks. Every name must have its block.

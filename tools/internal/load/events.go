@@ -1,9 +1,10 @@
 package load
 
 import (
+	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
+
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -58,31 +59,14 @@ type Template struct {
 // what it made.
 func NewTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*Template, error) {
 	encode := func(pad int) ([]byte, error) {
-		var event map[string]any
-		dec := json.NewDecoder(bytes.NewReader(sample))
-		dec.UseNumber()
-		if err := dec.Decode(&event); err != nil {
-			return nil, fmt.Errorf("sample is not JSON: %w", err)
-		}
-		data, ok := event["data"].(map[string]any)
-		if !ok {
-			return nil, errors.New("sample has no data object")
-		}
-		data["job_id"] = JobIDPlaceholder
+		members := map[string]any{"job_id": JobIDPlaceholder}
 		if mediaURL != "" {
-			data["media_url"] = mediaURL
+			members["media_url"] = mediaURL
 		}
 		if pad >= 0 {
-			data[paddingField] = strings.Repeat("x", pad)
+			members[paddingField] = strings.Repeat("x", pad)
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		// A URL's & stays as it is.
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(event); err != nil {
-			return nil, err
-		}
-		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+		return svixsim.SetData(sample, members)
 	}
 	b, err := encode(-1)
 	if err != nil {

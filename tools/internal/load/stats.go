@@ -1,10 +1,11 @@
 package load
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -111,19 +112,15 @@ func (l Latency) String() string {
 	return fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f", l.P50, l.P90, l.P99, l.Max, l.Mean)
 }
 
-// Counts formats a map as "k=v k=v", keys sorted.
-func Counts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// Counts formats a map as "k=v k=v", keys sorted ("none" for none).
+func Counts(m map[string]int) string { return cmp.Or(JoinCounts(m, "%s=%d", " "), "none") }
+
+// JoinCounts formats each of m's entries, keys sorted, with format (its
+// key, then its count) and joins them with sep.
+func JoinCounts(m map[string]int, format, sep string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf(format, k, m[k]))
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, sep)
 }
