@@ -128,7 +128,7 @@ lg() {
 	wait=$((60 + events / 10))
 	wait=$((wait < $(left) ? wait : $(left)))
 	wait=$((wait > 10 ? wait : 10))
-	local cmd=(bin/loadgen -url "$urls" -temporal "$TEMPORAL_ADDRESS" -task-queue "$TEMPORAL_TASK_QUEUE" -size "$size"
+	local cmd=(bin/loadgen -url "$urls" -temporal "$TEMPORAL_ADDRESS" -size "$size"
 		-wait "${wait}s" -drain -json -label "$name" -cpu "$cpu_pids" -bare-workers "$bare_workers" "$@")
 	# The command as anyone can run it: process IDs by name, no temporary paths.
 	printf '%s\t%s\n' "$name" "${cmd[*]}" | sed -E "s|$work|\$TMP|g; s/=[0-9]+(,| |$)/=PID\1/g; s/-server-pid [0-9]+/-server-pid PID/g; s/ -label [^ ]+//" >>"$out/commands.txt"
@@ -163,7 +163,6 @@ stack_up() {
 			bin/stack bench start 2>>"$out/stack.log")
 	fi || { echo "bench: the stack did not start:"; tail -30 "$out/stack.log"; exit 1; }
 	eval "$exports"
-	export TEMPORAL_TASK_QUEUE=animus-media
 	urls=$STACK_WEBHOOK_URLS cpu_pids=$STACK_PIDS
 	echo "stack: webhooks $urls, Temporal $TEMPORAL_ADDRESS, pids $cpu_pids"
 }
