@@ -271,7 +271,11 @@ func cluster(ctx context.Context, root string, t0 time.Time, args []string) erro
 		return os.RemoveAll(c.Dir)
 	case "status":
 		for _, n := range st.Names() {
-			fmt.Printf("%-16s %-8s %s\n", n, strconv.Itoa(st.Pid(n)), map[bool]string{true: "running", false: "not running"}[st.Running(n)])
+			pid := "-"
+			if p := st.Pid(n); p != 0 {
+				pid = strconv.Itoa(p)
+			}
+			fmt.Printf("%-16s %-8s %s\n", n, pid, map[bool]string{true: "running", false: "not running"}[st.Running(n)])
 		}
 	case "env":
 		fmt.Print(exports(st, ClusterTemporal, c.WebhookURLs()...))
