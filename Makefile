@@ -11,43 +11,58 @@ TEMPORAL_LDFLAGS := -s -w
 # Dev-only secret used by `make dev` when ANIMUS_WEBHOOK_SECRET is unset.
 # Never use it anywhere else.
 DEV_SECRET := whsec_ZGV2LW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==
+export DEV_SECRET TEMPORAL_CLI_VERSION
+
+# tools/stack runs make dev and make cluster: built into bin/ (the first
+# time it compiles the Temporal SDK, which mediaflow's build then reuses),
+# then run in the shell's place, so that Ctrl-C and a SIGTERM to make reach
+# it, and it stops everything in order.
+STACK = go build -o bin/ ./tools/stack && exec bin/stack
 
 # Where make send points the event's media_url: the clip that make dev's
 # devpeer serves. Empty (make send MEDIA_URL=) sends the body's own.
 MEDIA_URL ?= http://$(or $(DEVPEER_ADDR),127.0.0.1:8090)/media/launch-keynote.mp4
 
-.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-tools cluster-check test test-cluster build send jobs fmt vet clean clean-data temporal-cli fuzz chaos chaos-cluster bench bench-quick bench-cluster readme-check
+.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-status cluster-restart cluster-tools cluster-check test test-cluster build send jobs fmt vet clean clean-data temporal-cli fuzz chaos chaos-cluster bench bench-quick bench-cluster readme-check
 
-## dev: build what is missing (the Temporal CLI once), start Temporal (UI on :8233), devpeer (sample
-## media, notification receiver), the worker and the server; logs in data/*.log; Ctrl-C stops it all
+## dev: build what is missing (the Temporal CLI once, unless one is on the PATH), start Temporal (UI on
+## :8233), devpeer (sample media, notification receiver), the worker and the server; logs in
+## data/*.log; Ctrl-C stops it all
 dev:
-	@DEV_SECRET=$(DEV_SECRET) TEMPORAL_CLI_VERSION=$(TEMPORAL_CLI_VERSION) MAKE="$(MAKE)" scripts/dev.sh
+	@export STACK_T0=$$(date +%s); [ -x bin/stack ] || echo "[0:00] Building make dev's supervisor (tools/stack) into bin/..."; $(STACK) dev
 
 ## cluster: docker-compose.yml's topology without containers, on 127.0.0.1: PostgreSQL, a
 ## Temporal cluster on it, its UI (:8233), two workers, two servers (:8080, :8081); Ctrl-C stops it
 cluster: cluster-tools
-	@DEV_SECRET=$(DEV_SECRET) scripts/cluster.sh run
+	@$(STACK) cluster run
 
-## cluster-start, cluster-stop: the same in the background (CI, tests); see scripts/cluster.sh
+## cluster-start, cluster-stop, cluster-status: the same in the background (CI, tests); cluster-restart
+## NAME=worker-1 [ARGS="--kill --down 5"] restarts one process; see docs/cluster.md
 cluster-start: cluster-tools
-	@DEV_SECRET=$(DEV_SECRET) scripts/cluster.sh start
+	@$(STACK) cluster start
 
 cluster-stop:
-	@scripts/cluster.sh stop
+	@$(STACK) cluster stop
+
+cluster-status:
+	@$(STACK) cluster status
+
+cluster-restart:
+	@$(STACK) cluster restart $(NAME) $(ARGS)
 
 ## cluster-tools: temporal-server, temporal-sql-tool and temporal-ui-server at the versions of docker-compose.yml
-cluster-tools: bin/temporal bin/temporal-server bin/temporal-sql-tool bin/temporal-ui-server
+cluster-tools: temporal-cli bin/temporal-server bin/temporal-sql-tool bin/temporal-ui-server
 
 ## test: vet and all tests, integration tests against a real Temporal dev server
-test: bin/temporal
+test: temporal-cli
 	@scripts/test.sh
 
 ## cluster-check: a short fault test on a cluster of its own (CI): 40 events, temporal-server killed once
-cluster-check: bin/temporal bin/temporal-server bin/temporal-sql-tool
+cluster-check: temporal-cli bin/temporal-server bin/temporal-sql-tool
 	go run ./tools/chaos -cluster -n 40 -spread 20s -faults temporal-server -timeout 10m
 
 ## test-cluster: the e2e tests against the running make cluster (make cluster-start first)
-test-cluster: bin/temporal
+test-cluster: temporal-cli
 	E2E_TEMPORAL_ADDRESS=127.0.0.1:7233 go test -race -count=1 ./e2e
 
 ## send: deliver the success sample to the local server, signed with the dev secret, its media_url
@@ -70,20 +85,20 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/animus/
 
 ## chaos: the fault and overload test on the dev server, 127.0.0.1 (about 5 minutes); updates RELIABILITY.md
-chaos: bin/temporal build
+chaos: temporal-cli
 	go run ./tools/chaos -n 500 -overload -report RELIABILITY.md
 
 ## chaos-cluster: the same faults on make cluster's topology (about 10 minutes): 1,000 events over
 ## both servers; kills temporal-server twice, PostgreSQL, a worker and a server; updates RELIABILITY.md
-chaos-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool
+chaos-cluster: temporal-cli bin/temporal-server bin/temporal-sql-tool
 	go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
 
 ## bench: micro-benchmarks and load runs on 127.0.0.1 (at most 30 minutes); rewrites BENCHMARKS.md and its charts
-bench: bin/temporal
+bench: temporal-cli
 	scripts/bench.sh
 
 ## bench-quick: the same, tiny (about a minute); the report goes to bench-results/<time>/ only
-bench-quick: bin/temporal
+bench-quick: temporal-cli
 	QUICK=1 scripts/bench.sh
 
 ## bench-cluster: the comparisons on make cluster's topology (PostgreSQL, Temporal 1.31, 2 servers, 2 workers)
@@ -93,7 +108,10 @@ bench-cluster: cluster-tools
 build:
 	go build -o bin/ ./cmd/...
 
-temporal-cli: bin/temporal
+## temporal-cli: the Temporal CLI the dev server runs from: $TEMPORAL_CLI, bin/temporal, or a temporal on the
+## PATH with dev server 1.29 or newer (tools/localtemporal); built into bin/ only when there is none
+temporal-cli:
+	@go build -o bin/ ./tools/stack && bin/stack temporal >/dev/null 2>&1 || $(MAKE) --no-print-directory bin/temporal
 
 # The Temporal CLI (dev server + Web UI), built from the Go module proxy;
 # about 8 minutes on 2 cores the first time (7 min 47 s measured).
@@ -132,12 +150,12 @@ vet:
 
 ## clean-data: remove data/ (Temporal's state, the jobs, media, logs) and keep bin/; refused while make dev runs
 clean-data:
-	@scripts/dev.sh check
+	@go build -o bin/ ./tools/stack && bin/stack check
 	rm -rf data
 
 ## clean: remove bin/ and data/; the next make dev builds the Temporal CLI again (about 8 min on 2 cores)
 clean:
-	@scripts/dev.sh check
+	@go build -o bin/ ./tools/stack && bin/stack check
 	rm -rf bin data
 
 ## readme-check: run the README's marked commands against a make dev of a fresh copy of this tree (CI)

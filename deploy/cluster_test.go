@@ -11,8 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// make cluster (scripts/cluster.sh) runs docker-compose.yml's topology from
-// binaries: these tests keep the two descriptions the same.
+// make cluster (tools/internal/stack) runs docker-compose.yml's topology
+// from binaries, with these files: these tests keep them and compose the
+// same (tools/internal/stack's tests check its own settings).
 
 // makeVariable returns the value of `NAME := value` in the Makefile.
 func makeVariable(t *testing.T, name string) string {
@@ -22,28 +23,6 @@ func makeVariable(t *testing.T, name string) string {
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s*:=\s*(\S+)\s*$`).FindSubmatch(raw)
 	require.NotNil(t, m, "Makefile: %s := … not found", name)
 	return string(m[1])
-}
-
-// scriptVariable returns the value of NAME=value or NAME="value" in
-// scripts/cluster.sh.
-func scriptVariable(t *testing.T, name string) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "cluster.sh"))
-	require.NoError(t, err)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `=(?:"([^"]*)"|(\S*))\s*$`).FindSubmatch(raw)
-	require.NotNil(t, m, "scripts/cluster.sh: %s=… not found", name)
-	return string(m[1]) + string(m[2])
-}
-
-// scriptFunction returns the body of the shell function name in
-// scripts/cluster.sh, its continuation lines joined.
-func scriptFunction(t *testing.T, name string) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "cluster.sh"))
-	require.NoError(t, err)
-	m := regexp.MustCompile(`(?ms)^` + regexp.QuoteMeta(name) + `\(\) \{\n(.*?)^\}`).FindSubmatch(raw)
-	require.NotNil(t, m, "scripts/cluster.sh: %s() not found", name)
-	return strings.Join(strings.Fields(strings.ReplaceAll(string(m[1]), "\\\n", " ")), " ") + " "
 }
 
 // serverFlagVariables are read by temporal-server's command line (the
@@ -66,18 +45,12 @@ func TestClusterTemporalConfig(t *testing.T) {
 
 	// The server renders the file as a template only with this marker.
 	require.True(t, strings.HasPrefix(cfg, "# enable-template\n"))
-	// Every variable the compose service sets is set by scripts/cluster.sh
-	// for temporal-server too, and read by config.yaml where the image's
-	// embedded template reads it; the others are temporal-server's flags,
-	// set to the same value.
-	launch := scriptFunction(t, "start_temporal_server")
-	for k, v := range service(t, p, "temporal").Environment {
-		require.Contains(t, launch, " "+k+"=", "scripts/cluster.sh does not set %s for temporal-server, as docker-compose.yml does", k)
-		if serverFlagVariables[k] {
-			require.Contains(t, launch, " "+k+"="+*v+" ", "scripts/cluster.sh: %s", k)
-			continue
+	// config.yaml reads every variable the compose service sets, where the
+	// image's embedded template reads it, but temporal-server's flags.
+	for k := range service(t, p, "temporal").Environment {
+		if !serverFlagVariables[k] {
+			require.True(t, strings.Contains(cfg, `(env "`+k+`")`), "config.yaml does not read %s, which docker-compose.yml's temporal service sets", k)
 		}
-		require.True(t, strings.Contains(cfg, `(env "`+k+`")`), "config.yaml does not read %s, which docker-compose.yml's temporal service sets", k)
 	}
 	shards := env(t, service(t, p, "temporal"), "NUM_HISTORY_SHARDS")
 	require.True(t, strings.Contains(cfg, `{{ default "`+shards+`" (env "NUM_HISTORY_SHARDS") }}`),
@@ -90,14 +63,6 @@ func TestClusterTemporalConfig(t *testing.T) {
 		require.NoError(t, err)
 		require.Less(t, port, 32768, "ports below 32768 (membership ports are a smallint column)")
 	}
-}
-
-func TestClusterTemporalSetup(t *testing.T) {
-	p := loadCompose(t, true)
-	setup := service(t, p, "temporal-setup")
-	require.Equal(t, env(t, setup, "NAMESPACE_RETENTION"), scriptVariable(t, "NAMESPACE_RETENTION"))
-	require.Equal(t, env(t, setup, "TEMPORAL_NAMESPACE"), scriptVariable(t, "NAMESPACE"))
-	require.ElementsMatch(t, strings.Fields(env(t, setup, "SEARCH_ATTRIBUTES")), strings.Fields(scriptVariable(t, "SEARCH_ATTRIBUTES")))
 }
 
 func TestClusterUI(t *testing.T) {

@@ -350,13 +350,8 @@ func TestComposeTemporalSetup(t *testing.T) {
 	for _, k := range mediaflow.SearchAttributes() {
 		want = append(want, k.GetName()+"=Keyword")
 	}
+	// make dev and make cluster register mediaflow.SearchAttributes() themselves.
 	require.ElementsMatch(t, want, got)
-	// make dev registers the same ones.
-	dev, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "dev.sh"))
-	require.NoError(t, err)
-	for _, w := range want {
-		require.Contains(t, string(dev), "--search-attribute "+w, "scripts/dev.sh")
-	}
 
 	// The namespace set up is the one mediaflow uses, on the cluster it uses.
 	ns := env(t, setup, "TEMPORAL_NAMESPACE")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
 
 // temporalAddress is the Temporal frontend the package's tests use: a dev
@@ -126,21 +126,14 @@ func checkTemporal(addr string) error {
 	return nil
 }
 
-// temporalCLI finds the Temporal CLI: $TEMPORAL_CLI, else bin/temporal at
-// the module root (where make installs it).
+// temporalCLI finds the Temporal CLI as make dev does
+// (localtemporal.FindCLI): $TEMPORAL_CLI, bin/temporal, or a temporal on
+// the PATH with a recent enough dev server.
 func temporalCLI() (string, error) {
-	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
-		return p, nil
+	root, err := localtemporal.Root()
+	if err != nil {
+		return "", err
 	}
-	dir, _ := os.Getwd()
-	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "bin", "temporal")
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("no Temporal CLI at %s", p)
-			}
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no go.mod above the working directory")
+	c, err := localtemporal.FindCLI(root)
+	return c.Path, err
 }

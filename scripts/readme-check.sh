@@ -19,9 +19,11 @@
 #
 # Unmarked blocks (a tunnel, a secret of yours) are not run. The first
 # marked block must be the background one. The ports of make dev must be
-# free. bin/temporal is taken from this tree (or TEMPORAL_CLI) when there
-# is one, so that the copy does not build it again; without one the copy
-# builds it, as a fresh clone does (about 8 min on 2 cores).
+# free. The copy finds the Temporal CLI as make dev does (tools/stack
+# temporal: TEMPORAL_CLI, bin/temporal, or a recent enough one on the
+# PATH); this tree's bin/temporal is linked into it, so that it does not
+# build one again; with none, the copy builds it, as a fresh clone does
+# (about 8 min on 2 cores).
 #
 # Bounds: 20 min for the background block to be ready when it builds the
 # Temporal CLI (10 min otherwise), BLOCK_TIMEOUT (300 s) per block, 120 s
@@ -74,7 +76,7 @@ for v in $(compgen -e); do
 	esac
 done
 
-"$repo/scripts/dev.sh" check || fail "the ports of make dev are taken (above); readme-check needs them free"
+(cd "$repo" && go build -o bin/ ./tools/stack && bin/stack check) || fail "the ports of make dev are taken (above); readme-check needs them free"
 
 # The copy: the tracked and untracked files that are not ignored, as a
 # clone of this tree with its changes committed would have them.
@@ -82,13 +84,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mediaflow-readme-check.XXXXXX")
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard |
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 	tar --null -T - -cf -) | tar -xf - -C "$work"
-cli=${TEMPORAL_CLI:-$repo/bin/temporal}
-if [ -x "$cli" ]; then
+ready_limit=600
+if [ -e "$repo/bin/temporal" ]; then
 	mkdir -p "$work/bin"
-	ln -s "$(cd "$(dirname "$cli")" && pwd)/$(basename "$cli")" "$work/bin/temporal"
-	ready_limit=600
-else
-	echo "readme-check: no bin/temporal here: the copy builds the Temporal CLI, as a fresh clone does."
+	ln -s "$(realpath "$repo/bin/temporal")" "$work/bin/temporal"
+elif ! "$repo/bin/stack" temporal >/dev/null; then
+	echo "readme-check: no Temporal CLI here: the copy builds one, as a fresh clone does."
 	ready_limit=1200
 fi
 echo "readme-check: fresh copy in $work"
@@ -108,9 +109,9 @@ finish() {
 			echo "readme-check: still running after 60 s; killing its process group"
 			kill -KILL -- "-$bg_pid" 2>/dev/null || true
 			failed="make dev did not stop within 60 s of SIGTERM"
-		elif ! scripts/dev.sh check >/dev/null; then
+		elif ! bin/stack check >/dev/null; then
 			echo "readme-check: stopped, but a port is still taken:"
-			scripts/dev.sh check || true
+			bin/stack check || true
 			failed="a port of make dev is still taken after it stopped"
 		fi
 	fi
@@ -184,10 +185,11 @@ done
 # What the newcomer has by now, whatever the blocks showed.
 echo
 echo "=== after $n blocks: what a newcomer has"
-count() { bin/temporal workflow count --address 127.0.0.1:7233 --query "$1" | awk '{ print $NF }'; }
+temporal=$(bin/stack temporal)
+count() { "$temporal" workflow count --address 127.0.0.1:7233 --query "$1" | awk '{ print $NF }'; }
 t0=$SECONDS
 while [ "$(count 'ExecutionStatus="Running" AND WorkflowType="MediaCompletedWorkflow"')" != 0 ]; do
-	[ $((SECONDS - t0)) -lt 120 ] || { bin/temporal workflow list --address 127.0.0.1:7233 --query 'ExecutionStatus="Running"'; fail "workflows still running after 120 s"; }
+	[ $((SECONDS - t0)) -lt 120 ] || { "$temporal" workflow list --address 127.0.0.1:7233 --query 'ExecutionStatus="Running"'; fail "workflows still running after 120 s"; }
 	sleep 1
 done
 completed=$(count 'ExecutionStatus="Completed" AND WorkflowType="MediaCompletedWorkflow"')

@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 // Every chart's title says what it shows, then on its own lines the
@@ -100,7 +102,7 @@ func plain(v float64) string { return strings.TrimSuffix(fmt.Sprintf("%g", v), "
 
 // ackVsRate draws the sweep: acknowledgement p50 and p99 against the
 // offered rate.
-func (r *results) ackVsRate(path string, rep *report, command string) error {
+func (r *results) ackVsRate(path string, rep *load.Report, command string) error {
 	p := newPlot("Acknowledgement latency against offered rate (open loop)", r.caption(command),
 		"offered rate (events/s)", "acknowledgement latency (ms, log scale)")
 	p.Y.Scale = plot.LogScale{}
@@ -135,8 +137,8 @@ func (r *results) ackVsRate(path string, rep *report, command string) error {
 
 // bySize draws, side by side, the end-to-end rate and the acknowledgement
 // latency against the body size.
-func (r *results) bySize(path string, reps []*report, command string) error {
-	slices.SortFunc(reps, func(a, b *report) int { return a.BodyBytes - b.BodyBytes })
+func (r *results) bySize(path string, reps []*load.Report, command string) error {
+	slices.SortFunc(reps, func(a, b *load.Report) int { return a.BodyBytes - b.BodyBytes })
 	sizeTicks := logTicks{unit: func(v float64) string {
 		switch {
 		case v >= 1<<20:
@@ -189,7 +191,7 @@ func (r *results) bySize(path string, reps []*report, command string) error {
 
 // rss draws the server's and the worker's resident memory against the
 // events processed: answered for the server, completed for the worker.
-func (r *results) rss(path string, rep *report, command string) error {
+func (r *results) rss(path string, rep *load.Report, command string) error {
 	p := newPlot("Resident memory against events processed", r.caption(command),
 		"events (server: answered; worker: completed)", "RSS (MiB)")
 	var server, worker plotter.XYs

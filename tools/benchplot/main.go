@@ -22,6 +22,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 func main() {
@@ -93,7 +95,7 @@ func (r *results) blocks(images, link string) (map[string]string, error) {
 		b["sweep"] = r.missing("sweep")
 	}
 
-	var sizes []*report
+	var sizes []*load.Report
 	for name, rep := range r.Reports {
 		if strings.HasPrefix(name, "size-") {
 			sizes = append(sizes, rep)
@@ -201,7 +203,7 @@ func (r *results) microTable() string {
 	return b.String()
 }
 
-func perEvent(c map[string]*cpu, phase, proc string) string {
+func perEvent(c map[string]*load.CPUReport, phase, proc string) string {
 	if c == nil || c[phase] == nil {
 		return "—"
 	}
@@ -287,14 +289,14 @@ func (r *results) e2eTable(prefix string) string {
 	return b.String()
 }
 
-func cpuTotal(rep *report, phase string) float64 {
+func cpuTotal(rep *load.Report, phase string) float64 {
 	if rep.CPU == nil || rep.CPU[phase] == nil {
 		return 0
 	}
 	return rep.CPU[phase].PerEvent["total"]
 }
 
-func cpuBreakdown(c *cpu) string {
+func cpuBreakdown(c *load.CPUReport) string {
 	if c == nil {
 		return "—"
 	}
@@ -312,7 +314,7 @@ func cpuBreakdown(c *cpu) string {
 	return strings.Join(parts, ", ")
 }
 
-func (r *results) sweepTable(rep *report) string {
+func (r *results) sweepTable(rep *load.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s`\n\n| offered/s | answered/s | p50 ms | p90 ms | p99 ms | codes | |\n|---:|---:|---:|---:|---:|---|---|\n", r.command("sweep"))
 	for _, pt := range rep.Sweep {
@@ -326,7 +328,7 @@ func (r *results) sweepTable(rep *report) string {
 	return b.String()
 }
 
-func (r *results) sizeTable(reps []*report) string {
+func (r *results) sizeTable(reps []*load.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s`\n\n| body | events | webhooks/s | ack p50 ms | ack p99 ms | completed/s | closed | codes |\n|---:|---:|---:|---:|---:|---:|---|---|\n", r.command("size"))
 	for _, rep := range reps {
@@ -344,7 +346,7 @@ func (r *results) sizeTable(reps []*report) string {
 	return b.String()
 }
 
-func (r *results) rssTable(rep *report) string {
+func (r *results) rssTable(rep *load.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s`\n\n", r.command("rss"))
 	if s := rep.Server; s != nil {
@@ -381,26 +383,9 @@ func humanBytes(n int) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func codes(m map[string]int) string { return counts(m, "×") }
+func codes(m map[string]int) string { return load.JoinCounts(m, "%[2]d×%[1]s", ", ") }
 
-func statuses(m map[string]int) string { return counts(m, " ") }
-
-func counts(m map[string]int, sep string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		if sep == "×" {
-			parts[i] = fmt.Sprintf("%d×%s", m[k], k)
-		} else {
-			parts[i] = fmt.Sprintf("%s %d", k, m[k])
-		}
-	}
-	return strings.Join(parts, ", ")
-}
+func statuses(m map[string]int) string { return load.JoinCounts(m, "%s %d", ", ") }
 
 // replaceBlocks rewrites each "<!-- bench:NAME -->…<!-- /bench:NAME -->"
 // of doc whose NAME is in blocks. Every name must have its block.

@@ -13,90 +13,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
-
-// The parts of loadgen's -json report that the charts and tables use (see
-// tools/loadgen: report).
-type report struct {
-	Label       string            `json:"label"`
-	BodyBytes   int               `json:"body_bytes"`
-	Order       string            `json:"order"`
-	Compression string            `json:"grpc_compression"`
-	Direct      *phase            `json:"direct"`
-	HTTP        phase             `json:"http"`
-	Ratio       float64           `json:"ingest_over_direct"`
-	E2E         *e2e              `json:"e2e"`
-	Bare        *phase            `json:"bare"`
-	BareE2E     *e2e              `json:"bare_e2e"`
-	E2EOverBare float64           `json:"e2e_over_bare"`
-	History     map[string]shape  `json:"history"`
-	CPU         map[string]*cpu   `json:"cpu"`
-	Server      *memory           `json:"server"`
-	RSS         []rssSample       `json:"rss_samples"`
-	Receiver    *receiverCounts   `json:"receiver"`
-	Sweep       []sweepPoint      `json:"sweep"`
-	Extra       map[string]string `json:"-"`
-}
-
-type phase struct {
-	Requests int            `json:"requests"`
-	Rate     float64        `json:"requests_per_s"`
-	Latency  latency        `json:"latency_ms"`
-	Codes    map[string]int `json:"codes"`
-}
-
-type latency struct {
-	P50 float64 `json:"p50"`
-	P90 float64 `json:"p90"`
-	P99 float64 `json:"p99"`
-	Max float64 `json:"max"`
-}
-
-type e2e struct {
-	Started  int            `json:"started"`
-	Closed   int            `json:"closed"`
-	Statuses map[string]int `json:"statuses"`
-	Rate     float64        `json:"completed_per_s"`
-	Latency  latency        `json:"delivery_to_completion_ms"`
-}
-
-type shape struct {
-	Events        int `json:"events"`
-	Bytes         int `json:"bytes"`
-	WorkflowTasks int `json:"workflow_tasks"`
-	ActivityTasks int `json:"activity_tasks"`
-	Markers       int `json:"markers"`
-}
-
-type cpu struct {
-	Events   int                `json:"events"`
-	PerEvent map[string]float64 `json:"cpu_ms_per_event"`
-}
-
-type memory struct {
-	StartRSSMiB float64 `json:"start_rss_mib"`
-	RSSMiB      float64 `json:"rss_mib"`
-	PeakMiB     float64 `json:"peak_rss_mib"`
-}
-
-type rssSample struct {
-	Seconds  float64            `json:"t_s"`
-	Answered int64              `json:"answered"`
-	Closed   int                `json:"closed"`
-	RSSMiB   map[string]float64 `json:"rss_mib"`
-}
-
-type receiverCounts struct {
-	Media  int64 `json:"media"`
-	Notify int64 `json:"notify"`
-	Alert  int64 `json:"alert"`
-}
-
-type sweepPoint struct {
-	Offered   float64 `json:"offered_per_s"`
-	HTTP      phase   `json:"http"`
-	Saturated bool    `json:"saturated"`
-}
 
 // results is one bench-results/<time> directory, or several merged (a run
 // made in parts with BENCH_ONLY).
@@ -109,7 +28,7 @@ type results struct {
 	// Env is env.txt: "key: value" lines written by scripts/bench.sh.
 	Env map[string]string
 	// Reports by file name without ".json".
-	Reports map[string]*report
+	Reports map[string]*load.Report
 	// Micro is micro.txt's benchmark lines.
 	Micro []benchLine
 }
@@ -120,7 +39,7 @@ type results struct {
 func loadAll(dirs []string) (*results, error) {
 	var all *results
 	for _, d := range dirs {
-		r, err := load(d)
+		r, err := readDir(d)
 		if err != nil {
 			return nil, err
 		}
@@ -149,9 +68,9 @@ func loadAll(dirs []string) (*results, error) {
 	return all, nil
 }
 
-// load reads dir.
-func load(dir string) (*results, error) {
-	r := &results{Dir: dir, Dirs: []string{dir}, Env: map[string]string{}, Reports: map[string]*report{}, Commands: map[string]string{}}
+// readDir reads dir.
+func readDir(dir string) (*results, error) {
+	r := &results{Dir: dir, Dirs: []string{dir}, Env: map[string]string{}, Reports: map[string]*load.Report{}, Commands: map[string]string{}}
 	env, err := os.ReadFile(filepath.Join(dir, "env.txt"))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a bench-results directory: %w", dir, err)
@@ -173,7 +92,7 @@ func load(dir string) (*results, error) {
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue // a run that failed: its .txt says why
 		}
-		var rep report
+		var rep load.Report
 		if err := json.Unmarshal(b, &rep); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
@@ -193,7 +112,7 @@ func load(dir string) (*results, error) {
 }
 
 // series returns the reports named prefix-1, prefix-2, … in order.
-func (r *results) series(prefix string) []*report {
+func (r *results) series(prefix string) []*load.Report {
 	var names []string
 	for name := range r.Reports {
 		if rest, ok := strings.CutPrefix(name, prefix+"-"); ok {
@@ -207,7 +126,7 @@ func (r *results) series(prefix string) []*report {
 		b, _ := strconv.Atoi(strings.TrimPrefix(names[j], prefix+"-"))
 		return a < b
 	})
-	out := make([]*report, len(names))
+	out := make([]*load.Report, len(names))
 	for i, n := range names {
 		out[i] = r.Reports[n]
 	}

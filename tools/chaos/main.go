@@ -1,22 +1,22 @@
 // Command chaos is mediaflow's fault test. It runs the real binaries on
-// 127.0.0.1 in one of two topologies and acts like Svix: it sends N
-// distinct signed events, redelivers each on non-2xx along a compressed
-// Svix schedule and sends random duplicates concurrently, while it kills
-// processes with SIGKILL and starts them again. Then it checks that every
-// event ended in exactly one completed workflow, one job row and one
-// distinct Idempotency-Key at the local notification target.
+// 127.0.0.1, through tools/internal/stack as make dev and make cluster do,
+// and acts like Svix: it sends N distinct signed events, redelivers each
+// on non-2xx along a compressed Svix schedule and sends random duplicates
+// concurrently, while it kills processes with SIGKILL and starts them
+// again. Then it checks that every event ended in exactly one completed
+// workflow, one job row and one distinct Idempotency-Key at the local
+// notification target.
 //
 //   - the dev server (default): a Temporal dev server with a database
 //     file, bin/worker and bin/server on SQLite; faults: the worker twice,
 //     the server once, the dev server once. With -overload it then offers
 //     4x the sustainable rate for a while and checks that the server sheds
 //     load (429/503), stays up, and completes every event it acknowledged.
-//   - the cluster (-cluster): make cluster's topology, started by
-//     scripts/cluster.sh in a directory of its own (temporal-server on
-//     PostgreSQL, two workers and two servers sharing a PostgreSQL job
-//     store); each delivery goes to either server; faults (-faults, by
-//     scripts/cluster.sh restart NAME --kill): worker-1, temporal-server,
-//     postgresql, server-2, temporal-server.
+//   - the cluster (-cluster): make cluster's topology in a directory of
+//     its own (temporal-server on PostgreSQL, two workers and two servers
+//     sharing a PostgreSQL job store); each delivery goes to either
+//     server; faults (-faults): worker-1, temporal-server, postgresql,
+//     server-2, temporal-server.
 //
 // -report writes the figures to a Markdown file that holds both
 // topologies side by side: a run replaces its own column and keeps the
@@ -35,29 +35,29 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
+	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
 
 const secret = "whsec_Y2hhb3MtdGVzdC1zZWNyZXQtZm9yLWxvb3BiYWNrLW9ubHk="
 
 type options struct {
-	cluster     bool
-	faults      string
-	n           int
-	spread      time.Duration
-	dupRate     float64
-	overload    bool
-	overloadFor time.Duration
-	binDir      string
-	dir         string
-	report      string
-	timeout     time.Duration
+	cluster             bool
+	faults, dir, report string
+	n                   int
+	dupRate             float64
+	overload            bool
+	spread, overloadFor time.Duration
+	timeout             time.Duration
 }
 
 // Default fault plans, by the names of the processes killed.
@@ -68,7 +68,7 @@ const (
 
 func main() {
 	var o options
-	flag.BoolVar(&o.cluster, "cluster", false, "run make cluster's topology (scripts/cluster.sh) instead of the dev server")
+	flag.BoolVar(&o.cluster, "cluster", false, "run make cluster's topology instead of the dev server")
 	flag.StringVar(&o.faults, "faults", "", "processes to kill (SIGKILL) and restart, in order, comma-separated (default: dev "+
 		devFaults+"; cluster "+clusterFaults+")")
 	flag.IntVar(&o.n, "n", 500, "distinct events to send")
@@ -76,7 +76,6 @@ func main() {
 	flag.Float64Var(&o.dupRate, "dup", 0.3, "share of events also delivered concurrently as a duplicate")
 	flag.BoolVar(&o.overload, "overload", false, "also run the overload phase (dev server only)")
 	flag.DurationVar(&o.overloadFor, "overload-for", 30*time.Second, "length of the overload phase")
-	flag.StringVar(&o.binDir, "bin", "bin", "directory holding temporal, server and worker (dev server)")
 	flag.StringVar(&o.dir, "dir", "", "work directory for databases and logs (default: a new temporary one)")
 	flag.StringVar(&o.report, "report", "", "write the figures to this Markdown file")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop everything after this long")
@@ -88,30 +87,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chaos: -overload runs on the dev server only")
 		os.Exit(2)
 	}
-
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(1)
 	}
-}
-
-// system is a topology under test: where events are delivered, how each
-// named process is broken and restarted, and how the job rows are counted.
-type system interface {
-	// webhookURLs are the servers' webhook URLs; each delivery picks one.
-	webhookURLs() []string
-	// temporalAddress is the Temporal frontend, for the test's checks.
-	temporalAddress() string
-	// fault kills the process called name and starts it again; it returns
-	// what was done, for the report.
-	fault(ctx context.Context, name string) (string, error)
-	// countRows counts the job rows in the job store.
-	countRows(ctx context.Context) (int, error)
-	// describe says what ran, for the report.
-	describe(ctx context.Context) setup
-	// failed shows what the processes logged, after a failed check.
-	failed()
-	stop()
 }
 
 func run(o options) error {
@@ -125,33 +104,26 @@ func run(o options) error {
 		o.dir = d
 	}
 	fmt.Println("work directory (databases, logs):", o.dir)
-
-	tg := &target{}
-	targetSrv := httptest.NewServer(tg)
-	defer targetSrv.Close()
-	var (
-		sys system
-		dev *devSystem
-		err error
-	)
-	if o.cluster {
-		sys, err = startCluster(ctx, o, targetSrv.URL)
-	} else {
-		dev, err = startDev(ctx, o, targetSrv.URL)
-		sys = dev
-	}
+	// The notification target: it counts the Idempotency-Keys it receives.
+	target := &load.Peer{}
+	srv, addr, err := load.StartPeer("127.0.0.1:0", target)
 	if err != nil {
 		return err
 	}
-	defer sys.stop()
-	tc, err := dialTemporal(ctx, sys.temporalAddress())
+	defer srv.Close()
+	sys, err := startSystem(ctx, o, "http://"+addr)
+	if err != nil {
+		return err
+	}
+	defer sys.st.Stop()
+	tc, err := localtemporal.Dial(ctx, sys.temporal, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	fmt.Printf("up: webhooks %v, Temporal %s, %d cores, %s\n", sys.webhookURLs(), sys.temporalAddress(), runtime.NumCPU(), runtime.Version())
+	fmt.Printf("up: webhooks %v, Temporal %s, %d cores, %s\n", sys.urls, sys.temporal, runtime.NumCPU(), runtime.Version())
 
-	faults, err := faultPhase(ctx, sys, tc, tg, o)
+	faults, err := faultPhase(ctx, sys, tc, target, o)
 	if err != nil {
 		sys.failed()
 		return err
@@ -159,13 +131,13 @@ func run(o options) error {
 	fmt.Print(faults.text())
 	var over *overloadResult
 	if o.overload && faults.ok() {
-		if over, err = overloadPhase(ctx, dev, tc, o); err != nil {
+		if over, err = overloadPhase(ctx, sys, tc, o); err != nil {
 			return err
 		}
 		fmt.Print(over.text())
 	}
 	if o.report != "" {
-		rec := record{Setup: sys.describe(ctx), Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
+		rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
 			Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
 			DupRate: o.dupRate, Faults: faults, Overload: over}
 		if err := writeReport(o.report, rec); err != nil {
@@ -229,34 +201,16 @@ func passFail(ok bool) string {
 	return "FAIL"
 }
 
-// newEvents returns n events with IDs and job IDs unique to this run; one
-// in five is a failed job, so both paths (notify and alert) run.
-func newEvents(prefix string, n int) []event {
-	run := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
-	events := make([]event, n)
-	for i := range events {
-		status := "completed"
-		if i%5 == 4 {
-			status = "failed"
-		}
-		body := fmt.Sprintf(`{"event_type":"media.completed","timestamp":"2026-11-29T10:00:00Z","data":{"job_id":"%s-job-%d","status":"%s","error":%s,"custom_payload":{"n":%d}}}`,
-			run, i, status, map[bool]string{true: `"chaos"`, false: "null"}[status == "failed"], i)
-		events[i] = event{id: fmt.Sprintf("msg_%s_%d", run, i), body: []byte(body)}
+// faultPhase sends the events over o.spread, open loop, while the faults
+// happen at evenly spaced points of that window, one after the other; then
+// it waits for the workflows and counts.
+func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load.Peer, o options) (*faultResult, error) {
+	s, err := newSender(sys.urls)
+	if err != nil {
+		return nil, err
 	}
-	return events
-}
-
-// faultPhase sends the events over o.spread while the faults happen at
-// evenly spaced points of that window, one after the other, then waits for
-// the workflows and counts.
-func faultPhase(ctx context.Context, sys system, tc *temporalClient, tg *target, o options) (*faultResult, error) {
-	events := newEvents("chaos", o.n)
-	tl := newTally()
-	s := &sender{urls: sys.webhookURLs(), secret: secret, schedule: svixSchedule, tally: tl,
-		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	res := &faultResult{Events: o.n, LoadStart: loadAverage()}
 	start := time.Now()
-
 	plan := strings.Split(o.faults, ",")
 	faultsDone := make(chan struct{})
 	go func() {
@@ -279,60 +233,103 @@ func faultPhase(ctx context.Context, sys system, tc *temporalClient, tg *target,
 		}
 	}()
 
-	// Each event is delivered along the schedule; some also once more,
+	// Each event is delivered along Svix's schedule; some also once more,
 	// concurrently, as a duplicate.
-	var dupsSent atomic.Int32
-	acked, err := sendPaced(ctx, events, o.spread/time.Duration(o.n), func(ev event) bool {
+	var dups atomic.Int32
+	sent := load.Run(ctx, load.Plan{N: o.n, Rate: float64(o.n) / o.spread.Seconds(), MaxInflight: o.n}, func(ctx context.Context, i int) load.Outcome {
 		if rand.Float64() < o.dupRate {
-			dupsSent.Add(1)
+			dups.Add(1)
 			dup := make(chan struct{})
 			go func() {
 				defer close(dup)
 				time.Sleep(time.Duration(rand.Int64N(int64(300 * time.Millisecond))))
-				s.once(ctx, ev)
+				s.once(ctx, i)
 			}()
 			defer func() { <-dup }()
 		}
-		return s.deliver(ctx, ev)
+		return s.deliver(ctx, i)
 	})
-	if err != nil {
-		return nil, err
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	<-faultsDone
-	res.Acked, res.DupsSent = len(acked), int(dupsSent.Load())
+	res.Acked, res.DupsSent = len(acked(sent, s.ids)), int(dups.Load())
 
-	want := map[string]bool{}
-	for _, ev := range events {
-		want[ev.id] = true
-	}
-	if err := tc.waitClosed(ctx, want, 10*time.Minute); err != nil {
-		fmt.Println("waiting for workflows:", err)
+	prefix := s.ids.EventPrefix()
+	if w, err := load.WaitClosed(ctx, tc, prefix, o.n, 10*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
+		fmt.Printf("waiting for workflows: %v (%+v)\n", err, w)
 	}
 	res.CompletionTime = time.Since(start)
-	res.Completed, res.OtherStatus, err = tc.statuses(ctx, events)
-	if err != nil {
+	if res.Completed, err = completed(ctx, tc, prefix, nil); err != nil {
 		return nil, err
 	}
-	if res.Runs, err = tc.countRuns(ctx, o.n); err != nil {
+	res.OtherStatus = o.n - res.Completed
+	if res.Runs, err = countRuns(ctx, tc, prefix, o.n); err != nil {
 		return nil, err
 	}
 	if res.Rows, err = sys.countRows(ctx); err != nil {
 		return nil, err
 	}
-	res.Posts, res.DistinctKeys, res.ForeignKeys = tg.counts(want)
-	res.Deliveries, res.Transport, res.PerServer = tl.deliveries, tl.transport, tl.perURL
-	res.Codes, res.DupAnswers, res.FiveXX = tl.codes, tl.statuses["duplicate"], tl.count5xx()
-	res.Elapsed = time.Since(start)
-	res.LoadEnd = loadAverage()
+	res.Posts, res.DistinctKeys, res.ForeignKeys = target.Keys(prefix)
+	t := s.tally()
+	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.deliveries, t.transport, t.perURL, t.codes
+	res.DupAnswers, res.FiveXX = t.duplicates, t.fiveXX()
+	res.Elapsed, res.LoadEnd = time.Since(start), loadAverage()
 	return res, nil
+}
+
+// acked returns the event IDs of a phase's requests answered 2xx.
+func acked(r load.Result, ids load.IDs) map[string]bool {
+	out := map[string]bool{}
+	for _, rec := range r.Records {
+		if strings.HasPrefix(rec.Out.Code, "2") {
+			out[ids.EventID(rec.I)] = true
+		}
+	}
+	return out
+}
+
+// completed counts the workflows whose ID starts with prefix (and is in
+// only, when it is not nil) that have a completed run.
+func completed(ctx context.Context, tc client.Client, prefix string, only map[string]bool) (int, error) {
+	closed, err := load.ListClosed(ctx, tc, prefix)
+	n := 0
+	for id, info := range closed {
+		if info.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED && (only == nil || only[id]) {
+			n++
+		}
+	}
+	return n, err
+}
+
+// countRuns counts the runs of the workflows whose ID starts with prefix.
+// Visibility lags a little: it polls until the count reaches want or stays
+// put for 5 s.
+func countRuns(ctx context.Context, tc client.Client, prefix string, want int) (int, error) {
+	last, stable := -1, 0
+	for range 60 {
+		n, err := load.Count(ctx, tc, load.PrefixQuery(prefix))
+		if err != nil || n == want {
+			return n, err
+		}
+		if n == last {
+			if stable++; stable >= 10 {
+				return n, nil
+			}
+		} else {
+			last, stable = n, 0
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return last, nil
 }
 
 // loadAverage is the machine's 1-minute load average (0 where /proc has
 // none).
 func loadAverage() float64 {
-	var load float64
+	var avg float64
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Sscan(string(b), &load)
+		fmt.Sscan(string(b), &avg)
 	}
-	return load
+	return avg
 }

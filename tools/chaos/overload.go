@@ -3,21 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
+	"github.com/mediaflow/mediaflow/tools/internal/stack"
 )
-
-func quietLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelError}))
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // overloadResult holds the figures of the overload phase.
 type overloadResult struct {
@@ -52,72 +44,49 @@ func (r *overloadResult) text() string {
 // overloadPhase first measures the sustainable rate (events completed end
 // to end per second, closed loop), then restarts the server limited to that
 // rate and offers four times as much, open loop, each event tried once.
-func overloadPhase(ctx context.Context, c *devSystem, tc *temporalClient, o options) (*overloadResult, error) {
+func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options) (*overloadResult, error) {
 	res := &overloadResult{Duration: o.overloadFor}
-
+	s, err := newSender(sys.urls)
+	if err != nil {
+		return nil, err
+	}
 	// Calibrate: 16 senders for 10 s, then until all complete.
-	s := &sender{urls: c.webhookURLs(), secret: secret, tally: newTally(), schedule: []time.Duration{0},
-		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	events := newEvents("calibrate", 100_000)
 	start := time.Now()
-	var next atomic.Int64
-	var cal ackSet
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			for time.Since(start) < 10*time.Second && ctx.Err() == nil {
-				ev := events[next.Add(1)-1]
-				if code, _ := s.once(ctx, ev); code/100 == 2 {
-					cal.add(ev.id)
-				}
-			}
-		})
+	res.CalibrationEvents = len(acked(load.Run(ctx, load.Plan{Duration: 10 * time.Second, Conc: 16}, s.once), s.ids))
+	if w, err := load.WaitClosed(ctx, tc, s.ids.EventPrefix(), res.CalibrationEvents, 5*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
+		return nil, fmt.Errorf("calibration: %d workflows not closed after %.0f s (%v)", res.CalibrationEvents-w.Closed, w.Seconds, err)
 	}
-	wg.Wait()
-	acked := cal.ids
-	if err := tc.waitClosed(ctx, acked, 5*time.Minute); err != nil {
-		return nil, fmt.Errorf("calibration: %w", err)
-	}
-	res.CalibrationEvents = len(acked)
 	res.CalibrationCompletedTime = time.Since(start)
-	res.Sustainable = float64(len(acked)) / res.CalibrationCompletedTime.Seconds()
+	res.Sustainable = float64(res.CalibrationEvents) / res.CalibrationCompletedTime.Seconds()
 	res.Offered = 4 * res.Sustainable
 
 	// The server, limited to the sustainable rate.
 	rps := fmt.Sprintf("%.0f", res.Sustainable)
-	c.server.env = append(c.server.env, "RATE_LIMIT_RPS="+rps, "RATE_LIMIT_BURST="+rps)
-	if err := c.restart(ctx, c.server, syscall.SIGTERM, 0); err != nil {
+	server := sys.st.Proc("server")
+	server.Env = stack.With(server.Env, "RATE_LIMIT_RPS="+rps, "RATE_LIMIT_BURST="+rps)
+	if err := sys.st.Restart(ctx, "server", false, 0); err != nil {
 		return nil, err
 	}
 
-	tl := newTally()
-	s.tally = tl
-	n := int(res.Offered * o.overloadFor.Seconds())
-	events = newEvents("overload", n)
-	start = time.Now()
-	acked, err := sendPaced(ctx, events, time.Duration(float64(time.Second)/res.Offered), func(ev event) bool {
-		code, _ := s.once(ctx, ev)
-		return code/100 == 2
-	})
-	if err != nil {
+	if s, err = newSender(sys.urls); err != nil {
 		return nil, err
 	}
-	res.Sent, res.Acked, res.Codes, res.Transport = n, len(acked), tl.codes, tl.transport
+	res.Sent = int(res.Offered * o.overloadFor.Seconds())
+	start = time.Now()
+	ackedIDs := acked(load.Run(ctx, load.Plan{N: res.Sent, Rate: res.Offered, MaxInflight: res.Sent}, s.once), s.ids)
+	res.Acked = len(ackedIDs)
+	t := s.tally()
+	res.Codes, res.Transport = t.codes, t.transport
 
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	res.ServerUp = c.server.alive() && waitHTTP(hctx, "http://"+c.httpAddr+"/healthz") == nil
+	res.ServerUp = sys.st.Running("server") && stack.HTTPReady(sys.serverURL+"/healthz")(hctx) == nil
 	cancel()
 
-	if err := tc.waitClosed(ctx, acked, 10*time.Minute); err != nil {
+	if _, err := load.WaitClosed(ctx, tc, s.ids.EventPrefix(), res.Acked, 10*time.Minute, nil); err != nil {
 		fmt.Println("waiting for workflows:", err)
 	}
 	res.CompletionTime = time.Since(start)
-	ackedEvents := make([]event, 0, len(acked))
-	for _, ev := range events {
-		if acked[ev.id] {
-			ackedEvents = append(ackedEvents, ev)
-		}
-	}
-	res.Completed, res.NotCompleted, err = tc.statuses(ctx, ackedEvents)
+	res.Completed, err = completed(ctx, tc, s.ids.EventPrefix(), ackedIDs)
+	res.NotCompleted = res.Acked - res.Completed
 	return res, err
 }

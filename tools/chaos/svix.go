@@ -4,9 +4,13 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/mediaflow/mediaflow/internal/samples"
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
 )
 
@@ -16,44 +20,28 @@ import (
 var svixSchedule = []time.Duration{0, 50 * time.Millisecond, 3 * time.Second, 18 * time.Second,
 	72 * time.Second, 180 * time.Second, 360 * time.Second, 360 * time.Second}
 
-// event is one Animus event as the test sends it.
-type event struct {
-	id   string
-	body []byte
+// sender delivers events as Svix does: signed, with a new timestamp on each
+// attempt, each attempt to one of urls at random (as through a load
+// balancer); it tallies every attempt. One event in five is a failed job,
+// so that both paths (notify and alert) run.
+type sender struct {
+	urls        []string
+	ids         load.IDs
+	done, fails *load.Template
+	client      *http.Client
+
+	mu sync.Mutex
+	t  tally
 }
 
-// tally counts what the sender saw; safe for concurrent use.
+// tally counts the attempts and their answers.
 type tally struct {
-	mu         sync.Mutex
-	deliveries int
-	codes      map[int]int
-	transport  int // connection refused, reset, timeout
-	statuses   map[string]int
-	perURL     map[string]int
+	deliveries, transport, duplicates int
+	codes                             map[int]int
+	perURL                            map[string]int
 }
 
-func newTally() *tally {
-	return &tally{codes: map[int]int{}, statuses: map[string]int{}, perURL: map[string]int{}}
-}
-
-func (t *tally) add(url string, code int, status string, err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.deliveries++
-	t.perURL[url]++
-	if err != nil {
-		t.transport++
-		return
-	}
-	t.codes[code]++
-	if status != "" {
-		t.statuses[status]++
-	}
-}
-
-func (t *tally) count5xx() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+func (t tally) fiveXX() int {
 	n := 0
 	for code, c := range t.codes {
 		if code >= 500 {
@@ -63,85 +51,65 @@ func (t *tally) count5xx() int {
 	return n
 }
 
-// sender delivers events as Svix does: signed, with a new timestamp on
-// each attempt, retried on anything but 2xx along the schedule. Each
-// attempt goes to one of urls at random, as through a load balancer.
-type sender struct {
-	urls     []string
-	secret   string
-	client   *http.Client
-	schedule []time.Duration
-	tally    *tally
+func newSender(urls []string) (*sender, error) {
+	s := &sender{urls: urls, ids: load.IDs{Token: load.NewToken()}, t: tally{codes: map[int]int{}, perURL: map[string]int{}},
+		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	for name, t := range map[string]**load.Template{"success": &s.done, "failure": &s.fails} {
+		body, err := samples.Get(name)
+		if err == nil {
+			*t, err = load.NewTemplate(body, 0, len(s.ids.JobID(0)), "")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
-// deliver tries ev along the schedule and reports whether it was
-// acknowledged (2xx).
-func (s *sender) deliver(ctx context.Context, ev event) bool {
-	for _, wait := range s.schedule {
+// deliver tries event i along the schedule until it is acknowledged (2xx),
+// and returns the last answer.
+func (s *sender) deliver(ctx context.Context, i int) load.Outcome {
+	var out load.Outcome
+	for _, wait := range svixSchedule {
 		// Jitter as Svix does, so retries do not arrive in lockstep.
 		wait += time.Duration(rand.Int64N(int64(wait/10) + 1))
 		select {
 		case <-ctx.Done():
-			return false
+			return out
 		case <-time.After(wait):
 		}
-		if code, _ := s.once(ctx, ev); code/100 == 2 {
-			return true
+		if out = s.once(ctx, i); strings.HasPrefix(out.Code, "2") {
+			return out
 		}
 	}
-	return false
+	return out
 }
 
-// once makes one delivery attempt and returns the status code (0 on a
-// transport error) and the answer's "status" field.
-func (s *sender) once(ctx context.Context, ev event) (int, string) {
+// once makes one delivery attempt of event i.
+func (s *sender) once(ctx context.Context, i int) load.Outcome {
+	t := s.done
+	if i%5 == 4 {
+		t = s.fails
+	}
 	url := s.urls[rand.IntN(len(s.urls))]
-	a, err := svixsim.Deliver(ctx, s.client, url, s.secret, ev.id, ev.body)
+	a, err := svixsim.Deliver(ctx, s.client, url, secret, s.ids.EventID(i), t.Body(s.ids.JobID(i)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.t.deliveries++
+	s.t.perURL[url]++
 	if err != nil {
-		s.tally.add(url, 0, "", err)
-		return 0, ""
+		s.t.transport++
+		return load.Outcome{Code: "error"}
 	}
-	s.tally.add(url, a.Code, a.Status, nil)
-	return a.Code, a.Status
+	s.t.codes[a.Code]++
+	if a.Status == "duplicate" {
+		s.t.duplicates++
+	}
+	return load.Outcome{Code: strconv.Itoa(a.Code), Status: a.Status}
 }
 
-// ackSet collects the IDs of acknowledged events; safe for concurrent use.
-// Read ids once the senders are done.
-type ackSet struct {
-	mu  sync.Mutex
-	ids map[string]bool
-}
-
-func (a *ackSet) add(id string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.ids == nil {
-		a.ids = map[string]bool{}
-	}
-	a.ids[id] = true
-}
-
-// sendPaced starts send(events[i]) at i*gap from now, each on a goroutine
-// of its own (open loop: a slow answer delays no later event), waits for
-// them all, and returns the IDs that send reported acknowledged. When ctx
-// ends it starts no more and returns ctx's error.
-func sendPaced(ctx context.Context, events []event, gap time.Duration, send func(event) bool) (map[string]bool, error) {
-	var acked ackSet
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i, ev := range events {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			return acked.ids, ctx.Err()
-		case <-time.After(time.Until(start.Add(time.Duration(i) * gap))):
-		}
-		wg.Go(func() {
-			if send(ev) {
-				acked.add(ev.id)
-			}
-		})
-	}
-	wg.Wait()
-	return acked.ids, nil
+func (s *sender) tally() tally {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t
 }

@@ -27,8 +27,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,7 +35,8 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/webhook"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
-	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
+	"github.com/mediaflow/mediaflow/tools/internal/load"
+	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
 
 //go:embed media/*.mp4
@@ -82,25 +81,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	}
 	defer f.Close()
 	p.Log = f
-
-	l, err := net.Listen("tcp", *addr)
+	srv, listening, err := load.StartPeer(*addr, p)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
-	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	base := "http://" + l.Addr().String()
+	base := "http://" + listening
 	fmt.Fprintf(stdout, "media on %s%s %s; notifications to %s%s and %s%s, logged to %s\n",
-		base, MediaPath, mediaNames(p.Media), base, NotifyPath, base, AlertPath, *logPath)
+		base, load.MediaPath, mediaNames(p.Media), base, load.NotifyPath, base, load.AlertPath, *logPath)
 	if ready != nil {
-		ready <- l.Addr().String()
+		ready <- listening
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
+	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
@@ -108,12 +99,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 
 // newPeer is the peer with the embedded media, verifying signatures when
 // NOTIFY_SECRET is set.
-func newPeer(out io.Writer) (*Peer, error) {
+func newPeer(out io.Writer) (*load.Peer, error) {
 	sub, err := fs.Sub(media, "media")
 	if err != nil {
 		return nil, err
 	}
-	p := &Peer{Media: sub, Out: out}
+	p := &load.Peer{Media: sub, Out: out}
 	if s := os.Getenv("NOTIFY_SECRET"); s != "" {
 		if p.Verifier, err = webhook.NewVerifier([]string{s}); err != nil {
 			return nil, fmt.Errorf("NOTIFY_SECRET: %w", err)
@@ -121,6 +112,9 @@ func newPeer(out io.Writer) (*Peer, error) {
 	}
 	return p, nil
 }
+
+// errNotLoopback is returned for an address that is not on this machine.
+var errNotLoopback = errors.New("devpeer listens on loopback only (127.0.0.1, ::1, localhost)")
 
 func mediaNames(fsys fs.FS) string {
 	names, _ := fs.Glob(fsys, "*")

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/activities"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 // syncBuffer is a bytes.Buffer that the server's goroutines and the test
@@ -44,7 +45,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newTestPeer(t *testing.T) (*Peer, *httptest.Server, *syncBuffer, *syncBuffer) {
+func newTestPeer(t *testing.T) (*load.Peer, *httptest.Server, *syncBuffer, *syncBuffer) {
 	t.Helper()
 	p, err := newPeer(nil)
 	require.NoError(t, err)
@@ -56,12 +57,12 @@ func newTestPeer(t *testing.T) (*Peer, *httptest.Server, *syncBuffer, *syncBuffe
 }
 
 // records reads the JSON lines of the log.
-func records(t *testing.T, log string) []Record {
+func records(t *testing.T, log string) []load.Received {
 	t.Helper()
-	var out []Record
+	var out []load.Received
 	sc := bufio.NewScanner(strings.NewReader(log))
 	for sc.Scan() {
-		var r Record
+		var r load.Received
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "log line %q", sc.Text())
 		out = append(out, r)
 	}
@@ -115,7 +116,7 @@ func TestServesARealVideo(t *testing.T) {
 func notifier(t *testing.T, url, secret string) (notify, alert func(activities.Notice) (activities.Delivery, error)) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
-	a := &activities.Activities{NotifyURL: url + NotifyPath, AlertURL: url + AlertPath, NotifySecret: secret}
+	a := &activities.Activities{NotifyURL: url + load.NotifyPath, AlertURL: url + load.AlertPath, NotifySecret: secret}
 	call := func(fn any) func(activities.Notice) (activities.Delivery, error) {
 		return func(n activities.Notice) (activities.Delivery, error) {
 			env := s.NewTestActivityEnvironment()
@@ -208,10 +209,10 @@ func TestRefusesWhatIsNotANotice(t *testing.T) {
 		want int
 	}{
 		{"not JSON", []byte("hello"), http.StatusBadRequest},
-		{"too large", bytes.Repeat([]byte(" "), maxNoticeBytes+1), http.StatusRequestEntityTooLarge},
+		{"too large", bytes.Repeat([]byte(" "), load.MaxNoticeBytes+1), http.StatusRequestEntityTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := http.Post(srv.URL+NotifyPath, "application/json", bytes.NewReader(tc.body))
+			resp, err := http.Post(srv.URL+load.NotifyPath, "application/json", bytes.NewReader(tc.body))
 			require.NoError(t, err)
 			resp.Body.Close()
 			require.Equal(t, tc.want, resp.StatusCode)
@@ -234,7 +235,7 @@ func TestRun(t *testing.T) {
 	addr := <-ready
 	require.Contains(t, out.String(), "media on http://"+addr+"/media/ [launch-keynote.mp4]; notifications to")
 
-	resp, err := http.Post("http://"+addr+AlertPath, "application/json", strings.NewReader(`{"event_id":"msg_r","text":"hi"}`))
+	resp, err := http.Post("http://"+addr+load.AlertPath, "application/json", strings.NewReader(`{"event_id":"msg_r","text":"hi"}`))
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -1,39 +1,39 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 // CPU time is the measure of cost that survives a busy machine: a process
 // that waits for a core is slower but uses no more CPU per event. loadgen
-// reads it for the processes named by -cpu (the server, the worker,
-// Temporal, PostgreSQL), each with its descendants, and for itself.
+// reads it from /proc (procfs) for the processes named by -cpu (the
+// server, the worker, Temporal, PostgreSQL), each with its descendants,
+// and for itself.
 
-// userHZ is the kernel's USER_HZ, the unit of /proc/<pid>/stat's times:
-// 100 on every Linux architecture Go supports.
-const userHZ = 100
-
-// procRef names a process tree whose CPU time is counted.
+// procRef names a process tree (-cpu, -rss).
 type procRef struct {
 	Name string
 	PID  int
 }
 
-// parseProcRefs reads "name=pid,name=pid" (-cpu).
+// selfName is loadgen's own entry in a CPU report: its HTTP client, or the
+// bare workflow's worker and starts.
+const selfName = "loadgen"
+
+// parseProcRefs reads "name=pid,name=pid".
 func parseProcRefs(s string) ([]procRef, error) {
 	var out []procRef
 	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
+		if part = strings.TrimSpace(part); part == "" {
 			continue
 		}
 		name, pid, ok := strings.Cut(part, "=")
@@ -49,56 +49,10 @@ func parseProcRefs(s string) ([]procRef, error) {
 	return out, nil
 }
 
-// selfName is loadgen's own entry in a CPU report: its HTTP client, or the
-// bare workflow's worker and starts.
-const selfName = "loadgen"
-
-// procStat is what loadgen reads from /proc/<pid>/stat.
-type procStat struct {
-	PPID int
-	// CPU is utime + stime: the process's own threads.
-	CPU time.Duration
-	// Children is cutime + cstime: children it has waited for.
-	Children time.Duration
-}
-
-// parseProcStat reads /proc/<pid>/stat's line. The command name (field 2)
-// is in parentheses and may hold spaces and parentheses itself: fields
-// are counted from the last ')'.
-func parseProcStat(line string) (procStat, error) {
-	i := strings.LastIndexByte(line, ')')
-	if i < 0 {
-		return procStat{}, errors.New("no command name")
-	}
-	// After ")": state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17).
-	f := strings.Fields(line[i+1:])
-	if len(f) < 15 {
-		return procStat{}, errors.New("too few fields")
-	}
-	num := func(k int) (int64, error) { return strconv.ParseInt(f[k-3], 10, 64) }
-	var v [5]int64
-	for j, k := range []int{4, 14, 15, 16, 17} {
-		n, err := num(k)
-		if err != nil {
-			return procStat{}, fmt.Errorf("field %d: %w", k, err)
-		}
-		v[j] = n
-	}
-	tick := time.Second / userHZ
-	return procStat{PPID: int(v[0]), CPU: time.Duration(v[1]+v[2]) * tick, Children: time.Duration(v[3]+v[4]) * tick}, nil
-}
-
-func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, err
-	}
-	return parseProcStat(string(b))
-}
-
-// treeCPU returns the CPU time of pid, its reaped children, and its live
-// descendants (PostgreSQL's backends, say), from a snapshot of /proc.
-func treeCPU(pid int, all map[int]procStat) (time.Duration, bool) {
+// treeCPU returns the CPU time of pid, of the children it reaped, and of
+// its live descendants (PostgreSQL's backends, say), from a snapshot of
+// /proc.
+func treeCPU(pid int, all map[int]procfs.ProcStat) (time.Duration, bool) {
 	root, ok := all[pid]
 	if !ok {
 		return 0, false
@@ -107,42 +61,16 @@ func treeCPU(pid int, all map[int]procStat) (time.Duration, bool) {
 	for p, st := range all {
 		kids[st.PPID] = append(kids[st.PPID], p)
 	}
-	total := root.CPU + root.Children
+	secs := root.CPUTime() + float64(root.CUTime+root.CSTime)/100 // USER_HZ
 	var walk func(int)
 	walk = func(p int) {
 		for _, c := range kids[p] {
-			total += all[c].CPU
+			secs += all[c].CPUTime()
 			walk(c)
 		}
 	}
 	walk(pid)
-	return total, true
-}
-
-// snapshotProcs reads every process's stat; processes that exit meanwhile
-// are left out.
-func snapshotProcs() map[int]procStat {
-	all := map[int]procStat{}
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil {
-			continue
-		}
-		if st, err := readProcStat(pid); err == nil {
-			all[pid] = st
-		}
-	}
-	return all
-}
-
-// selfCPU is loadgen's own user + system time, to the microsecond.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(secs * float64(time.Second)), true
 }
 
 // cpuSample is the CPU time of each named process tree at one moment.
@@ -151,13 +79,22 @@ type cpuSample struct {
 	CPU map[string]time.Duration
 }
 
-// sampleCPU reads the CPU time of refs and of loadgen itself.
+// sampleCPU reads the CPU time of refs and loadgen's own (to the
+// microsecond).
 func sampleCPU(refs []procRef) cpuSample {
-	s := cpuSample{At: time.Now(), CPU: map[string]time.Duration{selfName: selfCPU()}}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	s := cpuSample{At: time.Now(), CPU: map[string]time.Duration{selfName: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}}
 	if len(refs) == 0 {
 		return s
 	}
-	all := snapshotProcs()
+	all := map[int]procfs.ProcStat{}
+	procs, _ := procfs.AllProcs()
+	for _, p := range procs {
+		if st, err := p.Stat(); err == nil {
+			all[p.PID] = st
+		}
+	}
 	for _, r := range refs {
 		if d, ok := treeCPU(r.PID, all); ok {
 			s.CPU[r.Name] = d
@@ -166,55 +103,35 @@ func sampleCPU(refs []procRef) cpuSample {
 	return s
 }
 
-// cpuReport is the CPU time each process used over a window (a phase and
-// its wait for workflows), in total and per event.
-type cpuReport struct {
-	Seconds float64 `json:"window_s"`
-	Events  int     `json:"events"`
-	// MS is CPU milliseconds per process over the window; PerEvent is that
-	// over Events. "total" sums them.
-	MS       map[string]float64 `json:"cpu_ms"`
-	PerEvent map[string]float64 `json:"cpu_ms_per_event"`
-}
-
 // cpuBetween reports the CPU used from a to b by the processes present in
 // both, over events.
-func cpuBetween(a, b cpuSample, events int) *cpuReport {
-	r := &cpuReport{Seconds: round3(b.At.Sub(a.At).Seconds()), Events: events, MS: map[string]float64{}, PerEvent: map[string]float64{}}
+func cpuBetween(a, b cpuSample, events int) *load.CPUReport {
+	r := &load.CPUReport{Seconds: load.Round3(b.At.Sub(a.At).Seconds()), Events: events, MS: map[string]float64{}, PerEvent: map[string]float64{}}
 	var total time.Duration
 	for name, end := range b.CPU {
-		start, ok := a.CPU[name]
-		if !ok {
-			continue
+		if start, ok := a.CPU[name]; ok {
+			total += max(end-start, 0)
+			r.MS[name] = load.Round3(float64(max(end-start, 0)) / 1e6)
 		}
-		d := max(end-start, 0)
-		total += d
-		r.MS[name] = round3(float64(d) / 1e6)
 	}
-	r.MS["total"] = round3(float64(total) / 1e6)
-	if events > 0 {
-		for name, v := range r.MS {
+	r.MS["total"] = load.Round3(float64(total) / 1e6)
+	for name, v := range r.MS {
+		if events > 0 {
 			r.PerEvent[name] = math.Round(v/float64(events)*1000) / 1000
 		}
 	}
 	return r
 }
 
-func (r *cpuReport) String() string {
-	if r == nil {
-		return ""
-	}
-	names := make([]string, 0, len(r.MS))
-	for name := range r.MS {
-		if name != "total" {
-			names = append(names, name)
+// readMemory is pid's resident memory now (VmRSS) and at most (VmHWM).
+func readMemory(pid int) (load.MemoryReport, error) {
+	st, err := procfs.NewProc(pid)
+	if err == nil {
+		var s procfs.ProcStatus
+		if s, err = st.NewStatus(); err == nil {
+			mib := func(b uint64) float64 { return math.Round(float64(b)/(1<<20)*10) / 10 }
+			return load.MemoryReport{PID: pid, RSSMiB: mib(s.VmRSS), PeakMiB: mib(s.VmHWM)}, nil
 		}
 	}
-	slices.Sort(names)
-	var b strings.Builder
-	fmt.Fprintf(&b, "cpu    %.2f ms per event (%d events, %.1f s window):", r.PerEvent["total"], r.Events, r.Seconds)
-	for _, n := range names {
-		fmt.Fprintf(&b, " %s %.2f", n, r.PerEvent[n])
-	}
-	return b.String()
+	return load.MemoryReport{}, fmt.Errorf("-server-pid: %w", err)
 }

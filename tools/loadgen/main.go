@@ -34,7 +34,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,6 +47,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"testing/fstest"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -58,8 +58,10 @@ import (
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
-	"github.com/mediaflow/mediaflow/tools/internal/localtemporal"
 	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
+	"github.com/mediaflow/mediaflow/tools/localtemporal"
+
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 // Bounds that keep every run finite and small enough for one machine.
@@ -191,7 +193,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-d must be between 0 and %s", maxDuration)
 	case o.n == 0 && o.duration == 0:
 		return o, errors.New("give -n or -d: every run is bounded")
-	case o.rate > 0 && openLoopCount(o.rate, o.n, o.duration) > maxEvents:
+	case o.rate > 0 && load.OpenLoopCount(o.rate, o.n, o.duration) > maxEvents:
 		return o, fmt.Errorf("-rate × -d is more than %d events", maxEvents)
 	case o.size < 0 || o.size > maxBodySize:
 		return o, fmt.Errorf("-size must be between 0 and %d", maxBodySize)
@@ -211,7 +213,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-media-size must be between 0 and %d", maxMedia)
 	}
 	for _, r := range o.sweep {
-		if openLoopCount(r, o.n, o.duration) > maxEvents {
+		if load.OpenLoopCount(r, o.n, o.duration) > maxEvents {
 			return o, fmt.Errorf("-sweep: %g/s × -d is more than %d events", r, maxEvents)
 		}
 	}
@@ -253,44 +255,6 @@ func parseRates(s string) ([]float64, error) {
 	return out, nil
 }
 
-// report is the -json output: one object per run.
-type report struct {
-	Label     string  `json:"label,omitempty"`
-	URL       string  `json:"url"`
-	Mode      string  `json:"mode"`
-	Conc      int     `json:"concurrency,omitempty"`
-	Rate      float64 `json:"rate,omitempty"`
-	BodyBytes int     `json:"body_bytes"`
-	Sample    string  `json:"sample"`
-	Order     string  `json:"order,omitempty"`
-	// Compression is the gRPC compression of loadgen's own clients.
-	Compression string        `json:"grpc_compression"`
-	Drain       *waitResult   `json:"drain,omitempty"`
-	Direct      *phaseSummary `json:"direct,omitempty"`
-	Between     *waitResult   `json:"between,omitempty"`
-	HTTP        phaseSummary  `json:"http"`
-	// Ratio is the HTTP phase's rate over the direct phase's (-baseline).
-	Ratio float64 `json:"ingest_over_direct,omitempty"`
-	// P99Diff is the HTTP phase's p99 minus the direct phase's, in ms.
-	P99Diff *float64    `json:"p99_diff_ms,omitempty"`
-	E2E     *e2eSummary `json:"e2e,omitempty"`
-	// Bare is the bare workflow's phase (-bare): its starts and its
-	// end-to-end completion; E2EOverBare is mediaflow's completed/s over
-	// the bare workflow's.
-	Bare        *phaseSummary `json:"bare,omitempty"`
-	BareE2E     *e2eSummary   `json:"bare_e2e,omitempty"`
-	E2EOverBare float64       `json:"e2e_over_bare,omitempty"`
-	// History is the shape of one workflow of each phase ("http", "bare").
-	History map[string]historyShape `json:"history,omitempty"`
-	// CPU is the CPU time used per phase: "direct" and "http" while
-	// sending, "e2e" and "bare" from the first start to the last close.
-	CPU      map[string]*cpuReport `json:"cpu,omitempty"`
-	Server   *memoryReport         `json:"server,omitempty"`
-	RSS      []rssSample           `json:"rss_samples,omitempty"`
-	Receiver *receiverCounts       `json:"receiver,omitempty"`
-	Sweep    []sweepPoint          `json:"sweep,omitempty"`
-}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -305,24 +269,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var recv *receiver
+	var recv *load.Peer
 	mediaURL := ""
 	if o.receiver != "" {
-		if recv, err = startReceiver(o.receiver, o.mediaSize); err != nil {
-			return err
+		recv = &load.Peer{Media: fstest.MapFS{"media.bin": {Data: make([]byte, o.mediaSize)}}}
+		srv, addr, err := load.StartPeer(o.receiver, recv)
+		if err != nil {
+			return fmt.Errorf("-receiver: %w", err)
 		}
-		defer recv.Close()
-		mediaURL = recv.MediaURL()
+		defer srv.Close()
+		mediaURL = "http://" + addr + load.MediaPath + "media.bin"
 	}
-	httpIDs := ids{token: newToken()}
+	httpIDs := load.IDs{Token: load.NewToken()}
 	jobIDLen := len(httpIDs.JobID(0))
-	tmpl, err := newTemplate(sample, o.size, jobIDLen, mediaURL)
+	tmpl, err := load.NewTemplate(sample, o.size, jobIDLen, mediaURL)
 	if err != nil {
 		return fmt.Errorf("-sample %s: %w", o.sample, err)
 	}
-	p := plan{N: o.n, Duration: o.duration, Conc: o.conc, Rate: o.rate, MaxInflight: o.maxInflight}
-	rep := report{Label: o.label, URL: strings.Join(o.urls, ","), BodyBytes: tmpl.Size(jobIDLen), Sample: o.sample, Compression: compression(o),
-		History: map[string]historyShape{}, CPU: map[string]*cpuReport{}}
+	p := load.Plan{N: o.n, Duration: o.duration, Conc: o.conc, Rate: o.rate, MaxInflight: o.maxInflight}
+	rep := load.Report{Label: o.label, URL: strings.Join(o.urls, ","), BodyBytes: tmpl.Size(jobIDLen), Sample: o.sample, Compression: compression(o),
+		History: map[string]load.HistoryShape{}, CPU: map[string]*load.CPUReport{}}
 	switch {
 	case len(o.sweep) > 0:
 		rep.Mode = "sweep"
@@ -335,7 +301,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(human, "loadgen: %s, body %d B (sample %s) -> %s\n", describePlan(p), rep.BodyBytes, o.sample, rep.URL)
 	}
 
-	var before memoryReport
+	var before load.MemoryReport
 	if o.serverPID > 0 {
 		if before, err = readMemory(o.serverPID); err != nil {
 			return err
@@ -350,7 +316,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer tc.Close()
 	}
 	if o.drain {
-		w, err := drain(ctx, tc, o.taskQueue, o.wait, human)
+		w, err := load.Drain(ctx, tc, o.taskQueue, o.wait, human)
 		if err != nil {
 			return err
 		}
@@ -392,9 +358,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rss = startRSSSampler(ctx, o.rss, h, tc, httpIDs.EventPrefix())
 	}
 	cpu0 := sampleCPU(o.cpu)
-	res := runPhase(ctx, p, h.send)
+	res := load.Run(ctx, p, h.send)
 	cpu1 := sampleCPU(o.cpu)
-	rep.HTTP = summarizePhase("http", p, res)
+	rep.HTTP = load.SummarizePhase("http", p, res)
 	rep.CPU["http"] = cpuBetween(cpu0, cpu1, rep.HTTP.Requests)
 	fmt.Fprintln(human, rep.HTTP)
 	if len(o.cpu) > 0 {
@@ -419,7 +385,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	} else if compare != nil && o.reverse {
 		// The comparison must not compete with the worker's backlog.
-		w, err := waitClosed(ctx, tc, httpIDs.EventPrefix(), started, o.wait, human)
+		w, err := load.WaitClosed(ctx, tc, httpIDs.EventPrefix(), started, o.wait, human)
 		if err != nil {
 			return err
 		}
@@ -436,13 +402,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if rep.Direct != nil && rep.Direct.Rate > 0 {
-		rep.Ratio = round3(rep.HTTP.Rate / rep.Direct.Rate)
-		diff := round3(rep.HTTP.Latency.P99 - rep.Direct.Latency.P99)
+		rep.Ratio = load.Round3(rep.HTTP.Rate / rep.Direct.Rate)
+		diff := load.Round3(rep.HTTP.Latency.P99 - rep.Direct.Latency.P99)
 		rep.P99Diff = &diff
 		fmt.Fprintf(human, "ratio  ingest/direct = %.3f; p99 %+.2f ms over direct (order %s)\n", rep.Ratio, diff, rep.Order)
 	}
 	if rep.E2E != nil && rep.BareE2E != nil && rep.BareE2E.Rate > 0 {
-		rep.E2EOverBare = round3(rep.E2E.Rate / rep.BareE2E.Rate)
+		rep.E2EOverBare = load.Round3(rep.E2E.Rate / rep.BareE2E.Rate)
 		fmt.Fprintf(human, "ratio  end to end / bare = %.3f (%.1f/s over %.1f/s, order %s)\n", rep.E2EOverBare, rep.E2E.Rate, rep.BareE2E.Rate, rep.Order)
 		if b, m := rep.CPU["bare"], rep.CPU["e2e"]; len(o.cpu) > 0 && b != nil && m != nil && m.PerEvent["total"] > 0 {
 			fmt.Fprintf(human, "ratio  CPU per event, bare / end to end = %.3f (%.2f ms over %.2f ms)\n",
@@ -454,7 +420,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // finish adds the server's memory and the receiver's counts, and prints
 // the JSON report.
-func finish(o options, rep *report, recv *receiver, before memoryReport, stdout, human io.Writer) error {
+func finish(o options, rep *load.Report, recv *load.Peer, before load.MemoryReport, stdout, human io.Writer) error {
 	if o.serverPID > 0 {
 		after, err := readMemory(o.serverPID)
 		if err != nil {
@@ -488,18 +454,18 @@ func finish(o options, rep *report, recv *receiver, before memoryReport, stdout,
 // runDirect is -baseline's phase: the same starts through the SDK
 // directly, on the server's task queue; the worker's handling of them is
 // waited for, so that the phase after it does not compete with it.
-func runDirect(ctx context.Context, o options, p plan, tc client.Client, tmpl *template, rep *report, human io.Writer) error {
+func runDirect(ctx context.Context, o options, p load.Plan, tc client.Client, tmpl *load.Template, rep *load.Report, human io.Writer) error {
 	// The server's own start deadline (START_TIMEOUT's default).
 	server, err := config.LoadServer(config.Environ{"ANIMUS_WEBHOOK_SECRET": o.secret})
 	if err != nil {
 		return err
 	}
 	d := &directTarget{c: tc, taskQueue: o.taskQueue, workflowType: mediaflow.WorkflowType, timeout: server.StartTimeout,
-		tmpl: tmpl, ids: ids{token: newToken()}}
+		tmpl: tmpl, ids: load.IDs{Token: load.NewToken()}}
 	cpu0 := sampleCPU(o.cpu)
-	res := runPhase(ctx, p, d.send)
+	res := load.Run(ctx, p, d.send)
 	rep.CPU["direct"] = cpuBetween(cpu0, sampleCPU(o.cpu), len(res.Records))
-	s := summarizePhase("direct", p, res)
+	s := load.SummarizePhase("direct", p, res)
 	rep.Direct = &s
 	fmt.Fprintln(human, s)
 	if len(o.cpu) > 0 {
@@ -508,7 +474,7 @@ func runDirect(ctx context.Context, o options, p plan, tc client.Client, tmpl *t
 	if o.reverse {
 		return nil
 	}
-	w, err := waitClosed(ctx, tc, d.ids.EventPrefix(), s.Statuses["started"], o.wait, human)
+	w, err := load.WaitClosed(ctx, tc, d.ids.EventPrefix(), s.Statuses["started"], o.wait, human)
 	if err != nil {
 		return err
 	}
@@ -519,17 +485,17 @@ func runDirect(ctx context.Context, o options, p plan, tc client.Client, tmpl *t
 
 // runBare is -bare's phase: the bare workflow on loadgen's own workers and
 // task queue, started directly, waited for to the last close.
-func runBare(ctx context.Context, o options, p plan, tc client.Client, tmpl *template, rep *report, human io.Writer) error {
-	d := &directTarget{c: tc, taskQueue: "loadgen-bare-" + newToken(), workflowType: bareWorkflowType,
-		timeout: 10 * time.Second, tmpl: tmpl, ids: ids{token: newToken()}}
+func runBare(ctx context.Context, o options, p load.Plan, tc client.Client, tmpl *load.Template, rep *load.Report, human io.Writer) error {
+	d := &directTarget{c: tc, taskQueue: "loadgen-bare-" + load.NewToken(), workflowType: bareWorkflowType,
+		timeout: 10 * time.Second, tmpl: tmpl, ids: load.IDs{Token: load.NewToken()}}
 	workers, err := startBareWorkers(ctx, o, d.taskQueue, o.bareWorkers)
 	if err != nil {
 		return err
 	}
 	defer workers.Stop()
 	cpu0 := sampleCPU(o.cpu)
-	res := runPhase(ctx, p, d.send)
-	s := summarizePhase("bare", p, res)
+	res := load.Run(ctx, p, d.send)
+	s := load.SummarizePhase("bare", p, res)
 	rep.Bare = &s
 	fmt.Fprintln(human, s)
 	e, shape, err := waitE2E(ctx, o, tc, res, d.ids, s.Statuses["started"], human)
@@ -551,18 +517,18 @@ func runBare(ctx context.Context, o options, p plan, tc client.Client, tmpl *tem
 
 // waitE2E waits until the phase's started workflows have closed, lists
 // their close times, and reads the history of the first one.
-func waitE2E(ctx context.Context, o options, tc client.Client, res phaseResult, d ids, started int, human io.Writer) (e2eSummary, *historyShape, error) {
-	w, err := waitClosed(ctx, tc, d.EventPrefix(), started, o.wait, human)
+func waitE2E(ctx context.Context, o options, tc client.Client, res load.Result, d load.IDs, started int, human io.Writer) (load.E2ESummary, *load.HistoryShape, error) {
+	w, err := load.WaitClosed(ctx, tc, d.EventPrefix(), started, o.wait, human)
 	if err != nil {
-		return e2eSummary{}, nil, err
+		return load.E2ESummary{}, nil, err
 	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	closed, err := listClosed(lctx, tc, d.EventPrefix())
+	closed, err := load.ListClosed(lctx, tc, d.EventPrefix())
 	if err != nil {
-		return e2eSummary{}, nil, err
+		return load.E2ESummary{}, nil, err
 	}
-	s := summarizeE2E(res, d, closed, w)
+	s := load.SummarizeE2E(res, d, closed, w)
 	first := ""
 	for id := range closed {
 		if i, ok := d.Index(id); ok && (first == "" || i < mustIndex(d, first)) {
@@ -580,7 +546,7 @@ func waitE2E(ctx context.Context, o options, tc client.Client, res phaseResult, 
 	return s, &shape, nil
 }
 
-func mustIndex(d ids, id string) int {
+func mustIndex(d load.IDs, id string) int {
 	i, _ := d.Index(id)
 	return i
 }
@@ -595,7 +561,7 @@ func compression(o options) string {
 // dial connects a Temporal client of loadgen's own to -temporal, with
 // -grpc-compression.
 func dial(ctx context.Context, o options) (client.Client, error) {
-	return localtemporal.DialOptions(ctx, o.temporal, 0, func(c *client.Options) {
+	return localtemporal.Dial(ctx, o.temporal, func(c *client.Options) {
 		c.Namespace = o.namespace
 		if compression(o) == config.CompressionNone {
 			c.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
@@ -603,7 +569,7 @@ func dial(ctx context.Context, o options) (client.Client, error) {
 	})
 }
 
-func describePlan(p plan) string {
+func describePlan(p load.Plan) string {
 	var b strings.Builder
 	if p.Rate > 0 {
 		fmt.Fprintf(&b, "open loop at %g/s (%d max in flight)", p.Rate, p.MaxInflight)
@@ -619,7 +585,7 @@ func describePlan(p plan) string {
 	return b.String()
 }
 
-func waitNote(w waitResult) string {
+func waitNote(w load.WaitResult) string {
 	switch {
 	case w.TimedOut:
 		return "; TIMED OUT"
@@ -629,22 +595,19 @@ func waitNote(w waitResult) string {
 	return ""
 }
 
-// newToken returns 12 random base32 characters, lowercased.
-func newToken() string { return strings.ToLower(rand.Text()[:12]) }
-
 // httpTarget posts signed events to the webhook URLs (in turn) over one
 // shared client.
 type httpTarget struct {
 	urls   []string
 	secret string
 	client *http.Client
-	tmpl   *template
-	ids    ids
+	tmpl   *load.Template
+	ids    load.IDs
 	// answered counts the answers so far (any code), for -rss.
 	answered atomic.Int64
 }
 
-func newHTTPTarget(o options, tmpl *template, d ids) *httpTarget {
+func newHTTPTarget(o options, tmpl *load.Template, d load.IDs) *httpTarget {
 	conns := o.conc
 	if o.rate > 0 || len(o.sweep) > 0 {
 		conns = o.maxInflight
@@ -671,13 +634,13 @@ func newHTTPTarget(o options, tmpl *template, d ids) *httpTarget {
 	}
 }
 
-func (h *httpTarget) send(ctx context.Context, i int) outcome {
+func (h *httpTarget) send(ctx context.Context, i int) load.Outcome {
 	a, err := svixsim.Deliver(ctx, h.client, h.urls[i%len(h.urls)], h.secret, h.ids.EventID(i), h.tmpl.Body(h.ids.JobID(i)))
 	h.answered.Add(1)
 	if err != nil {
-		return outcome{Code: "error:" + transportErrorKind(err)}
+		return load.Outcome{Code: "error:" + transportErrorKind(err)}
 	}
-	return outcome{Code: strconv.Itoa(a.Code), Status: a.Status}
+	return load.Outcome{Code: strconv.Itoa(a.Code), Status: a.Status}
 }
 
 func transportErrorKind(err error) string {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"strings"
+	"github.com/prometheus/procfs"
 	"testing"
 	"time"
 
@@ -17,34 +15,20 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/animus"
-	"github.com/mediaflow/mediaflow/internal/samples"
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
-
-func TestParseProcStat(t *testing.T) {
-	// A command name may hold spaces and parentheses.
-	line := "4242 (temporal (dev) x) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 75 12 3 20 0 9 0 100 0 0"
-	st, err := parseProcStat(line)
-	require.NoError(t, err)
-	require.Equal(t, 17, st.PPID)
-	require.Equal(t, 3250*time.Millisecond, st.CPU, "utime 250 + stime 75 ticks")
-	require.Equal(t, 150*time.Millisecond, st.Children, "cutime 12 + cstime 3 ticks")
-	_, err = parseProcStat("4242 no name")
-	require.Error(t, err)
-	_, err = parseProcStat("4242 (x) S 1 2")
-	require.Error(t, err)
-}
 
 // TestTreeCPU: a process's CPU time counts its live descendants and the
 // children it has reaped (PostgreSQL's backends come and go), and nothing
 // of other trees.
 func TestTreeCPU(t *testing.T) {
-	all := map[int]procStat{
-		1:   {PPID: 0, CPU: time.Hour},
-		100: {PPID: 1, CPU: time.Second, Children: 2 * time.Second}, // postmaster
-		101: {PPID: 100, CPU: 300 * time.Millisecond},               // a backend
-		102: {PPID: 101, CPU: 40 * time.Millisecond},                // its child
-		200: {PPID: 1, CPU: time.Minute},                            // another tree
+	// Times in ticks of 10 ms.
+	all := map[int]procfs.ProcStat{
+		1:   {PPID: 0, UTime: 360000},
+		100: {PPID: 1, UTime: 80, STime: 20, CUTime: 150, CSTime: 50}, // postmaster
+		101: {PPID: 100, UTime: 30},                                   // a backend
+		102: {PPID: 101, STime: 4},                                    // its child
+		200: {PPID: 1, UTime: 6000},                                   // another tree
 	}
 	d, ok := treeCPU(100, all)
 	require.True(t, ok)
@@ -85,7 +69,7 @@ func TestParseRates(t *testing.T) {
 }
 
 func TestSaturated(t *testing.T) {
-	ok := phaseSummary{Requests: 1000, Rate: 99, Codes: map[string]int{"200": 1000}}
+	ok := load.PhaseSummary{Requests: 1000, Rate: 99, Codes: map[string]int{"200": 1000}}
 	require.False(t, saturated(100, ok))
 	slow := ok
 	slow.Rate = 85
@@ -93,7 +77,7 @@ func TestSaturated(t *testing.T) {
 	refused := ok
 	refused.Codes = map[string]int{"200": 980, "503": 20}
 	require.True(t, saturated(100, refused), "2% not answered 200")
-	require.True(t, saturated(100, phaseSummary{}))
+	require.True(t, saturated(100, load.PhaseSummary{}))
 }
 
 func TestShapeOf(t *testing.T) {
@@ -111,47 +95,6 @@ func TestShapeOf(t *testing.T) {
 	require.Equal(t, 1, s.ActivityTasks)
 	require.Equal(t, 2, s.Markers)
 	require.Positive(t, s.Bytes)
-}
-
-// TestTemplateMediaURL: with -receiver, each event's media URL names its
-// job, and the body keeps its size.
-func TestTemplateMediaURL(t *testing.T) {
-	sample, err := samples.Get("success")
-	require.NoError(t, err)
-	d := ids{token: "abcdefghijkl"}
-	jobLen := len(d.JobID(0))
-	tmpl, err := newTemplate(sample, 2048, jobLen, "http://127.0.0.1:9/media/"+jobIDPlaceholder+".bin?a=1&b=2")
-	require.NoError(t, err)
-	body := tmpl.Body(d.JobID(3))
-	require.Len(t, body, 2048)
-	ev, err := animus.ReadEvent("msg_x", body, time.Now())
-	require.NoError(t, err)
-	require.Equal(t, d.JobID(3), ev.Input.Job.JobID)
-	require.Equal(t, "http://127.0.0.1:9/media/"+d.JobID(3)+".bin?a=1&b=2", ev.Input.Job.MediaURL)
-}
-
-func TestReceiver(t *testing.T) {
-	r, err := startReceiver("127.0.0.1:0", 1000)
-	require.NoError(t, err)
-	defer r.Close()
-	url := strings.Replace(r.MediaURL(), jobIDPlaceholder, "job-1", 1)
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
-	require.Len(t, b, 1000)
-	for _, path := range []string{"/notify", "/notify", "/alert"} {
-		resp, err := http.Post("http://"+r.addr+path, "application/json", strings.NewReader(`{}`))
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, 204, resp.StatusCode)
-	}
-	resp, err = http.Get("http://" + r.addr + "/media/other")
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, 404, resp.StatusCode)
-	require.Equal(t, receiverCounts{Media: 1, Notify: 2, Alert: 1}, r.Counts())
 }
 
 // TestBareWorkflow: three activity tasks in a row, the event ID to each.

@@ -6,25 +6,16 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-)
 
-// rssSample is the resident memory of the -rss processes at one moment,
-// with how far the run had got.
-type rssSample struct {
-	Seconds float64 `json:"t_s"`
-	// Answered counts the webhook deliveries answered so far; Closed the
-	// run's workflows closed so far (-1: not known).
-	Answered int64              `json:"answered"`
-	Closed   int                `json:"closed"`
-	RSSMiB   map[string]float64 `json:"rss_mib"`
-}
+	"github.com/mediaflow/mediaflow/tools/internal/load"
+)
 
 // rssSampler samples every rssEvery until stopped.
 type rssSampler struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	mu      sync.Mutex
-	samples []rssSample
+	samples []load.RSSSample
 }
 
 const rssEvery = time.Second
@@ -36,7 +27,7 @@ func startRSSSampler(ctx context.Context, refs []procRef, h *httpTarget, tc clie
 	s := &rssSampler{stop: cancel, done: make(chan struct{})}
 	start := time.Now()
 	take := func() {
-		sm := rssSample{Seconds: round3(time.Since(start).Seconds()), Answered: h.answered.Load(), Closed: -1, RSSMiB: map[string]float64{}}
+		sm := load.RSSSample{Seconds: load.Round3(time.Since(start).Seconds()), Answered: h.answered.Load(), Closed: -1, RSSMiB: map[string]float64{}}
 		for _, r := range refs {
 			if m, err := readMemory(r.PID); err == nil {
 				sm.RSSMiB[r.Name] = m.RSSMiB
@@ -44,7 +35,7 @@ func startRSSSampler(ctx context.Context, refs []procRef, h *httpTarget, tc clie
 		}
 		if tc != nil {
 			cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-			if n, err := count(cctx, tc, prefixQuery(prefix)+` AND ExecutionStatus != "Running"`); err == nil {
+			if n, err := load.Count(cctx, tc, load.PrefixQuery(prefix)+` AND ExecutionStatus != "Running"`); err == nil {
 				sm.Closed = n
 			}
 			ccancel()
@@ -71,7 +62,7 @@ func startRSSSampler(ctx context.Context, refs []procRef, h *httpTarget, tc clie
 }
 
 // Stop ends the sampling and returns the samples.
-func (s *rssSampler) Stop() []rssSample {
+func (s *rssSampler) Stop() []load.RSSSample {
 	s.stop()
 	<-s.done
 	s.mu.Lock()

@@ -6,23 +6,14 @@ import (
 	"io"
 
 	"go.temporal.io/sdk/client"
-)
 
-// sweepPoint is one rate of a -sweep: the acknowledgements of an open loop
-// at Offered per second.
-type sweepPoint struct {
-	Offered float64      `json:"offered_per_s"`
-	HTTP    phaseSummary `json:"http"`
-	// Saturated is true when the server did not keep up (see saturated).
-	Saturated bool       `json:"saturated,omitempty"`
-	Drain     waitResult `json:"drain_before"`
-	CPU       *cpuReport `json:"cpu,omitempty"`
-}
+	"github.com/mediaflow/mediaflow/tools/internal/load"
+)
 
 // saturated says whether an open loop at offered/s found the server
 // unable to keep up: answers at under 90% of the offered rate, or more
 // than 1% of them not a 200.
-func saturated(offered float64, s phaseSummary) bool {
+func saturated(offered float64, s load.PhaseSummary) bool {
 	if s.Requests == 0 || s.Rate < 0.9*offered {
 		return true
 	}
@@ -34,19 +25,19 @@ func saturated(offered float64, s phaseSummary) bool {
 // same quiet worker), and stops after the first saturated one. It drains
 // again at the end, so the workflows' downloads and notifications reach
 // -receiver while loadgen still serves them.
-func runSweep(ctx context.Context, o options, base *httpTarget, tc client.Client, human io.Writer) ([]sweepPoint, error) {
-	var points []sweepPoint
+func runSweep(ctx context.Context, o options, base *httpTarget, tc client.Client, human io.Writer) ([]load.SweepPoint, error) {
+	var points []load.SweepPoint
 	for _, r := range o.sweep {
-		w, err := drain(ctx, tc, o.taskQueue, o.wait, human)
+		w, err := load.Drain(ctx, tc, o.taskQueue, o.wait, human)
 		if err != nil {
 			return points, err
 		}
-		h := &httpTarget{urls: base.urls, secret: base.secret, client: base.client, tmpl: base.tmpl, ids: ids{token: newToken()}}
-		p := plan{N: o.n, Duration: o.duration, Rate: r, MaxInflight: o.maxInflight}
+		h := &httpTarget{urls: base.urls, secret: base.secret, client: base.client, tmpl: base.tmpl, ids: load.IDs{Token: load.NewToken()}}
+		p := load.Plan{N: o.n, Duration: o.duration, Rate: r, MaxInflight: o.maxInflight}
 		fmt.Fprintf(human, "sweep  %s (drained in %.1f s%s)\n", describePlan(p), w.Seconds, waitNote(w))
 		cpu0 := sampleCPU(o.cpu)
-		res := runPhase(ctx, p, h.send)
-		pt := sweepPoint{Offered: r, HTTP: summarizePhase("http", p, res), Drain: w}
+		res := load.Run(ctx, p, h.send)
+		pt := load.SweepPoint{Offered: r, HTTP: load.SummarizePhase("http", p, res), Drain: w}
 		if len(o.cpu) > 0 {
 			pt.CPU = cpuBetween(cpu0, sampleCPU(o.cpu), pt.HTTP.Requests)
 		}
@@ -64,7 +55,7 @@ func runSweep(ctx context.Context, o options, base *httpTarget, tc client.Client
 			break
 		}
 	}
-	w, err := drain(ctx, tc, o.taskQueue, o.wait, human)
+	w, err := load.Drain(ctx, tc, o.taskQueue, o.wait, human)
 	if err == nil {
 		fmt.Fprintf(human, "drain  after the sweep: %.1f s%s\n", w.Seconds, waitNote(w))
 	}

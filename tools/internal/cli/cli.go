@@ -10,18 +10,24 @@ import (
 )
 
 // ErrUsage is returned (or wrapped) by a run whose flags do not parse; the
-// flag package has already said why.
-var ErrUsage = errors.New("usage")
+// flag package has already said why. ErrReported is returned by a run
+// that failed and has already said why.
+var (
+	ErrUsage    = errors.New("usage")
+	ErrReported = errors.New("reported")
+)
 
 // ExitCode is the exit status for a run's error: 0 for none or --help
-// (flag.ErrHelp), 2 for ErrUsage, 1 for any other, which it first prints
-// to stderr after the tool's name.
+// (flag.ErrHelp), 2 for ErrUsage, 1 for ErrReported and for any other,
+// which it first prints to stderr after the tool's name.
 func ExitCode(name string, err error, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
 		return 2
+	case errors.Is(err, ErrReported):
+		return 1
 	default:
 		fmt.Fprintln(stderr, name+":", err)
 		return 1

@@ -15,7 +15,8 @@ func TestExitCode(t *testing.T) {
 	require.Equal(t, 0, ExitCode("send", nil, &stderr))
 	require.Equal(t, 0, ExitCode("send", flag.ErrHelp, &stderr))
 	require.Equal(t, 2, ExitCode("send", fmt.Errorf("%w: bad flag", ErrUsage), &stderr))
-	require.Empty(t, stderr.String(), "help and usage errors are already said by the flag package")
+	require.Equal(t, 1, ExitCode("stack", fmt.Errorf("ports: %w", ErrReported), &stderr))
+	require.Empty(t, stderr.String(), "help and usage errors are already said by the flag package, a reported one by the tool")
 	require.Equal(t, 1, ExitCode("send", errors.New("boom"), &stderr))
 	require.Equal(t, "send: boom\n", stderr.String())
 }

@@ -73,7 +73,8 @@ func Sample(name string, data map[string]any) ([]byte, error) {
 	return SetData(body, data)
 }
 
-// SetData returns body with the given members of its data object set.
+// SetData returns body with the given members of its data object set,
+// re-encoded (numbers as written).
 func SetData(body []byte, members map[string]any) ([]byte, error) {
 	var event map[string]any
 	d := json.NewDecoder(bytes.NewReader(body))
@@ -88,5 +89,9 @@ func SetData(body []byte, members map[string]any) ([]byte, error) {
 	for k, v := range members {
 		data[k] = v
 	}
-	return json.Marshal(event)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // a URL's & stays as it is
+	err := enc.Encode(event)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 }

@@ -1,5 +1,6 @@
 // Package localtemporal connects mediaflow's tools to a Temporal frontend
-// on this machine: the tools measure and break only what runs here.
+// on this machine (the tools measure and break only what runs here), and
+// finds the Temporal CLI whose dev server make dev and the e2e tests run.
 package localtemporal
 
 import (
@@ -9,39 +10,28 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 )
 
-// Dial connects to the Temporal frontend at hostPort (loopback only) in
-// namespace, with the SDK's logging off, retrying for up to wait while the
-// frontend comes up (0: one try).
-func Dial(ctx context.Context, hostPort, namespace string, wait time.Duration) (client.Client, error) {
-	return DialOptions(ctx, hostPort, wait, func(o *client.Options) { o.Namespace = namespace })
-}
-
-// DialOptions is Dial with client options of the caller's: set sets them
-// on options with hostPort and the SDK's logging off.
-func DialOptions(ctx context.Context, hostPort string, wait time.Duration, set func(*client.Options)) (client.Client, error) {
+// Dial connects to the Temporal frontend at hostPort (loopback only),
+// with the SDK's logging off; set, when not nil, sets the caller's other
+// client options.
+func Dial(ctx context.Context, hostPort string, set func(*client.Options)) (client.Client, error) {
 	if err := CheckHostPort(hostPort); err != nil {
 		return nil, err
 	}
-	opts := client.Options{Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
-	set(&opts)
-	opts.HostPort = hostPort
-	deadline := time.Now().Add(wait)
-	for {
-		c, err := client.DialContext(ctx, opts)
-		if err == nil {
-			return c, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("temporal at %s: %w", hostPort, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	opts := client.Options{Namespace: "default", Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	if set != nil {
+		set(&opts)
 	}
+	opts.HostPort = hostPort
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal at %s: %w", hostPort, err)
+	}
+	return c, nil
 }
 
 // CheckURL refuses a URL that is not http(s) on a loopback host.

@@ -1,13 +1,14 @@
-package main
+package load
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,34 +23,36 @@ const (
 	HealthPath = "/healthz"
 )
 
-// maxNoticeBytes bounds a received notification; mediaflow's are a few KiB.
-const maxNoticeBytes = 1 << 20
+// MaxNoticeBytes bounds a received notification; mediaflow's are a few KiB.
+const MaxNoticeBytes = 1 << 20
 
-// Peer is what the outside world would be for a local mediaflow: it serves
-// media files (Media) under /media/ and receives the worker's
-// notifications (POST /notify) and alerts (POST /alert). Each
-// notification is answered 200, printed as one line to Out and appended
-// to Log as one JSON line (Record).
+// Peer is what the outside world would be for a local mediaflow (devpeer
+// for make dev; the far end of loadgen's and the fault test's runs): it
+// serves media files (Media) under /media/ and receives the worker's
+// notifications (POST /notify) and alerts (POST /alert). Each notification
+// is answered 200, printed as one line to Out and appended to Log as one
+// JSON line (Received); Counts and Keys count what it served and received.
 type Peer struct {
 	// Media holds the files served under /media/, by name.
 	Media fs.FS
 	// Out gets one human-readable line per request.
 	Out io.Writer
-	// Log gets one JSON line (Record) per notification or alert received.
+	// Log gets one JSON line (Received) per notification or alert received.
 	Log io.Writer
 	// Verifier, when set, checks the Standard Webhooks signature that the
 	// worker adds with NOTIFY_SECRET; a notification without a valid one
 	// is answered 401, as a real receiver would.
 	Verifier *webhook.Verifier
-	// Now is the clock of Record.Time (tests fix it); nil is time.Now.
+	// Now is the clock of Received.Time (tests fix it); nil is time.Now.
 	Now func() time.Time
 
-	mu   sync.Mutex
-	seen map[string]bool // kind + Idempotency-Key of every notification received
+	mu     sync.Mutex
+	seen   map[string]int // notifications by kind + " " + Idempotency-Key
+	counts ReceiverCounts
 }
 
-// Record is one notification or alert as written to Log.
-type Record struct {
+// Received is one notification or alert as written to Log.
+type Received struct {
 	Time time.Time `json:"time"`
 	// Kind is "notify" or "alert", from the path it was posted to.
 	Kind string `json:"kind"`
@@ -81,18 +84,21 @@ func (p *Peer) logged(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(cw, r)
+		p.mu.Lock()
+		p.counts.Media++
+		p.mu.Unlock()
 		p.printf("media  %s %s: %d, %d bytes", r.Method, r.URL.Path, cw.status, cw.n)
 	})
 }
 
 func (p *Peer) receive(w http.ResponseWriter, r *http.Request, kind string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxNoticeBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNoticeBytes))
 	if err != nil {
-		p.printf("%-6s refused: body over %d bytes or unreadable: %v", kind, maxNoticeBytes, err)
+		p.printf("%-6s refused: body over %d bytes or unreadable: %v", kind, MaxNoticeBytes, err)
 		answer(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large or unreadable"})
 		return
 	}
-	rec := Record{Time: p.now().UTC(), Kind: kind, IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: "unsigned"}
+	rec := Received{Time: p.now().UTC(), Kind: kind, IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: "unsigned"}
 	if p.Verifier != nil {
 		if _, err := p.Verifier.Verify(body, r.Header); err != nil {
 			p.printf("%-6s refused (401): %v; is NOTIFY_SECRET the same for the worker and devpeer?", kind, err)
@@ -109,11 +115,16 @@ func (p *Peer) receive(w http.ResponseWriter, r *http.Request, kind string) {
 	rec.Body = compact(body)
 	p.mu.Lock()
 	if p.seen == nil {
-		p.seen = map[string]bool{}
+		p.seen = map[string]int{}
 	}
 	key := kind + " " + rec.IdempotencyKey
-	rec.Repeat = rec.IdempotencyKey != "" && p.seen[key]
-	p.seen[key] = true
+	rec.Repeat = rec.IdempotencyKey != "" && p.seen[key] > 0
+	p.seen[key]++
+	if kind == "notify" {
+		p.counts.Notify++
+	} else {
+		p.counts.Alert++
+	}
 	line, _ := json.Marshal(rec)
 	_, err = p.Log.Write(append(line, '\n'))
 	p.mu.Unlock()
@@ -129,7 +140,7 @@ func (p *Peer) receive(w http.ResponseWriter, r *http.Request, kind string) {
 
 // summary is the printed line of a notification: the notice's own text,
 // and what the log does not make obvious.
-func summary(rec Record) string {
+func summary(rec Received) string {
 	var n struct {
 		Text    string `json:"text"`
 		EventID string `json:"event_id"`
@@ -188,5 +199,41 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// errNotLoopback is returned for an address that is not on this machine.
-var errNotLoopback = errors.New("devpeer listens on loopback only (127.0.0.1, ::1, localhost)")
+// Counts returns what was served and received so far.
+func (p *Peer) Counts() ReceiverCounts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts
+}
+
+// Keys returns the notifications and alerts received, their distinct
+// Idempotency-Keys, and how many of those keys do not start with prefix.
+func (p *Peer) Keys(prefix string) (posts, distinct, foreign int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keys := map[string]bool{}
+	for k, n := range p.seen {
+		_, key, _ := strings.Cut(k, " ")
+		posts, keys[key] = posts+n, true
+	}
+	for k := range keys {
+		if !strings.HasPrefix(k, prefix) {
+			foreign++
+		}
+	}
+	return posts, len(keys), foreign
+}
+
+// StartPeer serves p on addr until Close; its Log, when nil, is discarded.
+func StartPeer(addr string, p *Peer) (*http.Server, string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	if p.Log == nil {
+		p.Log = io.Discard
+	}
+	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	return srv, l.Addr().String(), nil
+}

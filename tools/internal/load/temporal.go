@@ -1,81 +1,27 @@
-package main
+package load
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-
-	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/animus"
 )
 
 // pollEvery is how often the waits ask Temporal's visibility store; a
 // count query is cheap, and this keeps the polling's own load negligible.
 const pollEvery = 500 * time.Millisecond
 
-// stallAfter ends a wait that sees no progress for this long (no worker
+// StallAfter ends a wait that sees no progress for this long (no worker
 // running, a workflow stuck in retries): the report then says so.
-const stallAfter = 60 * time.Second
+const StallAfter = 60 * time.Second
 
-// directTarget starts workflows with client.ExecuteWorkflow exactly as the
-// server does (same input, same options, same deadline), without HTTP,
-// signature or gin: the baseline the ingest rate is compared with, and the
-// starts of the bare workflow.
-type directTarget struct {
-	c            client.Client
-	taskQueue    string
-	workflowType string
-	timeout      time.Duration
-	tmpl         *template
-	ids          ids
-}
-
-func (d *directTarget) send(ctx context.Context, i int) outcome {
-	ev, err := animus.ReadEvent(d.ids.EventID(i), d.tmpl.Body(d.ids.JobID(i)), time.Now())
-	if err != nil || ev.Input == nil {
-		return outcome{Code: "error:parse"}
-	}
-	in := *ev.Input
-	sctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	_, err = d.c.ExecuteWorkflow(sctx, mediaflow.StartOptions(d.taskQueue, in), d.workflowType, in)
-	var dup *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case err == nil:
-		return outcome{Code: "ok", Status: "started"}
-	case errors.As(err, &dup):
-		return outcome{Code: "ok", Status: "duplicate"}
-	default:
-		return outcome{Code: "error:" + temporalErrorKind(err)}
-	}
-}
-
-func temporalErrorKind(err error) string {
-	var (
-		exhausted   *serviceerror.ResourceExhausted
-		unavailable *serviceerror.Unavailable
-	)
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.As(err, &exhausted):
-		return "resource_exhausted"
-	case errors.As(err, &unavailable):
-		return "unavailable"
-	}
-	return "other"
-}
-
-// count returns the number of executions matching query.
-func count(ctx context.Context, c client.Client, query string) (int, error) {
+// Count returns the number of executions matching query.
+func Count(ctx context.Context, c client.Client, query string) (int, error) {
 	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 	if err != nil {
 		return 0, err
@@ -83,43 +29,43 @@ func count(ctx context.Context, c client.Client, query string) (int, error) {
 	return int(resp.GetCount()), nil
 }
 
-// prefixQuery matches the workflows whose ID starts with prefix.
-func prefixQuery(prefix string) string {
+// PrefixQuery matches the workflows whose ID starts with prefix.
+func PrefixQuery(prefix string) string {
 	return "WorkflowId STARTS_WITH " + strconv.Quote(prefix)
 }
 
-// waitResult says how a wait ended.
-type waitResult struct {
+// WaitResult says how a wait ended.
+type WaitResult struct {
 	Closed   int     `json:"closed,omitempty"`
 	Seconds  float64 `json:"waited_s"`
 	TimedOut bool    `json:"timed_out,omitempty"`
 	Stalled  bool    `json:"stalled,omitempty"`
 }
 
-// waitClosed waits until want workflows whose ID starts with prefix are
+// WaitClosed waits until want workflows whose ID starts with prefix are
 // closed (visible as such in Temporal's visibility store), at most bound.
 // One pair of count queries per poll, whatever the number of workflows.
-func waitClosed(ctx context.Context, c client.Client, prefix string, want int, bound time.Duration, progress io.Writer) (waitResult, error) {
-	q := prefixQuery(prefix)
+func WaitClosed(ctx context.Context, c client.Client, prefix string, want int, bound time.Duration, progress io.Writer) (WaitResult, error) {
+	q := PrefixQuery(prefix)
 	return poll(ctx, bound, progress, func(ctx context.Context) (int, bool, error) {
-		closed, err := count(ctx, c, q+` AND ExecutionStatus != "Running"`)
+		closed, err := Count(ctx, c, q+` AND ExecutionStatus != "Running"`)
 		return closed, closed >= want, err
 	}, want)
 }
 
-// drain waits until no workflow of taskQueue is running, so that a phase
+// Drain waits until no workflow of taskQueue is running, so that a phase
 // does not compete with the work an earlier one left behind.
-func drain(ctx context.Context, c client.Client, taskQueue string, bound time.Duration, progress io.Writer) (waitResult, error) {
+func Drain(ctx context.Context, c client.Client, taskQueue string, bound time.Duration, progress io.Writer) (WaitResult, error) {
 	q := fmt.Sprintf(`TaskQueue = %s AND ExecutionStatus = "Running"`, strconv.Quote(taskQueue))
 	return poll(ctx, bound, progress, func(ctx context.Context) (int, bool, error) {
-		running, err := count(ctx, c, q)
+		running, err := Count(ctx, c, q)
 		return -running, running == 0, err
 	}, 0)
 }
 
 // poll calls check until it says done, bound passes, or its progress value
 // has not changed for stallAfter.
-func poll(ctx context.Context, bound time.Duration, progress io.Writer, check func(context.Context) (int, bool, error), want int) (waitResult, error) {
+func poll(ctx context.Context, bound time.Duration, progress io.Writer, check func(context.Context) (int, bool, error), want int) (WaitResult, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
@@ -128,7 +74,7 @@ func poll(ctx context.Context, bound time.Duration, progress io.Writer, check fu
 		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
 		v, done, err := check(cctx)
 		ccancel()
-		res := waitResult{Closed: max(v, 0), Seconds: round3(time.Since(start).Seconds())}
+		res := WaitResult{Closed: max(v, 0), Seconds: Round3(time.Since(start).Seconds())}
 		if err != nil && ctx.Err() == nil {
 			return res, fmt.Errorf("visibility query: %w", err)
 		}
@@ -139,7 +85,7 @@ func poll(ctx context.Context, bound time.Duration, progress io.Writer, check fu
 		if v != last {
 			last, lastChange = v, now
 		}
-		if now.Sub(lastChange) > stallAfter {
+		if now.Sub(lastChange) > StallAfter {
 			res.Stalled = true
 			return res, nil
 		}
@@ -160,19 +106,19 @@ func poll(ctx context.Context, bound time.Duration, progress io.Writer, check fu
 	}
 }
 
-// closeInfo is one closed workflow as the visibility store lists it.
-type closeInfo struct {
+// CloseInfo is one closed workflow as the visibility store lists it.
+type CloseInfo struct {
 	Status    enumspb.WorkflowExecutionStatus
 	CloseTime time.Time
 }
 
-// listClosed lists the closed workflows whose ID starts with prefix, with
+// ListClosed lists the closed workflows whose ID starts with prefix, with
 // their close time, a thousand per page.
-func listClosed(ctx context.Context, c client.Client, prefix string) (map[string]closeInfo, error) {
-	out := map[string]closeInfo{}
+func ListClosed(ctx context.Context, c client.Client, prefix string) (map[string]CloseInfo, error) {
+	out := map[string]CloseInfo{}
 	req := &workflowservice.ListWorkflowExecutionsRequest{
 		PageSize: 1000,
-		Query:    prefixQuery(prefix) + ` AND ExecutionStatus != "Running"`,
+		Query:    PrefixQuery(prefix) + ` AND ExecutionStatus != "Running"`,
 	}
 	for {
 		resp, err := c.ListWorkflow(ctx, req)
@@ -180,7 +126,7 @@ func listClosed(ctx context.Context, c client.Client, prefix string) (map[string
 			return out, fmt.Errorf("listing workflows: %w", err)
 		}
 		for _, info := range resp.GetExecutions() {
-			out[info.GetExecution().GetWorkflowId()] = closeInfo{Status: info.GetStatus(), CloseTime: info.GetCloseTime().AsTime()}
+			out[info.GetExecution().GetWorkflowId()] = CloseInfo{Status: info.GetStatus(), CloseTime: info.GetCloseTime().AsTime()}
 		}
 		if len(resp.GetNextPageToken()) == 0 {
 			return out, nil
@@ -189,9 +135,9 @@ func listClosed(ctx context.Context, c client.Client, prefix string) (map[string
 	}
 }
 
-// e2eSummary reports delivery to completion of the events whose workflow
+// E2ESummary reports delivery to completion of the events whose workflow
 // was started.
-type e2eSummary struct {
+type E2ESummary struct {
 	Started int `json:"started"`
 	Closed  int `json:"closed"`
 	// Statuses counts closed workflows by status ("Completed", "Failed"…).
@@ -201,13 +147,13 @@ type e2eSummary struct {
 	// Rate is closed events per second over Seconds.
 	Rate float64 `json:"completed_per_s"`
 	// Latency is close time minus the time the event was due.
-	Latency latencyStats `json:"delivery_to_completion_ms"`
-	Wait    waitResult   `json:"wait"`
+	Latency Latency    `json:"delivery_to_completion_ms"`
+	Wait    WaitResult `json:"wait"`
 }
 
-// summarizeE2E matches the phase's started events with their close times.
-func summarizeE2E(r phaseResult, d ids, closed map[string]closeInfo, wait waitResult) e2eSummary {
-	s := e2eSummary{Statuses: map[string]int{}, Wait: wait}
+// SummarizeE2E matches the phase's started events with their close times.
+func SummarizeE2E(r Result, d IDs, closed map[string]CloseInfo, wait WaitResult) E2ESummary {
+	s := E2ESummary{Statuses: map[string]int{}, Wait: wait}
 	base := map[int]time.Time{}
 	for _, rec := range r.Records {
 		if rec.Out.Status == "started" {
@@ -233,10 +179,10 @@ func summarizeE2E(r phaseResult, d ids, closed map[string]closeInfo, wait waitRe
 			last = info.CloseTime
 		}
 	}
-	s.Latency = summarize(lat)
+	s.Latency = Summarize(lat)
 	if d := last.Sub(r.Start); d > 0 && s.Closed > 0 {
-		s.Seconds = round3(d.Seconds())
-		s.Rate = round3(float64(s.Closed) / d.Seconds())
+		s.Seconds = Round3(d.Seconds())
+		s.Rate = Round3(float64(s.Closed) / d.Seconds())
 	}
 	return s
 }
@@ -246,14 +192,14 @@ func statusName(st enumspb.WorkflowExecutionStatus) string {
 	return st.String()
 }
 
-func (s e2eSummary) String() string {
+func (s E2ESummary) String() string {
 	line := fmt.Sprintf("e2e    %d/%d started events closed in %.2f s = %.1f/s (first request due to last close); %s\n       delivery->completion ms: %s",
-		s.Closed, s.Started, s.Seconds, s.Rate, counts(s.Statuses), s.Latency)
+		s.Closed, s.Started, s.Seconds, s.Rate, Counts(s.Statuses), s.Latency)
 	switch {
 	case s.Wait.TimedOut:
 		line += fmt.Sprintf("\n       WAIT TIMED OUT after %.0f s: %d not closed", s.Wait.Seconds, s.Started-s.Closed)
 	case s.Wait.Stalled:
-		line += fmt.Sprintf("\n       WAIT STALLED (no progress for %s; is the worker running?): %d not closed", stallAfter, s.Started-s.Closed)
+		line += fmt.Sprintf("\n       WAIT STALLED (no progress for %s; is the worker running?): %d not closed", StallAfter, s.Started-s.Closed)
 	}
 	return line
 }

@@ -1,4 +1,9 @@
-package main
+// Package load is what loadgen and the fault test share: signed events
+// sent in closed or open loops (Plan, Run), their IDs and bodies (IDs,
+// Template), Temporal's view of them (WaitClosed, ListClosed), the far end
+// of the worker's optional steps (Peer, also devpeer's) and loadgen's
+// -json report, which benchplot reads.
+package load
 
 import (
 	"context"
@@ -8,8 +13,8 @@ import (
 	"time"
 )
 
-// plan says how many requests a phase sends and how.
-type plan struct {
+// Plan says how many requests a phase sends and how.
+type Plan struct {
 	// N stops the phase after N requests (0: no count bound).
 	N int
 	// Duration stops issuing requests after this long (0: no time bound).
@@ -25,8 +30,8 @@ type plan struct {
 	MaxInflight int
 }
 
-// outcome is what one request got.
-type outcome struct {
+// Outcome is what one request got.
+type Outcome struct {
 	// Code is the HTTP status ("200"), "ok" for a direct start, or
 	// "error:<kind>" for a transport or Temporal error.
 	Code string
@@ -34,36 +39,36 @@ type outcome struct {
 	Status string
 }
 
-// record is one request of a phase.
-type record struct {
+// Record is one request of a phase.
+type Record struct {
 	I int
 	// Base is when the request was due: its scheduled time in the open
 	// loop, its send time in the closed loop. Latency counts from it, so
 	// queueing behind a slow server is not hidden.
 	Base    time.Time
 	Latency time.Duration
-	Out     outcome
+	Out     Outcome
 }
 
 // phaseResult is what runPhase saw.
-type phaseResult struct {
+type Result struct {
 	Start, End time.Time // first request due, last answer
-	Records    []record
+	Records    []Record
 }
 
-// sendFunc sends request i and says what it got.
-type sendFunc func(ctx context.Context, i int) outcome
+// SendFunc sends request i and says what it got.
+type SendFunc func(ctx context.Context, i int) Outcome
 
 // runPhase sends requests per p until the count or time bound is reached
 // or ctx is done; requests in flight are always waited for.
-func runPhase(ctx context.Context, p plan, send sendFunc) phaseResult {
+func Run(ctx context.Context, p Plan, send SendFunc) Result {
 	if p.Rate > 0 {
 		return runOpenLoop(ctx, p, send, sleepUntil)
 	}
 	return runClosedLoop(ctx, p, send)
 }
 
-func runClosedLoop(ctx context.Context, p plan, send sendFunc) phaseResult {
+func runClosedLoop(ctx context.Context, p Plan, send SendFunc) Result {
 	start := time.Now()
 	var deadline time.Time
 	if p.Duration > 0 {
@@ -72,12 +77,12 @@ func runClosedLoop(ctx context.Context, p plan, send sendFunc) phaseResult {
 	var (
 		next atomic.Int64
 		mu   sync.Mutex
-		res  = phaseResult{Start: start}
+		res  = Result{Start: start}
 		wg   sync.WaitGroup
 	)
 	for range max(p.Conc, 1) {
 		wg.Go(func() {
-			var local []record
+			var local []Record
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if p.N > 0 && i >= p.N {
@@ -88,7 +93,7 @@ func runClosedLoop(ctx context.Context, p plan, send sendFunc) phaseResult {
 					break
 				}
 				out := send(ctx, i)
-				local = append(local, record{I: i, Base: t0, Latency: time.Since(t0), Out: out})
+				local = append(local, Record{I: i, Base: t0, Latency: time.Since(t0), Out: out})
 			}
 			mu.Lock()
 			res.Records = append(res.Records, local...)
@@ -100,9 +105,9 @@ func runClosedLoop(ctx context.Context, p plan, send sendFunc) phaseResult {
 	return res
 }
 
-// openLoopCount returns how many requests an open loop at rate sends with
+// OpenLoopCount returns how many requests an open loop at rate sends with
 // bounds n and d (0: unbounded; at least one of them is set).
-func openLoopCount(rate float64, n int, d time.Duration) int {
+func OpenLoopCount(rate float64, n int, d time.Duration) int {
 	if d <= 0 {
 		return n
 	}
@@ -124,10 +129,10 @@ func scheduledAt(start time.Time, rate float64, i int) time.Time {
 // request dispatched late (the loop itself was slow, or MaxInflight was
 // reached) keeps its scheduled time as Base. wait sleeps until a time or
 // until ctx is done; tests replace it.
-func runOpenLoop(ctx context.Context, p plan, send sendFunc, wait func(context.Context, time.Time) error) phaseResult {
-	count := openLoopCount(p.Rate, p.N, p.Duration)
+func runOpenLoop(ctx context.Context, p Plan, send SendFunc, wait func(context.Context, time.Time) error) Result {
+	count := OpenLoopCount(p.Rate, p.N, p.Duration)
 	start := time.Now()
-	res := phaseResult{Start: start, Records: make([]record, 0, count)}
+	res := Result{Start: start, Records: make([]Record, 0, count)}
 	var (
 		mu  sync.Mutex
 		wg  sync.WaitGroup
@@ -148,7 +153,7 @@ func runOpenLoop(ctx context.Context, p plan, send sendFunc, wait func(context.C
 		wg.Go(func() {
 			defer func() { <-sem }()
 			out := send(ctx, i)
-			r := record{I: i, Base: at, Latency: time.Since(at), Out: out}
+			r := Record{I: i, Base: at, Latency: time.Since(at), Out: out}
 			mu.Lock()
 			res.Records = append(res.Records, r)
 			mu.Unlock()
@@ -174,7 +179,7 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
-func lastAnswer(rs []record, start time.Time) time.Time {
+func lastAnswer(rs []Record, start time.Time) time.Time {
 	end := start
 	for _, r := range rs {
 		if t := r.Base.Add(r.Latency); t.After(end) {

@@ -1,10 +1,13 @@
-package main
+package load
 
 import (
+	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
+
 	"bytes"
-	"encoding/json"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -13,99 +16,73 @@ import (
 // the workflow input and the database like a large results object would.
 const paddingField = "loadgen_padding"
 
-// jobIDPlaceholder marks where each event's job ID goes in the template.
+// JobIDPlaceholder marks where each event's job ID goes in the template.
 // Nothing in a sample contains it.
-const jobIDPlaceholder = "LOADGEN-JOB-ID-PLACEHOLDER"
+const JobIDPlaceholder = "LOADGEN-JOB-ID-PLACEHOLDER"
 
-// ids names the events of one phase: event IDs (svix-id, also the workflow
+// IDs names the events of one phase: event IDs (svix-id, also the workflow
 // ID) and job IDs are unique per run and per index, and all share a prefix
 // so the e2e wait can find them with one visibility query.
-type ids struct {
-	token string // random, per phase
+type IDs struct {
+	Token string // random, per phase
 }
 
 // EventPrefix is what every event ID of the phase starts with.
-func (d ids) EventPrefix() string { return "msg_lg" + d.token + "_" }
+func (d IDs) EventPrefix() string { return "msg_lg" + d.Token + "_" }
 
 // EventID returns the event ID of event i.
-func (d ids) EventID(i int) string { return fmt.Sprintf("%s%08d", d.EventPrefix(), i) }
+func (d IDs) EventID(i int) string { return fmt.Sprintf("%s%08d", d.EventPrefix(), i) }
 
 // JobID returns the job ID of event i; every job ID has the same length
 // (for i below 10^8), so every body has the same size.
-func (d ids) JobID(i int) string { return fmt.Sprintf("lg-%s-%08d", d.token, i) }
+func (d IDs) JobID(i int) string { return fmt.Sprintf("lg-%s-%08d", d.Token, i) }
 
 // Index returns i for an event ID made by EventID, or false.
-func (d ids) Index(eventID string) (int, bool) {
+func (d IDs) Index(eventID string) (int, bool) {
 	rest, ok := strings.CutPrefix(eventID, d.EventPrefix())
-	if !ok || rest == "" {
-		return 0, false
-	}
-	n := 0
-	for _, r := range rest {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n, true
+	n, err := strconv.Atoi(rest)
+	return n, ok && err == nil && !strings.ContainsAny(rest, "+-")
 }
 
-// template is a sample body cut at each place its job ID goes (data.job_id,
+// Template is a sample body cut at each place its job ID goes (data.job_id,
 // and the media URL when it names the job), so each event's body is built
 // without re-encoding JSON per event.
-type template struct {
+type Template struct {
 	parts [][]byte
 }
 
-// newTemplate re-encodes sample with a placeholder job ID, data.media_url
+// NewTemplate re-encodes sample with a placeholder job ID, data.media_url
 // set to mediaURL when it is not empty (where it may hold the placeholder
 // too) and, when size is larger than the body would be, a padding string
 // inside data so that the body with a job ID of jobIDLen bytes is size
 // bytes long. It cannot make a body smaller than the sample; Size tells
 // what it made.
-func newTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*template, error) {
+func NewTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*Template, error) {
 	encode := func(pad int) ([]byte, error) {
-		var event map[string]any
-		dec := json.NewDecoder(bytes.NewReader(sample))
-		dec.UseNumber()
-		if err := dec.Decode(&event); err != nil {
-			return nil, fmt.Errorf("sample is not JSON: %w", err)
-		}
-		data, ok := event["data"].(map[string]any)
-		if !ok {
-			return nil, errors.New("sample has no data object")
-		}
-		data["job_id"] = jobIDPlaceholder
+		members := map[string]any{"job_id": JobIDPlaceholder}
 		if mediaURL != "" {
-			data["media_url"] = mediaURL
+			members["media_url"] = mediaURL
 		}
 		if pad >= 0 {
-			data[paddingField] = strings.Repeat("x", pad)
+			members[paddingField] = strings.Repeat("x", pad)
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		// A URL's & stays as it is.
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(event); err != nil {
-			return nil, err
-		}
-		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+		return svixsim.SetData(sample, members)
 	}
 	b, err := encode(-1)
 	if err != nil {
 		return nil, err
 	}
-	t := &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+	t := &Template{parts: bytes.Split(b, []byte(JobIDPlaceholder))}
 	if size > t.Size(jobIDLen) {
 		if b, err = encode(0); err != nil {
 			return nil, err
 		}
-		t = &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+		t = &Template{parts: bytes.Split(b, []byte(JobIDPlaceholder))}
 		if pad := size - t.Size(jobIDLen); pad > 0 {
 			if b, err = encode(pad); err != nil {
 				return nil, err
 			}
-			t = &template{parts: bytes.Split(b, []byte(jobIDPlaceholder))}
+			t = &Template{parts: bytes.Split(b, []byte(JobIDPlaceholder))}
 		}
 	}
 	if len(t.parts) < 2 {
@@ -115,7 +92,7 @@ func newTemplate(sample []byte, size, jobIDLen int, mediaURL string) (*template,
 }
 
 // Body returns the body of the event with jobID.
-func (t *template) Body(jobID string) []byte {
+func (t *Template) Body(jobID string) []byte {
 	b := make([]byte, 0, t.Size(len(jobID)))
 	for i, p := range t.parts {
 		if i > 0 {
@@ -127,10 +104,13 @@ func (t *template) Body(jobID string) []byte {
 }
 
 // Size returns the length of a body whose job ID is jobIDLen bytes.
-func (t *template) Size(jobIDLen int) int {
+func (t *Template) Size(jobIDLen int) int {
 	n := (len(t.parts) - 1) * jobIDLen
 	for _, p := range t.parts {
 		n += len(p)
 	}
 	return n
 }
+
+// NewToken returns 12 random base32 characters, lowercased.
+func NewToken() string { return strings.ToLower(rand.Text()[:12]) }

@@ -1,16 +1,17 @@
-package main
+package load
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
 
 // latencyStats are percentiles of a set of durations, in milliseconds.
-type latencyStats struct {
+type Latency struct {
 	P50  float64 `json:"p50"`
 	P90  float64 `json:"p90"`
 	P99  float64 `json:"p99"`
@@ -29,17 +30,17 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(rank, 1), len(sorted))-1]
 }
 
-// summarize returns the percentiles of ds (which it sorts).
-func summarize(ds []time.Duration) latencyStats {
+// Summarize returns the percentiles of ds (which it sorts).
+func Summarize(ds []time.Duration) Latency {
 	if len(ds) == 0 {
-		return latencyStats{}
+		return Latency{}
 	}
 	slices.Sort(ds)
 	var sum time.Duration
 	for _, d := range ds {
 		sum += d
 	}
-	return latencyStats{
+	return Latency{
 		P50:  ms(percentile(ds, 50)),
 		P90:  ms(percentile(ds, 90)),
 		P99:  ms(percentile(ds, 99)),
@@ -50,8 +51,8 @@ func summarize(ds []time.Duration) latencyStats {
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
-// phaseSummary is the report of one phase.
-type phaseSummary struct {
+// PhaseSummary is the report of one phase.
+type PhaseSummary struct {
 	Name     string  `json:"name"`
 	Requests int     `json:"requests"`
 	Seconds  float64 `json:"seconds"`
@@ -59,15 +60,15 @@ type phaseSummary struct {
 	// answer.
 	Rate       float64        `json:"requests_per_s"`
 	TargetRate float64        `json:"target_rate,omitempty"`
-	Latency    latencyStats   `json:"latency_ms"`
+	Latency    Latency        `json:"latency_ms"`
 	Codes      map[string]int `json:"codes"`
 	Statuses   map[string]int `json:"statuses,omitempty"`
 	// Errors counts the requests that got no answer (transport errors).
 	Errors int `json:"errors"`
 }
 
-func summarizePhase(name string, p plan, r phaseResult) phaseSummary {
-	s := phaseSummary{Name: name, Requests: len(r.Records), Codes: map[string]int{}, Statuses: map[string]int{}, TargetRate: p.Rate}
+func SummarizePhase(name string, p Plan, r Result) PhaseSummary {
+	s := PhaseSummary{Name: name, Requests: len(r.Records), Codes: map[string]int{}, Statuses: map[string]int{}, TargetRate: p.Rate}
 	lat := make([]time.Duration, 0, len(r.Records))
 	for _, rec := range r.Records {
 		lat = append(lat, rec.Latency)
@@ -79,27 +80,27 @@ func summarizePhase(name string, p plan, r phaseResult) phaseSummary {
 			s.Errors++
 		}
 	}
-	s.Latency = summarize(lat)
+	s.Latency = Summarize(lat)
 	if d := r.End.Sub(r.Start); d > 0 {
-		s.Seconds = round3(d.Seconds())
-		s.Rate = round3(float64(len(r.Records)) / d.Seconds())
+		s.Seconds = Round3(d.Seconds())
+		s.Rate = Round3(float64(len(r.Records)) / d.Seconds())
 	}
 	return s
 }
 
-func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+func Round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // String is the human-readable line of the phase.
-func (s phaseSummary) String() string {
+func (s PhaseSummary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-6s %d requests in %.2f s = %.1f/s", s.Name, s.Requests, s.Seconds, s.Rate)
 	if s.TargetRate > 0 {
 		fmt.Fprintf(&b, " (target %.1f/s)", s.TargetRate)
 	}
 	fmt.Fprintf(&b, "\n       ack latency ms: %s", s.Latency)
-	fmt.Fprintf(&b, "\n       codes: %s", counts(s.Codes))
+	fmt.Fprintf(&b, "\n       codes: %s", Counts(s.Codes))
 	if len(s.Statuses) > 0 {
-		fmt.Fprintf(&b, "; answers: %s", counts(s.Statuses))
+		fmt.Fprintf(&b, "; answers: %s", Counts(s.Statuses))
 	}
 	if s.Errors > 0 {
 		fmt.Fprintf(&b, "; %d transport errors", s.Errors)
@@ -107,23 +108,19 @@ func (s phaseSummary) String() string {
 	return b.String()
 }
 
-func (l latencyStats) String() string {
+func (l Latency) String() string {
 	return fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f", l.P50, l.P90, l.P99, l.Max, l.Mean)
 }
 
-// counts formats a map as "k=v k=v", keys sorted.
-func counts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// Counts formats a map as "k=v k=v", keys sorted ("none" for none).
+func Counts(m map[string]int) string { return cmp.Or(JoinCounts(m, "%s=%d", " "), "none") }
+
+// JoinCounts formats each of m's entries, keys sorted, with format (its
+// key, then its count) and joins them with sep.
+func JoinCounts(m map[string]int, format, sep string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf(format, k, m[k]))
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, sep)
 }
