@@ -36,25 +36,35 @@ import (
 // of the test that writes there.
 var screenshotDir = filepath.Join("..", "test-output", "ui")
 
-// stepTimeout bounds one browser step: a page to load, a text to show.
-const stepTimeout = time.Minute
+// stepTimeout bounds one browser step: a page to load, a text to show, the
+// page's requests to be answered (a 2 MiB event's page decodes it several
+// times: slow on a busy machine under the race detector).
+const stepTimeout = 2 * time.Minute
 
 // uiStack is make dev's stack on free ports: a Temporal dev server with its
 // Web UI, whose codec endpoint (--ui-codec-endpoint) is the codec endpoint
 // (CODEC_ADDR) of mediaflow's server, and the server and the worker of
-// newApp against that dev server, with the UI's origin in
+// newApp against that dev server. When make cluster's UI server is built
+// (bin/temporal-ui-server, make cluster-tools), its UI is started too, set
+// up as deploy/temporal/ui-server.yaml sets it up. Every UI's origin is in
 // CODEC_CORS_ORIGINS.
 type uiStack struct {
 	*testApp
-	ui string // the UI, http://127.0.0.1:<port>
+	uis []webUI
+}
+
+// webUI is one Temporal Web UI of a uiStack.
+type webUI struct {
+	name string // whose: dev-server-ui, cluster-ui
+	url  string // http://127.0.0.1:<port>
 }
 
 func newUIStack(t *testing.T, configure ...func(*appConfig)) *uiStack {
 	t.Helper()
 	cli, err := temporalCLI()
 	require.NoError(t, err)
-	uiPort, codecPort := freePort(t), freePort(t)
-	ui := "http://127.0.0.1:" + uiPort
+	devUI := webUI{"dev-server-ui", "http://127.0.0.1:" + freePort(t)}
+	codecAddr := "127.0.0.1:" + freePort(t)
 	attrs := make([]temporal.SearchAttributeUpdate, len(searchAttributes))
 	for i, k := range searchAttributes {
 		attrs[i] = k.ValueSet("")
@@ -64,8 +74,8 @@ func newUIStack(t *testing.T, configure ...func(*appConfig)) *uiStack {
 		ClientOptions: &client.Options{Namespace: namespace,
 			Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))},
 		EnableUI:         true,
-		UIPort:           uiPort,
-		ExtraArgs:        []string{"--ui-codec-endpoint", "http://127.0.0.1:" + codecPort},
+		UIPort:           strings.TrimPrefix(devUI.url, "http://127.0.0.1:"),
+		ExtraArgs:        []string{"--ui-codec-endpoint", "http://" + codecAddr},
 		LogLevel:         "error",
 		SearchAttributes: temporal.NewSearchAttributes(attrs...),
 		Stdout:           os.Stderr,
@@ -73,21 +83,57 @@ func newUIStack(t *testing.T, configure ...func(*appConfig)) *uiStack {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { dev.Stop() })
+	uis := []webUI{devUI}
+	if clusterUI, ok := startClusterUI(t, dev.FrontendHostPort(), "http://"+codecAddr); ok {
+		uis = append(uis, clusterUI)
+	}
 
+	origins := make([]string, len(uis))
+	for i, ui := range uis {
+		origins[i] = ui.url
+	}
 	app := newApp(t, append([]func(*appConfig){func(c *appConfig) {
 		c.env["TEMPORAL_ADDRESS"] = dev.FrontendHostPort()
-		c.env["CODEC_ADDR"] = "127.0.0.1:" + codecPort
-		c.env["CODEC_CORS_ORIGINS"] = ui
+		c.env["CODEC_ADDR"] = codecAddr
+		c.env["CODEC_CORS_ORIGINS"] = strings.Join(origins, ",")
 	}}, configure...)...)
-	// The UI serves pages before it reaches Temporal.
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(ui + "/api/v1/namespaces/" + namespace)
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond, "the UI reaches Temporal")
-	return &uiStack{testApp: app, ui: ui}
+	// A UI serves pages before it reaches Temporal.
+	for _, ui := range uis {
+		require.Eventually(t, func() bool {
+			resp, err := http.Get(ui.url + "/api/v1/namespaces/" + namespace)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil && resp.StatusCode == http.StatusOK
+		}, 30*time.Second, 100*time.Millisecond, "%s reaches Temporal", ui.name)
+	}
+	return &uiStack{testApp: app, uis: uis}
+}
+
+// startClusterUI starts make cluster's UI server, bin/temporal-ui-server,
+// for the Temporal at frontend with codec as its codec endpoint, on a free
+// port; false when it is not built.
+func startClusterUI(t *testing.T, frontend, codec string) (webUI, bool) {
+	t.Helper()
+	bin, err := filepath.Abs(filepath.Join("..", "bin", "temporal-ui-server"))
+	require.NoError(t, err)
+	if _, err := os.Stat(bin); err != nil {
+		t.Logf("%s is not built (make cluster-tools): only the dev server's UI is checked", bin)
+		return webUI{}, false
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	config := fmt.Sprintf("temporalGrpcAddress: %s\nhost: 127.0.0.1\nport: %s\nenableUi: true\ndefaultNamespace: %s\n"+
+		"disableNewsFetch: true\ncodec:\n  endpoint: %s\n", frontend, port, namespace, codec)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "e2e.yaml"), []byte(config), 0o600))
+	cmd := exec.Command(bin, "--root", dir, "--config", ".", "--env", "e2e", "start")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return webUI{"cluster-ui", "http://127.0.0.1:" + port}, true
 }
 
 // freePort returns a port of 127.0.0.1 that nothing listens on, for a
@@ -116,13 +162,16 @@ type browser struct {
 // pageRequest is a request the page sent and what became of it.
 type pageRequest struct {
 	Method, URL string
-	Status      int64  // 0 until answered, or when it failed
+	Done        bool   // answered, or failed
+	Status      int64  // 0 when it failed
 	Failure     string // the browser's reason when it failed (a refused CORS preflight, say)
 }
 
-// chromiumPath finds Chromium: $CHROMIUM, else chromium or
-// chromium-browser on the PATH.
-func chromiumPath() string {
+// chromium returns the path of Chromium ($CHROMIUM, else chromium or
+// chromium-browser on the PATH). It skips the test when there is none, and
+// fails it under CI.
+func chromium(t *testing.T) string {
+	t.Helper()
 	if p := os.Getenv("CHROMIUM"); p != "" {
 		return p
 	}
@@ -131,21 +180,18 @@ func chromiumPath() string {
 			return p
 		}
 	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no Chromium on this machine: apt-get install chromium (.ci/run installs it)")
+	}
+	t.Skip("no Chromium on this machine (apt-get install chromium)")
 	return ""
 }
 
-// newBrowser starts a headless Chromium with a fresh profile, stopped when
-// the test ends (when the test failed, the page is screenshot first). It
-// skips the test when there is no Chromium, and fails it under CI.
+// newBrowser starts a headless Chromium (see chromium) with a fresh
+// profile, stopped when the test ends.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	path := chromiumPath()
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no Chromium on this machine: apt-get install chromium (.ci/run installs it)")
-		}
-		t.Skip("no Chromium on this machine (apt-get install chromium)")
-	}
+	path := chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", "new"),
@@ -163,12 +209,12 @@ func newBrowser(t *testing.T) *browser {
 	require.NoError(t, chromedp.Listen(ctx, b.record), "starting Chromium (%s)", path)
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, r := range b.pageRequests("") {
-				if r.Status < 200 || r.Status > 299 {
-					t.Logf("page request: %s %s → %d %s", r.Method, r.URL, r.Status, r.Failure)
+			b.mu.Lock()
+			for _, id := range b.order {
+				if r := b.requests[id]; r.Status < 200 || r.Status > 299 {
+					t.Logf("page request: %s %s → done %t, %d %s", r.Method, r.URL, r.Done, r.Status, r.Failure)
 				}
 			}
-			b.mu.Lock()
 			for _, e := range b.exceptions {
 				t.Logf("page exception: %s", e)
 			}
@@ -180,8 +226,8 @@ func newBrowser(t *testing.T) *browser {
 	return b
 }
 
-// record keeps the page's requests and logs its errors (runs in the tab's
-// event loop: it must return fast).
+// record keeps the page's requests and uncaught exceptions, logged when
+// the test fails (it runs in the tab's event loop: it must return fast).
 func (b *browser) record(ev any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -193,11 +239,11 @@ func (b *browser) record(ev any) {
 		b.requests[ev.RequestID] = &pageRequest{Method: ev.Request.Method, URL: ev.Request.URL}
 	case *network.EventResponseReceived:
 		if r := b.requests[ev.RequestID]; r != nil {
-			r.Status = ev.Response.Status
+			r.Done, r.Status = true, ev.Response.Status
 		}
 	case *network.EventLoadingFailed:
 		if r := b.requests[ev.RequestID]; r != nil {
-			r.Status, r.Failure = 0, ev.ErrorText
+			r.Done, r.Status, r.Failure = true, 0, ev.ErrorText
 			if ev.CorsErrorStatus != nil {
 				r.Failure += " (CORS: " + string(ev.CorsErrorStatus.CorsError) + ")"
 			}
@@ -208,16 +254,24 @@ func (b *browser) record(ev any) {
 }
 
 // pageRequests returns the page's requests so far whose URL starts with
-// prefix, in the order they were sent.
+// prefix, in the order they were sent, once none of them is in flight.
 func (b *browser) pageRequests(prefix string) []pageRequest {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.t.Helper()
 	var out []pageRequest
-	for _, id := range b.order {
-		if r := b.requests[id]; strings.HasPrefix(r.URL, prefix) {
-			out = append(out, *r)
+	require.Eventually(b.t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		out = out[:0]
+		for _, id := range b.order {
+			if r := b.requests[id]; strings.HasPrefix(r.URL, prefix) {
+				if !r.Done {
+					return false
+				}
+				out = append(out, *r)
+			}
 		}
-	}
+		return true
+	}, stepTimeout, 50*time.Millisecond, "the page's requests to %s are answered", prefix)
 	return out
 }
 
@@ -231,6 +285,12 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 		b.screenshot("failed")
 		b.t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// poll waits until the JavaScript expression is true, within the step's
+// time (do's), not chromedp's default of 30 s.
+func poll(expression string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expression, append(opts, chromedp.WithPollingTimeout(0))...)
 }
 
 // visible selects the first element matching css that is shown (the UI
@@ -247,14 +307,14 @@ func visible(css string, text ...string) chromedp.JSPath {
 // animation, and a click on an element still growing lands beside it.
 func (b *browser) click(css string, text ...string) {
 	b.t.Helper()
-	b.do("clicking "+css+" "+strings.Join(text, ""), b.settled(css, text...), chromedp.Click(visible(css, text...)))
+	b.do("clicking "+css+" "+strings.Join(text, ""), settled(css, text...), chromedp.Click(visible(css, text...)))
 }
 
 // settled waits until the first shown element matching css (and
 // containing text) is there and has kept its place and size for 100 ms.
-func (b *browser) settled(css string, text ...string) chromedp.Action[chromedp.Void] {
+func settled(css string, text ...string) chromedp.Action[chromedp.Void] {
 	sel := visible(css, text...)
-	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => {
+	return poll(fmt.Sprintf(`(() => {
 		const e = %s;
 		if (!e) return false;
 		const r = JSON.stringify(e.getBoundingClientRect()), key = %q;
@@ -270,7 +330,7 @@ func (b *browser) waitText(texts ...string) {
 	b.t.Helper()
 	for _, text := range texts {
 		b.do(fmt.Sprintf("waiting for %q on the page", text),
-			chromedp.Poll[chromedp.Void](fmt.Sprintf("document.body.innerText.includes(%q)", text)))
+			poll(fmt.Sprintf("document.body.innerText.includes(%q)", text)))
 	}
 }
 
@@ -292,14 +352,14 @@ func (b *browser) text() string {
 func (b *browser) typeCode(css, text string) {
 	b.t.Helper()
 	sel := visible(css)
-	b.do("typing into "+css, b.settled(css),
+	b.do("typing into "+css, settled(css),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf("(%s).focus()", sel)),
 		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 			_, err := chromedp.Call(ctx, input.InsertText, input.InsertTextParams{Text: text})
 			return chromedp.Void{}, err
 		},
 		chromedp.Evaluate[chromedp.Void]("document.activeElement.blur()"),
-		chromedp.Poll[chromedp.Void](fmt.Sprintf("(%s).innerText.trim() !== ''", sel)))
+		poll(fmt.Sprintf("(%s).innerText.trim() !== ''", sel)))
 }
 
 // screenshot saves what the tab shows as <dir>/<n>-<name>.png, numbered in

@@ -20,25 +20,32 @@ import (
 )
 
 // TestUIThroughTheCodec: a person at make dev's Temporal UI (the real UI
-// in headless Chromium, with the dev server's own UI settings) starts a
-// job watch from the Start Workflow form and signals it from its page,
-// both encoded through mediaflow's codec endpoint, and reads the input of
-// a claim-checked 2 MiB event, decoded through it, also with the UI's
-// "include cross-origin credentials" setting. The screenshots of each step
-// are logged.
+// in headless Chromium, with the dev server's own UI settings), and at
+// make cluster's when its UI server is built, starts a job watch from the
+// Start Workflow form and signals it from its page, both encoded through
+// mediaflow's codec endpoint, and reads the input of a claim-checked 2 MiB
+// event, decoded through it, also with the UI's "include cross-origin
+// credentials" setting. The screenshots of each step are logged.
 func TestUIThroughTheCodec(t *testing.T) {
 	t.Parallel()
-	b := newBrowser(t)
+	chromium(t)
 	s := newUIStack(t, func(c *appConfig) { c.env["MAX_BODY_BYTES"] = fmt.Sprint(4 << 20) })
+	for _, ui := range s.uis {
+		t.Run(ui.name, func(t *testing.T) { useUIThroughTheCodec(t, s, ui.url) })
+	}
+}
+
+func useUIThroughTheCodec(t *testing.T, s *uiStack, ui string) {
+	b := newBrowser(t)
 	codec := "http://" + s.env["CODEC_ADDR"]
 
-	// The dev server's UI lets a person start and signal workflows, and
-	// calls mediaflow's codec endpoint.
+	// The UI lets a person start and signal workflows, and calls
+	// mediaflow's codec endpoint.
 	var settings struct {
 		Codec                                                              struct{ Endpoint string }
 		DisableWriteActions, StartWorkflowDisabled, WorkflowSignalDisabled bool
 	}
-	resp, err := http.Get(s.ui + "/api/v1/settings")
+	resp, err := http.Get(ui + "/api/v1/settings")
 	require.NoError(t, err)
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&settings))
 	resp.Body.Close()
@@ -50,8 +57,8 @@ func TestUIThroughTheCodec(t *testing.T) {
 	jobID := "job-ui-" + rand.Text()
 	watchID := mediaflow.WatchID(jobID)
 	form := url.Values{"workflowId": {watchID}, "taskQueue": {s.taskQueue}, "workflowType": {mediaflow.WatchWorkflowType}}
-	b.do("opening the Start Workflow form", chromedp.Navigate(s.ui+"/namespaces/"+namespace+"/workflows/start-workflow?"+form.Encode()))
-	b.waitText("Start a Workflow", "Task Queue is Active")
+	b.do("opening the Start Workflow form", chromedp.Navigate(ui+"/namespaces/"+namespace+"/workflows/start-workflow?"+form.Encode()))
+	b.waitText("Task Queue is Active")
 	b.typeCode(".cm-content", fmt.Sprintf(`{"job_id":%q,"deadline":"2h"}`, jobID))
 	b.screenshot("start-workflow-form")
 	b.click(`[data-testid="start-workflow-button"]`)
@@ -65,7 +72,7 @@ func TestUIThroughTheCodec(t *testing.T) {
 	// Signal it from its page: More Actions, Send a Signal. The worker
 	// tells the UI the watch's signals (the workflow metadata query), so
 	// the name is chosen from a list.
-	b.openWorkflow(s.ui, watchID, `"job_id": "`+jobID+`"`)
+	b.openWorkflow(ui, watchID, `"job_id": "`+jobID+`"`)
 	b.click(`button[aria-controls="workflow-actions"]`)
 	b.click(`[data-testid="signal-button"]`)
 	b.click(`[data-testid="signal-select-button"]`)
@@ -86,7 +93,7 @@ func TestUIThroughTheCodec(t *testing.T) {
 	require.NoError(t, s.client.GetWorkflow(ctx, watchID, "").Get(ctx, &res))
 	require.Equal(t, mediaflow.WatchDone, res.State)
 	require.Equal(t, &outcome, res.Outcome)
-	b.openWorkflow(s.ui, watchID, "Completed", `"event_id": "msg_from_the_ui"`)
+	b.openWorkflow(ui, watchID, "Completed", `"event_id": "msg_from_the_ui"`)
 
 	// A claim-checked 2 MiB event: its history holds a reference, its page
 	// shows the event.
@@ -99,7 +106,7 @@ func TestUIThroughTheCodec(t *testing.T) {
 	require.Equal(t, mediaflow.JobCompleted, done.Status)
 	require.Equal(t, claimcheck.Encoding, string(s.startedInput(t, id).Metadata[converter.MetadataEncoding]))
 	decoded := []string{`"job_id": "` + bigJob + `"`, `"captions_html": "<p>&nbsp;</p><p>&nbsp;</p>`}
-	b.openWorkflow(s.ui, id, decoded...)
+	b.openWorkflow(ui, id, decoded...)
 	require.NotContains(t, b.text(), claimcheck.KeyPrefix, "no reference is shown")
 	require.NotZero(t, codecCalls(t, b, codec, "/decode"))
 
@@ -110,10 +117,10 @@ func TestUIThroughTheCodec(t *testing.T) {
 	b.do("setting the codec to include credentials", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 		`localStorage.setItem("endpoint", %q); localStorage.setItem("includeCredentials", "true"); localStorage.setItem("overrideRemoteCodecConfiguration", "true")`,
 		`"`+codec+`"`)))
-	b.openWorkflow(s.ui, id, decoded...)
+	b.openWorkflow(ui, id, decoded...)
 	require.Greater(t, codecCalls(t, b, codec, "/decode"), before)
 
-	b.openWorkflowList(s.ui, `AnimusJobID="`+bigJob+`"`, id)
+	b.openWorkflowList(ui, `AnimusJobID="`+bigJob+`"`, id)
 }
 
 // codecCalls returns how many times the page has POSTed to the codec
