@@ -95,7 +95,7 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 		}
 	}
 	if cfg.CodecAddr != "" {
-		s.codec = &http.Server{Handler: claimcheck.Handler(in.codec, cfg.CodecOrigins), ReadHeaderTimeout: 5 * time.Second}
+		s.codec = &http.Server{Handler: claimcheck.Handler(in.codec, cfg.CodecOrigins, in.logger), ReadHeaderTimeout: 5 * time.Second}
 		if s.codecL, err = net.Listen("tcp", cfg.CodecAddr); err != nil {
 			return nil, fmt.Errorf("CODEC_ADDR: %w", err)
 		}

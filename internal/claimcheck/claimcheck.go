@@ -3,8 +3,10 @@
 // and replaced, in the workflow history, by a reference to it (the claim
 // check pattern). Codec is the Temporal PayloadCodec that does it;
 // DataConverter wires it into a client's options, for the server, the
-// worker and mediaflowctl alike; Handler serves it to the Temporal UI
-// (its "codec server" setting) so that stored payloads stay readable there.
+// worker and mediaflowctl alike; Handler serves it over HTTP as a remote
+// codec (the Temporal UI's "codec server", the CLI's --codec-endpoint), so
+// that stored payloads stay readable there and that a workflow started or
+// signalled from the UI or the CLI gets its payloads stored the same way.
 //
 // Blobs are content-addressed (payloads/sha256/<hex of the blob>): storing
 // the same payload twice writes one blob, and every write is idempotent.
@@ -14,7 +16,6 @@
 package claimcheck
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,6 +28,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -64,7 +66,8 @@ type Reference struct {
 //
 // A Codec's blob operations use the context given by WithContext (the
 // start of a workflow, an activity), bounded to a minute. Its errors
-// (store down, blob missing) are converter.WorkflowTaskFailureError: in a
+// (store down, blob missing; an *Error, of a kind such as ErrBlobMissing)
+// are wrapped in converter.WorkflowTaskFailureError: in a
 // workflow task they fail the task, which Temporal retries, never the
 // workflow; elsewhere they fail the start (answered 503) or the activity
 // attempt (retried by its retry policy).
@@ -126,19 +129,18 @@ func (c *Codec) store(p *commonpb.Payload) (*commonpb.Payload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim check: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	key := KeyPrefix + hex.EncodeToString(sum[:])
+	key := blobKey(b)
 	ctx, cancel := context.WithTimeout(c.ctx, opTimeout)
 	defer cancel()
 	// Content-addressed: a blob that exists holds these very bytes (a
 	// payload re-encoded for each activity, a start retried).
 	exists, err := c.bucket.Exists(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("claim check: blob store: %w", err)
+		return nil, &Error{Key: key, Kind: ErrStoreUnavailable, cause: err}
 	}
 	if !exists {
 		if err := c.bucket.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/x-protobuf"}); err != nil {
-			return nil, fmt.Errorf("claim check: storing %s (%d bytes): %w", key, len(b), err)
+			return nil, &Error{Key: key, Kind: ErrStoreUnavailable, detail: fmt.Sprintf("storing %d bytes", len(b)), cause: err}
 		}
 	}
 	data, err := json.Marshal(Reference{Key: key, Size: len(b)})
@@ -148,30 +150,40 @@ func (c *Codec) store(p *commonpb.Payload) (*commonpb.Payload, error) {
 	return &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(Encoding)}, Data: data}, nil
 }
 
+// load returns the payload p refers to. The key's shape is checked before
+// anything is read, so that no reference makes the codec read (or tell
+// whether there is) any other blob; what is read must hash to its key.
 func (c *Codec) load(p *commonpb.Payload) (*commonpb.Payload, error) {
 	var ref Reference
 	if err := json.Unmarshal(p.GetData(), &ref); err != nil {
-		return nil, fmt.Errorf("claim check: malformed reference: %w", err)
+		return nil, &Error{Kind: ErrBadReference, detail: `data is not JSON {"key":…,"size":…}`, cause: err}
 	}
-	m := keyPattern.FindStringSubmatch(ref.Key)
-	if m == nil {
-		return nil, fmt.Errorf("claim check: reference to %q: not a payload key", ref.Key)
+	if !keyPattern.MatchString(ref.Key) {
+		return nil, &Error{Key: ref.Key, Kind: ErrBadReference, detail: "a key is " + KeyPrefix + "<64 lowercase hex digits>"}
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, opTimeout)
 	defer cancel()
 	b, err := c.bucket.ReadAll(ctx, ref.Key)
-	if err != nil {
-		return nil, fmt.Errorf("claim check: reading %s: %w", ref.Key, err)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, &Error{Key: ref.Key, Kind: ErrBlobMissing, cause: err}
 	}
-	sum := sha256.Sum256(b)
-	if want, _ := hex.DecodeString(m[1]); !bytes.Equal(sum[:], want) {
-		return nil, fmt.Errorf("claim check: %s: content does not match its key", ref.Key)
+	if err != nil {
+		return nil, &Error{Key: ref.Key, Kind: ErrStoreUnavailable, cause: err}
+	}
+	if blobKey(b) != ref.Key {
+		return nil, &Error{Key: ref.Key, Kind: ErrBlobCorrupt, detail: "its content's SHA-256 is not the key's"}
 	}
 	var orig commonpb.Payload
 	if err := proto.Unmarshal(b, &orig); err != nil {
-		return nil, fmt.Errorf("claim check: %s: %w", ref.Key, err)
+		return nil, &Error{Key: ref.Key, Kind: ErrBlobCorrupt, detail: "not a serialized Payload", cause: err}
 	}
 	return &orig, nil
+}
+
+// blobKey is the key of a blob whose content is b.
+func blobKey(b []byte) string {
+	sum := sha256.Sum256(b)
+	return KeyPrefix + hex.EncodeToString(sum[:])
 }
 
 // DataConverter returns the data converter of mediaflow's Temporal

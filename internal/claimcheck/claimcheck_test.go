@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -15,7 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 const threshold = 1 << 10
@@ -83,36 +81,56 @@ func TestLargePayloadIsStoredAndRestored(t *testing.T) {
 	require.Len(t, keys(t, b), 1)
 }
 
+// TestDecodeRefusesBadReferences: each check of a reference is the one
+// that refuses some input. The blobs below are valid serialized Payloads,
+// so that no input fails only because it does not parse: a reference to a
+// blob outside the payload keys' shape is refused before anything is
+// read (a dead letter is not returned as the event, nor said to exist),
+// and a payload blob whose content is not what its key says is refused
+// after reading.
 func TestDecodeRefusesBadReferences(t *testing.T) {
 	c, b := newCodec(t)
 	ctx := context.Background()
 	big := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: bytes.Repeat([]byte("x"), 2*threshold)}
 	enc, err := c.Encode([]*commonpb.Payload{big})
 	require.NoError(t, err)
-	var ref Reference
-	require.NoError(t, json.Unmarshal(enc[0].Data, &ref))
 
+	// other is a valid Payload, stored where the tests below say.
+	other, err := proto.Marshal(&commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"zqxj"`)})
+	require.NoError(t, err)
+	otherHex := strings.TrimPrefix(blobKey(other), KeyPrefix)
+	put := func(key string, content []byte) string {
+		require.NoError(t, b.WriteAll(ctx, key, content, nil))
+		return key
+	}
 	reference := func(key string) *commonpb.Payload {
 		data, _ := json.Marshal(Reference{Key: key})
 		return &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte(Encoding)}, Data: data}
 	}
-	require.NoError(t, b.WriteAll(ctx, "deadletters/msg_1.json", []byte("{}"), nil))
-	tampered := KeyPrefix + strings.Repeat("0", 64)
-	require.NoError(t, b.WriteAll(ctx, tampered, []byte("not what the key says"), nil))
-
-	for name, p := range map[string]*commonpb.Payload{
-		"another blob":     reference("deadletters/msg_1.json"),
-		"escaping":         reference(KeyPrefix + "../deadletters/msg_1.json"),
-		"content mismatch": reference(tampered),
-		"missing blob":     reference(KeyPrefix + strings.Repeat("1", 64)),
-		"not JSON":         {Metadata: map[string][]byte{"encoding": []byte(Encoding)}, Data: []byte("nope")},
+	for _, tc := range []struct {
+		name string
+		ref  *commonpb.Payload
+		want error
+	}{
+		{"not JSON", &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte(Encoding)}, Data: []byte("nope")}, ErrBadReference},
+		{"a dead letter", reference(put("deadletters/msg_1.json", other)), ErrBadReference},
+		{"escaping the prefix", reference(KeyPrefix + "../" + put("deadletters/msg_2.json", other)), ErrBadReference},
+		// The right hash, in another folder: only the key's shape refuses it.
+		{"hash key outside the prefix", reference(put("deadletters/"+otherHex, other)), ErrBadReference},
+		{"upper-case hex", reference(put(KeyPrefix+strings.ToUpper(otherHex), other)), ErrBadReference},
+		{"key with a suffix", reference(put(KeyPrefix+otherHex+".json", other)), ErrBadReference},
+		// A Payload, but not the one its key names: only the hash refuses it.
+		{"content of another key", reference(put(KeyPrefix+strings.Repeat("0", 64), other)), ErrBlobCorrupt},
+		{"not a Payload", reference(put(blobKey([]byte{0xff}), []byte{0xff})), ErrBlobCorrupt},
+		{"missing blob", reference(KeyPrefix + strings.Repeat("1", 64)), ErrBlobMissing},
 	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := c.Decode([]*commonpb.Payload{p})
-			require.Error(t, err)
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.Decode([]*commonpb.Payload{tc.ref})
+			require.ErrorIs(t, err, tc.want)
+			require.Equal(t, tc.ref, got[0], "nothing read is returned")
+			require.NotContains(t, err.Error(), "zqxj", "no blob content in the error")
 		})
 	}
-
 	got, err := c.Decode([]*commonpb.Payload{enc[0]})
 	require.NoError(t, err)
 	require.Equal(t, big.Data, got[0].Data)
@@ -125,7 +143,7 @@ func TestEncodeFailsWhenTheStoreFails(t *testing.T) {
 	require.NoError(t, b.Close())
 	big := &commonpb.Payload{Data: bytes.Repeat([]byte("x"), 2*threshold)}
 	_, err := c.Encode([]*commonpb.Payload{big})
-	require.ErrorContains(t, err, "claim check")
+	require.ErrorIs(t, err, ErrStoreUnavailable)
 }
 
 func TestContextBoundsTheStore(t *testing.T) {
@@ -140,65 +158,4 @@ func TestContextBoundsTheStore(t *testing.T) {
 	dc := DataConverter(c).(converter.ContextAware).WithContext(ctx)
 	_, err = dc.ToPayload(strings.Repeat("x", 2*threshold))
 	require.ErrorIs(t, err, context.Canceled)
-}
-
-func TestHandler(t *testing.T) {
-	c, _ := newCodec(t)
-	big := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"` + strings.Repeat("y", 2*threshold) + `"`)}
-	enc, err := c.Encode([]*commonpb.Payload{big})
-	require.NoError(t, err)
-	srv := httptest.NewServer(Handler(c, []string{"http://localhost:8233"}))
-	defer srv.Close()
-
-	post := func(path string, p *commonpb.Payload) *http.Response {
-		body, err := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{p}})
-		require.NoError(t, err)
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Namespace", "default")
-		req.Header.Set("Origin", "http://localhost:8233")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		return resp
-	}
-
-	resp := post("/decode", enc[0])
-	defer resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
-	require.Equal(t, "http://localhost:8233", resp.Header.Get("Access-Control-Allow-Origin"))
-	raw, _ := io.ReadAll(resp.Body)
-	var got commonpb.Payloads
-	require.NoError(t, protojson.Unmarshal(raw, &got))
-	require.Len(t, got.Payloads, 1)
-	require.Equal(t, big.Data, got.Payloads[0].Data)
-
-	// Any prefix, as the protocol allows (/{namespace}/decode).
-	resp2 := post("/default/decode", enc[0])
-	resp2.Body.Close()
-	require.Equal(t, 200, resp2.StatusCode)
-
-	// Decoding only: nobody writes into the store through it.
-	resp3 := post("/encode", big)
-	resp3.Body.Close()
-	require.Equal(t, 404, resp3.StatusCode)
-
-	// The UI's preflight.
-	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/decode", nil)
-	req.Header.Set("Origin", "http://localhost:8233")
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	req.Header.Set("Access-Control-Request-Headers", "content-type,x-namespace")
-	pre, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	pre.Body.Close()
-	require.Equal(t, "http://localhost:8233", pre.Header.Get("Access-Control-Allow-Origin"))
-	require.Equal(t, "true", pre.Header.Get("Access-Control-Allow-Credentials"))
-
-	// Another site's page gets no CORS grant.
-	req, _ = http.NewRequest(http.MethodOptions, srv.URL+"/decode", nil)
-	req.Header.Set("Origin", "https://evil.example")
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	other, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	other.Body.Close()
-	require.Empty(t, other.Header.Get("Access-Control-Allow-Origin"))
 }
