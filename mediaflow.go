@@ -194,12 +194,15 @@ type MediaCompletedResult struct {
 	// download, notification or alert. NewerEventID names that event.
 	Stale        bool   `json:"stale,omitempty"`
 	NewerEventID string `json:"newer_event_id,omitempty"`
+	// Summary is Line() of the finished result, for people reading it.
+	Summary string `json:"summary,omitempty"`
 }
 
-// Summary is the result in one line for a person, e.g. "job j1 completed:
-// recorded, saved 3.4 kB, watch told, notified (HTTP 200)": the workflow's
-// current details in the Temporal UI once it is done.
-func (r MediaCompletedResult) Summary() string {
+// Line is the result in one line for a person, e.g. "job j1 completed:
+// recorded, saved 3.4 kB, watch told, notified (HTTP 200)": the result's
+// Summary, and the workflow's current details in the Temporal UI once it
+// is done.
+func (r MediaCompletedResult) Line() string {
 	parts := make([]string, 0, len(r.Steps))
 	for _, s := range r.Steps {
 		parts = append(parts, s.Phrase())
@@ -268,7 +271,7 @@ func (s StepResult) String() string {
 	return fmt.Sprintf("%s: %s (%s)", s.Step, s.Outcome, s.Detail)
 }
 
-// Phrase is the step in a few words for Summary: "saved 3.4 kB",
+// Phrase is the step in a few words for Line: "saved 3.4 kB",
 // "notified (HTTP 200)", "archive done".
 func (s StepResult) Phrase() string {
 	switch {

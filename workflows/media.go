@@ -96,7 +96,8 @@ func (wf Workflow) MediaCompleted(ctx workflow.Context, in mediaflow.MediaComple
 			break
 		}
 	}
-	workflow.SetCurrentDetails(ctx, r.res.Summary())
+	r.res.Summary = r.res.Line()
+	workflow.SetCurrentDetails(ctx, r.res.Summary)
 	return r.res, nil
 }
 

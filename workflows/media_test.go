@@ -103,7 +103,7 @@ func TestSuccessPath(t *testing.T) {
 		{Step: "download", Outcome: "saved", Detail: "/media/j1/a.mp4, 3 bytes, sha256 abc", Bytes: 3},
 		step("notify", "delivered", "HTTP 204"),
 	}, res.Steps)
-	require.Equal(t, "job j1 completed: recorded, saved 3 B, notified (HTTP 204)", res.Summary())
+	require.Equal(t, "job j1 completed: recorded, saved 3 B, notified (HTTP 204)", res.Summary)
 	env.AssertExpectations(t)
 }
 

@@ -64,7 +64,7 @@ func TestUserStepsRunWhereTheySay(t *testing.T) {
 		require.Equal(t, "j1", archive.got[0].Event.Job.JobID)
 		require.Empty(t, index.got, "index runs for failed jobs only")
 		require.Len(t, audit.got, 1)
-		require.Contains(t, res.Summary(), "archive done (seen msg_test)")
+		require.Contains(t, res.Summary, "archive done (seen msg_test)")
 	})
 	t.Run("failed", func(t *testing.T) {
 		archive.got, index.got, audit.got = nil, nil, nil
