@@ -67,10 +67,7 @@ func (in instrumented) close() {
 func instrument(ctx context.Context, service string, shared config.Shared, opts Options) (instrumented, error) {
 	logger := opts.Logger
 	if logger == nil {
-		var err error
-		if logger, err = logging.New(os.Stderr, shared.LogFormat, shared.LogLevel); err != nil {
-			return instrumented{}, err
-		}
+		logger = logging.New(os.Stderr, shared.Log)
 	}
 	topts := temporalOptions(shared, logger)
 	reg, tracing, err := telemetry.Instrument(ctx, service, logger, &topts, opts.TracerProvider)

@@ -17,7 +17,6 @@ import (
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/deadletter"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
-	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
 // shutdownTimeout bounds how long a stopping server finishes the requests
@@ -57,15 +56,11 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 			s.Close()
 		}
 	}()
-	verifier, err := webhook.NewVerifier(cfg.Secrets)
-	if err != nil {
-		return nil, fmt.Errorf("config: ANIMUS_WEBHOOK_SECRET: %w", err)
-	}
 	if s.Client, err = client.NewLazyClient(in.temporal); err != nil {
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
 	api, err := httpapi.New(httpapi.Options{
-		Verifier: verifier,
+		Verifier: cfg.Verifier,
 		Starter:  httpapi.TemporalStarter{Client: s.Client, TaskQueue: cfg.TaskQueue},
 		Ready: func(ctx context.Context) error {
 			_, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{})

@@ -84,16 +84,16 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 	steps := workflows.Steps{Download: cfg.MediaDir != "", Notify: cfg.NotifyURL != "", Alert: cfg.AlertURL != ""}
 	// A new activity's dependencies are set here.
 	workflows.Register(w.worker, workflows.Workflow{Options: wfOpts, Steps: steps}, &activities.Activities{
-		Store:             w.Store,
-		HTTP:              activities.NewHTTPClient(),
-		MediaDir:          cfg.MediaDir,
-		MediaMaxBytes:     cfg.MediaMaxBytes,
-		NotifyURL:         cfg.NotifyURL,
-		AlertURL:          cfg.AlertURL,
-		NotifySecret:      cfg.NotifySecret,
-		Jobs:              w.Metrics.Jobs,
-		Temporal:          w.Client,
-		MediaAllowedHosts: cfg.MediaAllowedHosts,
+		Store:         w.Store,
+		HTTP:          activities.NewHTTPClient(),
+		MediaDir:      cfg.MediaDir,
+		MediaMaxBytes: cfg.MediaMaxBytes,
+		NotifyURL:     cfg.NotifyURL,
+		AlertURL:      cfg.AlertURL,
+		NotifySecret:  cfg.NotifySecret,
+		Jobs:          w.Metrics.Jobs,
+		Temporal:      w.Client,
+		MediaHTTP:     activities.NewMediaClient(cfg.MediaEgress),
 	})
 	return w, nil
 }
