@@ -17,7 +17,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/deadletter"
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 // TestRejectedEventIsKeptAndRedriven: against a Temporal whose namespace
@@ -54,7 +54,7 @@ func TestRejectedEventIsKeptAndRedriven(t *testing.T) {
 		require.Contains(t, got.body["reason"], "search attribute")
 		require.Equal(t, deadletter.Key(id), got.body["dead_letter"])
 	}
-	require.Equal(t, 2.0, sum(t, a.serverReg, "mediaflow_webhook_requests_total", map[string]string{"outcome": telemetry.OutcomeRejected}))
+	require.Equal(t, 2.0, sum(t, a.serverReg, "mediaflow_webhook_requests_total", map[string]string{"outcome": string(ingest.Rejected)}))
 
 	cfg, err := config.LoadControl(a.env)
 	require.NoError(t, err)
@@ -76,7 +76,7 @@ func TestRejectedEventIsKeptAndRedriven(t *testing.T) {
 	// Not fixed yet: Redrive is refused too and keeps the letter.
 	r, err := ctl.Redrive(ctx, first)
 	require.NoError(t, err)
-	require.Equal(t, telemetry.OutcomeRejected, r.Outcome)
+	require.Equal(t, ingest.Rejected, r.Outcome)
 	_, err = ctl.DeadLetters.Get(ctx, first)
 	require.NoError(t, err)
 
@@ -100,7 +100,7 @@ func TestRejectedEventIsKeptAndRedriven(t *testing.T) {
 	// The large one is re-driven: same workflow ID, completes.
 	r, err = ctl.Redrive(ctx, second)
 	require.NoError(t, err)
-	require.Equal(t, telemetry.OutcomeStarted, r.Outcome, "%+v", r)
+	require.Equal(t, ingest.Started, r.Outcome, "%+v", r)
 	res, err := a.result(t, second)
 	require.NoError(t, err)
 	require.Equal(t, mediaflow.JobCompleted, res.Status)
@@ -113,7 +113,7 @@ func TestRejectedEventIsKeptAndRedriven(t *testing.T) {
 	// The first one's letter is obsolete: a duplicate, removed.
 	r, err = ctl.Redrive(ctx, first)
 	require.NoError(t, err)
-	require.Equal(t, telemetry.OutcomeDuplicate, r.Outcome)
+	require.Equal(t, ingest.Duplicate, r.Outcome)
 	letters, err = ctl.DeadLetters.List(ctx)
 	require.NoError(t, err)
 	require.Empty(t, letters)

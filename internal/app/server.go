@@ -17,6 +17,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/deadletter"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 // shutdownTimeout bounds how long a stopping server finishes the requests
@@ -61,10 +62,12 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 	}
 	api, err := httpapi.New(httpapi.Options{
 		Verifier: cfg.Verifier,
-		Starter:  httpapi.TemporalStarter{Client: s.Client, TaskQueue: cfg.TaskQueue},
+		Starter:  ingest.TemporalStarter{Client: s.Client, TaskQueue: cfg.TaskQueue},
 		Ready: func(ctx context.Context) error {
-			_, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
+			if _, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				return errors.New("temporal does not answer")
+			}
+			return nil
 		},
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		StartTimeout:      cfg.StartTimeout,

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
@@ -83,7 +84,7 @@ type testServer struct {
 
 // newServer returns a Server for starter, with a log buffer, after
 // configure has changed its options.
-func newServer(t *testing.T, starter Starter, configure ...func(*Options)) (*Server, *lockedBuffer) {
+func newServer(t *testing.T, starter ingest.Starter, configure ...func(*Options)) (*Server, *lockedBuffer) {
 	t.Helper()
 	v, err := webhook.NewVerifier([]string{testSecret})
 	require.NoError(t, err)

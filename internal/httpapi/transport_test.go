@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 // sendPartial writes a POST to the webhook route at url over a raw
@@ -53,8 +53,8 @@ func TestSlowBodyIs408(t *testing.T) {
 	for _, leak := range []string{"127.0.0.1", "tcp", "i/o timeout"} {
 		require.NotContains(t, raw, leak, "the answer names the problem, not the socket")
 	}
-	require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeTimeout)))
-	require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeBadRequest)))
+	require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.Timeout))))
+	require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.BadRequest))))
 	require.Contains(t, logs.String(), "outcome=timeout code=408")
 	require.Zero(t, starter.count())
 }
