@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"gocloud.dev/blob"
 
 	"github.com/mediaflow/mediaflow/internal/blobstore"
@@ -90,7 +89,7 @@ func instrument(ctx context.Context, service string, shared config.Shared, opts 
 // logger, with its gRPC compression.
 func temporalOptions(shared config.Shared, logger *slog.Logger) client.Options {
 	topts := shared.Temporal
-	topts.Logger = tlog.NewStructuredLogger(logger)
+	topts.Logger = logging.Temporal(logger)
 	if shared.GRPCCompression == config.CompressionNone {
 		topts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}

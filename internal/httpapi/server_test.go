@@ -249,14 +249,20 @@ func TestOtherRoutes(t *testing.T) {
 	}
 }
 
-func TestReadyzWhenTemporalDown(t *testing.T) {
-	s, _ := newServer(t, &fakeStarter{}, func(o *Options) { o.Ready = func(context.Context) error { return errors.New("down") } })
+// TestReadyzWhenNotReady: GET /readyz is 503 with Ready's reason, e.g.
+// what the namespace lacks.
+func TestReadyzWhenNotReady(t *testing.T) {
+	const reason = `namespace "default" lacks the search attribute AnimusWatchState (Keyword)`
+	s, _ := newServer(t, &fakeStarter{}, func(o *Options) { o.Ready = func(context.Context) error { return errors.New(reason) } })
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/readyz")
 	require.NoError(t, err)
-	resp.Body.Close()
+	defer resp.Body.Close()
 	require.Equal(t, 503, resp.StatusCode)
+	var got map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	require.Equal(t, map[string]string{"status": "unavailable", "error": reason}, got)
 }
 
 // panicStarter panics, as a bug would.
