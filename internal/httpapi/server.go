@@ -207,7 +207,7 @@ func (s *Server) handleWebhook(c *gin.Context) {
 	}
 	attrs = append(attrs, "code", a.Code, "event_id", a.EventID, "event_type", a.EventType, "job_id", a.JobID,
 		"duration_ms", float64(elapsed.Microseconds())/1000, "client_ip", c.ClientIP())
-	if a.Abort {
+	if a.Final() {
 		attrs = append(attrs, "final", true)
 	}
 	if a.Cause != nil {

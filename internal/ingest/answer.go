@@ -150,15 +150,15 @@ func (a Answer) SetHeaders(h http.Header) {
 	if a.Code == http.StatusTooManyRequests || a.Code == http.StatusServiceUnavailable {
 		h.Set("Retry-After", RetryAfter)
 	}
-	if a.final() {
+	if a.Final() {
 		h.Set("Webhook-Delivery", "abort-message")
 	}
 }
 
-// final reports whether Svix should stop retrying: an Abort answer to a
-// verified delivery, a 4xx other than 401, 408 and 429, which a later
+// Final reports whether Svix is told to stop retrying: an Abort answer to
+// a verified delivery, a 4xx other than 401, 408 and 429, which a later
 // attempt may change (a rotated secret, a faster network, a lower rate).
-func (a Answer) final() bool {
+func (a Answer) Final() bool {
 	switch a.Code {
 	case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
 		return false
