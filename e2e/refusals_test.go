@@ -31,12 +31,17 @@ import (
 //   - a job_id outside printable ASCII (U+0000 included): started, then
 //     the workflow failed: telling the job's watch (animus-job-<job_id>)
 //     is refused by the client the same way;
-//   - a job_id or status of 256 bytes: started; Temporal's SQL stores
-//     hold a Keyword search attribute in 255 characters (the dev server's
-//     SQLite does not enforce it, PostgreSQL and MySQL do);
-//   - U+0000 in data.status or data.media_url: started, then the record
-//     step failed on PostgreSQL (its text columns refuse U+0000), retried
-//     until the workflow failed.
+//   - a job_id or status of 256 bytes, or with U+0000: started, but on a
+//     Temporal whose visibility store is PostgreSQL (make cluster's) never
+//     findable: its history service retries the visibility write without
+//     end ("value too long for type character varying(255)", "unsupported
+//     Unicode escape sequence"); the dev server's SQLite takes them;
+//   - U+0000 in data.job_id, data.status or data.media_url: started, then
+//     the record step failed on a PostgreSQL job store (its text columns
+//     refuse U+0000), retried until the workflow failed.
+//
+// (An event ID of 256 bytes, refused before too, times out on that
+// Temporal: its current_executions table holds 255.)
 //
 // Refusals that a later attempt or an operator can change are not final:
 // 401, 413 (MAX_BODY_BYTES can be raised), 415 (a proxy's doing).

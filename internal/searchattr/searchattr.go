@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -109,18 +107,14 @@ func (e *LackError) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// create is the command that registers attrs, one per type.
+// create is the command that registers attrs: a --type for each --name
+// (the CLI pairs them; with one --type it registers the first name only).
 func (e *LackError) create(attrs []Attribute) string {
-	byType := map[enumspb.IndexedValueType][]string{}
+	cmd := "temporal operator search-attribute create --namespace " + e.Namespace
 	for _, a := range attrs {
-		byType[a.Want] = append(byType[a.Want], "--name "+a.Name)
+		cmd += fmt.Sprintf(" --name %s --type %s", a.Name, a.Want)
 	}
-	var cmds []string
-	for _, t := range slices.Sorted(maps.Keys(byType)) {
-		cmds = append(cmds, fmt.Sprintf("temporal operator search-attribute create --namespace %s %s --type %s",
-			e.Namespace, strings.Join(byType[t], " "), t))
-	}
-	return strings.Join(cmds, " && ")
+	return cmd
 }
 
 func plural(word string, n int) string {

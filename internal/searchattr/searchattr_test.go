@@ -51,8 +51,8 @@ func TestCheck(t *testing.T) {
 	require.Equal(t, []Attribute{{Name: "AnimusJobStatus", Want: kw, Has: text}}, lack.Mistyped)
 	require.Equal(t, `namespace "media" lacks the search attributes AnimusJobID (Keyword), AnimusWatchState (Keyword), AnimusAttempts (Int) `+
 		`that mediaflow writes: register them with `+
-		`temporal operator search-attribute create --namespace media --name AnimusJobID --name AnimusWatchState --type Keyword && `+
-		`temporal operator search-attribute create --namespace media --name AnimusAttempts --type Int; `+
+		`temporal operator search-attribute create --namespace media --name AnimusJobID --type Keyword --name AnimusWatchState --type Keyword `+
+		`--name AnimusAttempts --type Int; `+
 		`namespace "media" has the search attribute AnimusJobStatus as Text, but mediaflow writes Keyword: replace it with `+
 		`temporal operator search-attribute remove --namespace media --name AnimusJobStatus --yes && `+
 		`temporal operator search-attribute create --namespace media --name AnimusJobStatus --type Keyword`, err.Error())
