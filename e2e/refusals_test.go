@@ -74,6 +74,7 @@ func TestNeverAcceptableGetsAFinalAnswer(t *testing.T) {
 		{"body not UTF-8", newEventID(), job("\"job_id\":\"j\xff\""), 400, "not a JSON object", true},
 		{"body with a lone surrogate", newEventID(), job(`"job_id":"j\ud800"`), 400, "invalid surrogate pair", true},
 		{"body with a byte order mark", newEventID(), append([]byte("\xef\xbb\xbf"), ok...), 400, "not a JSON object", true},
+		{"body in UTF-16", newEventID(), utf16(ok), 400, "not a JSON object", true},
 		{"body nested past 10000", newEventID(), job(`"job_id":"j","results":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001)), 400, "exceeded max depth", true},
 		{"body with a duplicate key", newEventID(), job(`"job_id":"j","job_id":"k"`), 400, "duplicate", true},
 		{"body over MAX_BODY_BYTES", newEventID(), job(`"job_id":"j","results":"` + strings.Repeat("x", 1<<20) + `"`), 413, "larger than", false},
@@ -119,6 +120,15 @@ func TestNeverAcceptableGetsAFinalAnswer(t *testing.T) {
 	res, err := a.result(t, id)
 	require.NoError(t, err)
 	require.Equal(t, "job-nul-ts", res.JobID)
+}
+
+// utf16 is b (ASCII) in UTF-16LE with its byte order mark.
+func utf16(b []byte) []byte {
+	out := []byte{0xff, 0xfe}
+	for _, c := range b {
+		out = append(out, c, 0)
+	}
+	return out
 }
 
 // deliverRaw sends body signed for event id with secret sign over a raw
