@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
+	"github.com/mediaflow/mediaflow/internal/logtest"
 	"github.com/mediaflow/mediaflow/internal/searchattr"
 )
 
@@ -66,7 +65,7 @@ func TestNamespaceWithoutASearchAttribute(t *testing.T) {
 	require.True(t, errors.As(err, &lack), "got %v", err)
 	require.Equal(t, line, err.Error(), "one line: the attribute and the command")
 
-	serverLog := &lockedBuffer{}
+	serverLog := &logtest.Buffer{}
 	base := "http://" + serveOnly(t, env, slog.New(slog.NewTextHandler(serverLog, nil))).Addr()
 	require.Eventually(t, func() bool {
 		return strings.Contains(serverLog.String(), "level=ERROR msg=\"namespace not ready: "+strings.ReplaceAll(line, `"`, `\"`)+"\"")
@@ -87,7 +86,7 @@ func TestNamespaceWithoutASearchAttribute(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { code, _ := readyz(t, base); return code == 200 }, 30*time.Second, 250*time.Millisecond)
-	workerLog := &lockedBuffer{}
+	workerLog := &logtest.Buffer{}
 	w, err := app.NewWorker(ctx, wcfg, app.Options{Logger: slog.New(slog.NewTextHandler(workerLog, nil))})
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)
@@ -146,21 +145,3 @@ func readyz(t *testing.T, base string) (int, map[string]string) {
 	return resp.StatusCode, body
 }
 
-// lockedBuffer is a log sink that the programs write from their
-// goroutines while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -65,7 +62,11 @@ func TestFinalRefusalsTellSvixToStop(t *testing.T) {
 		if h == nil {
 			h = signed(t, tc.id, tc.body)
 		}
-		code, got := post(t, url, h, tc.body, tc.slow)
+		part := tc.body
+		if tc.slow { // half, and the rest never
+			part = part[:len(part)/2]
+		}
+		code, got, _ := sendPartial(t, url, h, len(tc.body), part)
 		require.Equal(t, tc.code, code, tc.name)
 		if tc.final {
 			require.Equal(t, "abort-message", got.Get("Webhook-Delivery"), tc.name)
@@ -76,31 +77,4 @@ func TestFinalRefusalsTellSvixToStop(t *testing.T) {
 			require.NotEmpty(t, got.Get("Retry-After"), tc.name)
 		}
 	}
-}
-
-// post sends body to the webhook route at url over a raw connection,
-// headers h written as they are (a browser or net/http's client would
-// refuse some), and returns the answer's code and headers. slow sends
-// half the body and waits for the answer.
-func post(t *testing.T, url string, h http.Header, body []byte, slow bool) (int, http.Header) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(url, "http://"), WebhookPath))
-	require.NoError(t, err)
-	defer conn.Close()
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", WebhookPath, len(body))
-	for k, v := range h {
-		fmt.Fprintf(&b, "%s: %s\r\n", k, v[0])
-	}
-	b.WriteString("\r\n")
-	if slow {
-		body = body[:len(body)/2]
-	}
-	b.Write(body)
-	_, err = conn.Write(b.Bytes())
-	require.NoError(t, err)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header
 }

@@ -67,7 +67,7 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 	big := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 2<<10)...), `"}`...)
 	send := func(body []byte, h http.Header) int {
 		if h == nil { // half a body, then nothing until the read timeout
-			code, _ := sendPartial(t, url, signed(t, "msg_slow", body), len(body), body[:len(body)/2])
+			code, _, _ := sendPartial(t, url, signed(t, "msg_slow", body), len(body), body[:len(body)/2])
 			return code
 		}
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/ingest"
+	"github.com/mediaflow/mediaflow/internal/logtest"
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
@@ -58,22 +59,7 @@ func (f *fakeStarter) count() int {
 
 // lockedBuffer is a log sink that the server writes from its handlers and
 // from timers while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = logtest.Buffer
 
 type testServer struct {
 	*httptest.Server
