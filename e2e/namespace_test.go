@@ -144,4 +144,3 @@ func readyz(t *testing.T, base string) (int, map[string]string) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 	return resp.StatusCode, body
 }
-
