@@ -40,6 +40,19 @@ func TestClassifyStatus(t *testing.T) {
 	}
 }
 
+// TestStartOptionsIDPolicies: one run per event ID. A redelivery of an
+// event whose run is running or completed is refused as a duplicate
+// (conflict policy FAIL, reuse policy ALLOW_DUPLICATE_FAILED_ONLY, an
+// error rather than the running run); a resend of an event whose run
+// failed, timed out or was terminated starts a new run.
+func TestStartOptionsIDPolicies(t *testing.T) {
+	opts := StartOptions("q", MediaCompletedInput{EventID: "msg_2", Job: Job{JobID: "j1"}})
+	require.Equal(t, "msg_2", opts.ID, "workflow ID = event ID, verbatim")
+	require.Equal(t, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, opts.WorkflowIDReusePolicy)
+	require.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, opts.WorkflowIDConflictPolicy)
+	require.True(t, opts.WorkflowExecutionErrorWhenAlreadyStarted, "a duplicate is an error the server tells apart")
+}
+
 // TestStartOptionsSearchAttributes: the job is findable by the classified
 // status, whatever its spelling: AnimusJobStatus="completed" finds an
 // event whose status was COMPLETED.

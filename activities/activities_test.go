@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/egress"
 	"github.com/mediaflow/mediaflow/internal/store"
 )
 
@@ -140,8 +141,9 @@ func TestDownloadFailures(t *testing.T) {
 	plain := mediaServer(t, serveContent)
 	downgrade := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/a.mp4", http.StatusFound))
 	t.Cleanup(downgrade.Close)
-	client, err := NewMediaClient(loopback)
+	policy, err := egress.Parse(loopback)
 	require.NoError(t, err)
+	client := NewMediaClient(policy)
 	client.Transport.(*http.Transport).TLSClientConfig = downgrade.Client().Transport.(*http.Transport).TLSClientConfig
 
 	tests := []struct {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/activities"
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/egress"
 	"github.com/mediaflow/mediaflow/workflows"
 )
 
@@ -528,8 +529,9 @@ func TestDownloadHTTP2WithoutLength(t *testing.T) {
 	ts.EnableHTTP2 = true
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	client, err := activities.NewMediaClient([]string{"127.0.0.1"})
+	policy, err := egress.Parse([]string{"127.0.0.1"})
 	require.NoError(t, err)
+	client := activities.NewMediaClient(policy)
 	client.Transport.(*http.Transport).TLSClientConfig = ts.Client().Transport.(*http.Transport).TLSClientConfig
 	a := &activities.Activities{MediaDir: t.TempDir(), MediaHTTP: client}
 

@@ -24,24 +24,20 @@ func NewHTTPClient() *http.Client {
 }
 
 // NewMediaClient returns the client of downloads. Its dialer refuses
-// addresses that are not public unless allowed lists them (see
-// egress.Parse: host names, IPs, CIDRs; MEDIA_ALLOWED_HOSTS), on every
-// connection, redirects included. It uses no proxy: a proxy would make
-// the connection, and the check on the address dialled would only ever see
-// the proxy. It asks for no transparent gzip, so sizes, checksums and
-// Range offsets are of the bytes the server stores. Redirects: as
-// NewHTTPClient. It fails when an allowed entry does not parse.
-func NewMediaClient(allowed []string) (*http.Client, error) {
-	policy, err := egress.Parse(allowed)
-	if err != nil {
-		return nil, err
-	}
+// addresses that are not public unless policy allows them (see
+// egress.Parse: host names, IPs, CIDRs; MEDIA_ALLOWED_HOSTS, which
+// package config parses), on every connection, redirects included. It
+// uses no proxy: a proxy would make the connection, and the check on the
+// address dialled would only ever see the proxy. It asks for no
+// transparent gzip, so sizes, checksums and Range offsets are of the
+// bytes the server stores. Redirects: as NewHTTPClient.
+func NewMediaClient(policy *egress.Policy) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.DialContext = policy.DialContext
 	t.DisableCompression = true
 	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, CheckRedirect: sameScheme}, nil
+	return &http.Client{Transport: t, CheckRedirect: sameScheme}
 }
 
 // sameScheme follows at most 10 redirects, none to another scheme.
@@ -64,14 +60,18 @@ func (a *Activities) httpClient() *http.Client {
 	return NewHTTPClient()
 }
 
-// mediaClient returns a.MediaHTTP, or else the NewMediaClient of
-// a.MediaAllowedHosts, made once so its connections are reused.
+// mediaClient returns a.MediaHTTP (the worker sets it from the policy
+// config parsed), or else the NewMediaClient of a.MediaAllowedHosts,
+// made once so its connections are reused.
 func (a *Activities) mediaClient() (*http.Client, error) {
 	if a.MediaHTTP != nil {
 		return a.MediaHTTP, nil
 	}
 	a.media.once.Do(func() {
-		a.media.client, a.media.err = NewMediaClient(a.MediaAllowedHosts)
+		var policy *egress.Policy
+		if policy, a.media.err = egress.Parse(a.MediaAllowedHosts); a.media.err == nil {
+			a.media.client = NewMediaClient(policy)
+		}
 	})
 	if a.media.err != nil {
 		return nil, fmt.Errorf("MEDIA_ALLOWED_HOSTS: %w", a.media.err)

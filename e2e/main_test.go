@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/searchattr"
 	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
 
@@ -108,22 +108,9 @@ func checkTemporal(addr string) error {
 		return fmt.Errorf("no Temporal frontend answers: %w", err)
 	}
 	defer c.Close()
-	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("listing the search attributes of namespace %q: %w", namespace, err)
-	}
-	for _, k := range searchAttributes {
-		want := k.GetValueType()
-		got, ok := resp.GetCustomAttributes()[k.GetName()]
-		switch {
-		case !ok:
-			return fmt.Errorf("namespace %q has no search attribute %s; register it as make cluster's setup (deploy/temporal/setup.sh) does: "+
-				"temporal operator search-attribute create --namespace %s --name %s --type %s", namespace, k.GetName(), namespace, k.GetName(), want)
-		case got != want:
-			return fmt.Errorf("namespace %q: search attribute %s is %s, want %s", namespace, k.GetName(), got, want)
-		}
-	}
-	return nil
+	// The same check the worker makes at start; its error names the
+	// command that registers what is missing.
+	return searchattr.Check(ctx, c.OperatorService(), namespace, searchAttributes)
 }
 
 // temporalCLI finds the Temporal CLI as make dev does

@@ -29,7 +29,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 const usage = `usage:
@@ -150,7 +150,7 @@ func redrive(ctx context.Context, c *app.Control, ids []string, stdout io.Writer
 		case err != nil:
 			failed++
 			fmt.Fprintf(stdout, "%s\tfailed\t%v\n", id, err)
-		case r.Outcome == telemetry.OutcomeRejected:
+		case r.Outcome == ingest.Rejected:
 			failed++
 			fmt.Fprintf(stdout, "%s\trejected\t%s (the dead letter is kept)\n", id, r.Reason)
 		case r.RunID != "":

@@ -24,10 +24,15 @@ import (
 // EventMediaCompleted is the only event type mediaflow acts on.
 const EventMediaCompleted = "media.completed"
 
-// MaxJobIDLength bounds data.job_id and data.status: both become search
-// attribute values (Temporal refuses values over 2 KB) and the job ID a
-// directory name, so an unbounded string is refused as invalid data.
-const MaxJobIDLength = 256
+// MaxIDLength bounds the event ID, data.job_id and data.status, in
+// bytes: the event ID is the workflow ID, the job ID and the status are
+// Keyword search attributes, and Temporal's SQL stores (PostgreSQL,
+// MySQL, SQLite) hold each in 255 characters.
+const MaxIDLength = 255
+
+// ErrInvalidEventID is returned by ReadEvent for an event ID (svix-id)
+// that Temporal can never take as a workflow ID.
+var ErrInvalidEventID = errors.New("invalid event ID (svix-id)")
 
 // Errors returned by ParseEnvelope and ParseJob. They name the problem; the
 // HTTP layer answers 400 for each.
@@ -69,7 +74,10 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 		case "timestamp":
 			// A non-string timestamp stays in the raw body only: it is
 			// informational and must not make Svix redeliver forever.
-			_ = optionalString(value, &env.Timestamp)
+			// So does one holding U+0000, which no text column holds.
+			if optionalString(value, &env.Timestamp) != nil || strings.ContainsRune(env.Timestamp, 0) {
+				env.Timestamp = ""
+			}
 		case "data":
 			env.Data = value
 		}
@@ -98,8 +106,13 @@ type Event struct {
 // ReadEvent reads the verified body of event eventID, received at
 // receivedAt, with ParseEnvelope and, for media.completed, ParseJob; the
 // job's status is classified here, once (mediaflow.ClassifyStatus). Its
-// errors are theirs.
+// errors are theirs, and ErrInvalidEventID for an event ID longer than
+// MaxIDLength or with a byte that is not printable ASCII: the Temporal
+// client puts the workflow ID in a gRPC header, which takes nothing else.
 func ReadEvent(eventID string, body []byte, receivedAt time.Time) (Event, error) {
+	if err := checkID(eventID); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrInvalidEventID, err)
+	}
 	env, err := ParseEnvelope(body)
 	if err != nil {
 		return Event{}, err
@@ -125,8 +138,12 @@ func ReadEvent(eventID string, body []byte, receivedAt time.Time) (Event, error)
 
 // ParseJob reads a media.completed data object. It returns ErrNotJSON when
 // data is not an object, ErrMissingJobID when job_id is absent or empty,
-// and ErrInvalidField when job_id, status or media_url has the wrong type or
-// job_id or status is longer than MaxJobIDLength.
+// and ErrInvalidField when job_id, status or media_url has the wrong type,
+// job_id or status is longer than MaxIDLength, job_id has a byte that is
+// not printable ASCII (it names the job's watch workflow,
+// mediaflow.WatchID, which the Temporal client must be able to signal),
+// or status or media_url holds U+0000 (PostgreSQL's text columns, and the
+// jsonb of Temporal's PostgreSQL visibility store, refuse it).
 func ParseJob(data json.RawMessage) (mediaflow.Job, error) {
 	if !isObject(data) {
 		return mediaflow.Job{}, fmt.Errorf("%w: data must be an object", ErrNotJSON)
@@ -168,13 +185,34 @@ func ParseJob(data json.RawMessage) (mediaflow.Job, error) {
 	if strings.TrimSpace(job.JobID) == "" {
 		return mediaflow.Job{}, ErrMissingJobID
 	}
-	if len(job.JobID) > MaxJobIDLength {
-		return mediaflow.Job{}, fmt.Errorf("%w: data.job_id is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
+	if err := checkID(job.JobID); err != nil {
+		return mediaflow.Job{}, fmt.Errorf("%w: data.job_id (its watch is the workflow animus-job-<job_id>): %w", ErrInvalidField, err)
 	}
-	if len(job.Status) > MaxJobIDLength {
-		return mediaflow.Job{}, fmt.Errorf("%w: data.status is longer than %d bytes", ErrInvalidField, MaxJobIDLength)
+	if len(job.Status) > MaxIDLength {
+		return mediaflow.Job{}, fmt.Errorf("%w: data.status is longer than %d bytes", ErrInvalidField, MaxIDLength)
+	}
+	for _, f := range []struct{ name, value string }{{"data.status", job.Status}, {"data.media_url", job.MediaURL}} {
+		if strings.ContainsRune(f.value, 0) {
+			return mediaflow.Job{}, fmt.Errorf("%w: %s holds U+0000, which no database text column holds", ErrInvalidField, f.name)
+		}
 	}
 	return job, nil
+}
+
+// checkID fails for an ID that Temporal cannot take as a workflow ID or a
+// Keyword value: longer than MaxIDLength, or with a byte that is not
+// printable ASCII (0x20 to 0x7E), which the Temporal client refuses in
+// the gRPC header that carries a workflow ID (temporal-resource-id).
+func checkID(id string) error {
+	if len(id) > MaxIDLength {
+		return fmt.Errorf("longer than %d bytes", MaxIDLength)
+	}
+	for i := range len(id) {
+		if c := id[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("byte %d is 0x%02x: only printable ASCII can name a Temporal workflow", i, c)
+		}
+	}
+	return nil
 }
 
 // members calls fn with the name and value of each member of the JSON

@@ -71,6 +71,15 @@ func TestParseErrors(t *testing.T) {
 		{"job_id a number", `{"event_type":"media.completed","data":{"job_id":42}}`, ErrInvalidField},
 		{"status too long", `{"event_type":"media.completed","data":{"job_id":"j","status":"` + strings.Repeat("s", 3000) + `"}}`, ErrInvalidField},
 		{"status an object", `{"event_type":"media.completed","data":{"job_id":"j","status":{}}}`, ErrInvalidField},
+		// What Temporal or the stores can never take.
+		{"job_id of 256 bytes", `{"event_type":"media.completed","data":{"job_id":"` + strings.Repeat("j", 256) + `"}}`, ErrInvalidField},
+		{"job_id not ASCII", `{"event_type":"media.completed","data":{"job_id":"café"}}`, ErrInvalidField},
+		{"job_id with U+0000", `{"event_type":"media.completed","data":{"job_id":"j\u0000"}}`, ErrInvalidField},
+		{"job_id with a tab", `{"event_type":"media.completed","data":{"job_id":"j\tk"}}`, ErrInvalidField},
+		{"job_id with DEL", `{"event_type":"media.completed","data":{"job_id":"j\u007f"}}`, ErrInvalidField},
+		{"status of 256 bytes", `{"event_type":"media.completed","data":{"job_id":"j","status":"` + strings.Repeat("s", 256) + `"}}`, ErrInvalidField},
+		{"status with U+0000", `{"event_type":"media.completed","data":{"job_id":"j","status":"completed\u0000"}}`, ErrInvalidField},
+		{"media_url with U+0000", `{"event_type":"media.completed","data":{"job_id":"j","media_url":"https://m/a\u0000.mp4"}}`, ErrInvalidField},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,6 +112,33 @@ func TestReadEvent(t *testing.T) {
 	ev, err = ReadEvent("msg_3", []byte(`{"event_type":"media.completed","data":{}}`), at)
 	require.ErrorIs(t, err, ErrMissingJobID)
 	require.Equal(t, EventMediaCompleted, ev.Type, "the type is known even when the job is not")
+
+	// A timestamp no text column holds is dropped, as a non-string one is.
+	ev, err = ReadEvent("msg_4", []byte(`{"event_type":"media.completed","timestamp":"2026-11-21T09:00:00Z\u0000","data":{"job_id":"j"}}`), at)
+	require.NoError(t, err)
+	require.Empty(t, ev.Input.EventTimestamp)
+	require.Contains(t, string(ev.Input.Job.Raw), `"job_id":"j"`)
+}
+
+// TestReadEventRefusesEventIDs: the event ID becomes the workflow ID, so
+// one that Temporal can never take is refused, whatever the body.
+func TestReadEventRefusesEventIDs(t *testing.T) {
+	body := sample(t, "success")
+	for _, id := range []string{
+		"msg_" + strings.Repeat("x", 252), // 256 bytes
+		"msg_\xff\xfe",                    // not UTF-8
+		"msg_café",                        // UTF-8, not ASCII
+		"msg_a\tb",                        // a control character net/http lets through
+		"msg_\u0085",                      // a C1 control
+		"msg_\x7f",
+	} {
+		_, err := ReadEvent(id, body, time.Now())
+		require.ErrorIs(t, err, ErrInvalidEventID, "%q", id)
+	}
+	for _, id := range []string{"msg_" + strings.Repeat("x", 251), "msg_a b", "__temporal_x", "."} {
+		_, err := ReadEvent(id, body, time.Now())
+		require.NoError(t, err, "%q", id)
+	}
 }
 
 func sample(t *testing.T, name string) []byte {

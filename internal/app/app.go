@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"gocloud.dev/blob"
 
 	"github.com/mediaflow/mediaflow/internal/blobstore"
@@ -73,10 +72,7 @@ func (in instrumented) close() {
 func instrument(ctx context.Context, service string, shared config.Shared, opts Options) (instrumented, error) {
 	logger := opts.Logger
 	if logger == nil {
-		var err error
-		if logger, err = logging.New(os.Stderr, shared.LogFormat, shared.LogLevel); err != nil {
-			return instrumented{}, err
-		}
+		logger = logging.New(os.Stderr, shared.Log)
 	}
 	topts := temporalOptions(shared, logger)
 	reg, tracing, err := telemetry.Instrument(ctx, service, logger, &topts, opts.TracerProvider)
@@ -99,7 +95,7 @@ func instrument(ctx context.Context, service string, shared config.Shared, opts 
 // logger, with its gRPC compression.
 func temporalOptions(shared config.Shared, logger *slog.Logger) client.Options {
 	topts := shared.Temporal
-	topts.Logger = tlog.NewStructuredLogger(logger)
+	topts.Logger = logging.Temporal(logger)
 	if shared.GRPCCompression == config.CompressionNone {
 		topts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}

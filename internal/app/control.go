@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/deadletter"
-	"github.com/mediaflow/mediaflow/internal/httpapi"
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 // redriveStartTimeout bounds one start by Redrive, blob write included.
@@ -30,8 +27,9 @@ type Control struct {
 	// DeadLetters are the letters in the blob store (BLOB_URL).
 	DeadLetters deadletter.Store
 
-	cfg config.Control
-	in  instrumented
+	cfg    config.Control
+	in     instrumented
+	ingest *ingest.Ingester
 }
 
 // NewControl builds mediaflowctl's Control from cfg. It fails when the
@@ -46,17 +44,23 @@ func NewControl(ctx context.Context, cfg config.Control, opts Options) (_ *Contr
 		c.Close()
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
+	c.ingest = ingest.New(ingest.Options{
+		Starter:      ingest.TemporalStarter{Client: c.Client, TaskQueue: cfg.TaskQueue},
+		DeadLetters:  c.DeadLetters,
+		StartTimeout: redriveStartTimeout,
+	})
 	return c, nil
 }
 
 // Redriven is what Redrive did with one dead letter.
 type Redriven struct {
 	EventID string
-	// Outcome is the webhook's outcome for the same answer: started or
-	// duplicate (the letter is removed: the event is handled), ignored
-	// (not a media.completed event: removed), rejected (Temporal refuses
-	// it still: the letter is kept, its reason and time updated).
-	Outcome string
+	// Outcome is what a delivery of the letter's event would have been
+	// answered: started or duplicate (the letter is removed: the event is
+	// handled), ignored (not a media.completed event: removed), rejected
+	// (Temporal refuses it still: the letter is kept, its reason and time
+	// updated).
+	Outcome ingest.Outcome
 	// RunID is the run started, or the run that had handled the event
 	// (duplicate).
 	RunID string
@@ -66,8 +70,8 @@ type Redriven struct {
 	Note   string
 }
 
-// Redrive starts the workflow of event id's dead letter as the server
-// would have: the body read again with animus.ReadEvent, with its
+// Redrive handles event id's dead letter as the server would have handled
+// its delivery (ingest.Ingester.Handle): the body read again with its
 // original received time, started with workflow ID = event ID and
 // mediaflow.StartOptions on the configured task queue. A duplicate means
 // the event was handled meanwhile (a later delivery by Svix). It fails,
@@ -78,37 +82,18 @@ func (c *Control) Redrive(ctx context.Context, id string) (Redriven, error) {
 	if err != nil {
 		return Redriven{}, err
 	}
-	r := Redriven{EventID: l.EventID}
-	ev, err := animus.ReadEvent(l.EventID, l.Body, l.ReceivedAt)
-	if err != nil {
-		return r, fmt.Errorf("event %s: reading its body: %w", l.EventID, err)
-	}
-	if ev.Input == nil {
-		r.Outcome = telemetry.OutcomeIgnored
+	a := c.ingest.Handle(ctx, ingest.Delivery{EventID: l.EventID, Body: l.Body, ReceivedAt: l.ReceivedAt, Header: l.Headers})
+	r := Redriven{EventID: l.EventID, Outcome: a.Outcome, RunID: a.RunID, Reason: a.Refusal}
+	switch a.Outcome {
+	case ingest.Started, ingest.Duplicate, ingest.Ignored:
 		c.remove(ctx, &r)
 		return r, nil
+	case ingest.Rejected:
+		return r, nil // the letter is kept, rewritten with the new reason
+	case ingest.BadRequest:
+		return r, fmt.Errorf("event %s: reading its body: %s", l.EventID, a.Problem)
 	}
-	sctx, cancel := context.WithTimeout(ctx, redriveStartTimeout)
-	defer cancel()
-	runID, err := httpapi.TemporalStarter{Client: c.Client, TaskQueue: c.cfg.TaskQueue}.Start(sctx, *ev.Input)
-	var dup *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &dup):
-		r.Outcome, r.RunID = telemetry.OutcomeDuplicate, dup.RunId
-	case err != nil && httpapi.Rejection(err) != "":
-		r.Outcome, r.Reason = telemetry.OutcomeRejected, httpapi.Rejection(err)
-		l.Reason, l.RejectedAt = r.Reason, time.Now().UTC()
-		if err := c.DeadLetters.Put(ctx, l); err != nil {
-			r.Note = "the letter's reason was not updated: " + err.Error()
-		}
-		return r, nil
-	case err != nil:
-		return r, fmt.Errorf("event %s: starting its workflow: %w", l.EventID, err)
-	default:
-		r.Outcome, r.RunID = telemetry.OutcomeStarted, runID
-	}
-	c.remove(ctx, &r)
-	return r, nil
+	return r, fmt.Errorf("event %s: starting its workflow: %w", l.EventID, a.Cause)
 }
 
 // remove deletes the letter of a handled event; a failure is a note, not

@@ -17,12 +17,16 @@ import (
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/deadletter"
 	"github.com/mediaflow/mediaflow/internal/httpapi"
-	"github.com/mediaflow/mediaflow/internal/webhook"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 // shutdownTimeout bounds how long a stopping server finishes the requests
 // in flight.
 const shutdownTimeout = 20 * time.Second
+
+// startCheckTimeout bounds the search attribute check made at start: a
+// Temporal that does not answer by then is /readyz's to report.
+const startCheckTimeout = 30 * time.Second
 
 // Server is the webhook server: the HTTP routes of package httpapi on
 // HTTP_ADDR, starting workflows through a Temporal client.
@@ -34,6 +38,7 @@ type Server struct {
 
 	cfg      config.Server
 	in       instrumented
+	attrs    *searchAttrs
 	http     *http.Server
 	listener net.Listener
 	debug    *http.Server
@@ -57,20 +62,14 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 			s.Close()
 		}
 	}()
-	verifier, err := webhook.NewVerifier(cfg.Secrets)
-	if err != nil {
-		return nil, fmt.Errorf("config: ANIMUS_WEBHOOK_SECRET: %w", err)
-	}
 	if s.Client, err = client.NewLazyClient(in.temporal); err != nil {
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
+	s.attrs = &searchAttrs{client: s.Client, namespace: in.temporal.Namespace, logger: in.logger}
 	api, err := httpapi.New(httpapi.Options{
-		Verifier: verifier,
-		Starter:  httpapi.TemporalStarter{Client: s.Client, TaskQueue: cfg.TaskQueue},
-		Ready: func(ctx context.Context) error {
-			_, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		},
+		Verifier:          cfg.Verifier,
+		Starter:           ingest.TemporalStarter{Client: s.Client, TaskQueue: cfg.TaskQueue},
+		Ready:             s.attrs.ready,
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		StartTimeout:      cfg.StartTimeout,
 		MaxInflightStarts: cfg.MaxInflightStarts,
@@ -146,6 +145,18 @@ func (s *Server) Run(ctx context.Context) error {
 		"rate_limit_rps", s.cfg.RateLimitRPS, "max_inflight_starts", s.cfg.MaxInflightStarts,
 		"tracing", cmp.Or(s.in.tracing.Exporter, "off"), "blob_threshold_bytes", s.cfg.BlobThresholdBytes,
 		"codec", cmp.Or(s.CodecAddr(), "off"))
+	// What the namespace lacks is said at start, once Temporal answers;
+	// GET /readyz says it until it is fixed.
+	checkCtx, stopCheck := context.WithTimeout(ctx, startCheckTimeout)
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		s.attrs.logAtStart(checkCtx)
+	}()
+	defer func() {
+		stopCheck()
+		<-checked
+	}()
 
 	select {
 	case err := <-errc:

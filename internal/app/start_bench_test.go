@@ -17,7 +17,7 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/config"
-	"github.com/mediaflow/mediaflow/internal/httpapi"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 	"github.com/mediaflow/mediaflow/internal/telemetry"
 )
 
@@ -84,7 +84,7 @@ func BenchmarkStart(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			starter := httpapi.TemporalStarter{Client: c, TaskQueue: mediaflow.DefaultTaskQueue}
+			starter := ingest.TemporalStarter{Client: c, TaskQueue: mediaflow.DefaultTaskQueue}
 			in := benchInput(b)
 			ctx := context.Background()
 			wire.n.Store(0)

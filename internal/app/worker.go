@@ -47,10 +47,12 @@ type Worker struct {
 }
 
 // NewWorker builds the worker from cfg: it opens the store (applying its
-// migrations), dials Temporal, registers the workflow and the activities,
+// migrations), dials Temporal, checks that the namespace has every search
+// attribute mediaflow writes, registers the workflow and the activities,
 // and listens on cfg.MetricsAddr when set; Run polls. It fails when the
-// database or Temporal cannot be reached, or the metrics address cannot
-// be listened on.
+// database or Temporal cannot be reached, the namespace lacks a search
+// attribute (a *searchattr.LackError: one line naming it and the command
+// that registers it), or the metrics address cannot be listened on.
 func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker, err error) {
 	in, err := instrument(ctx, "mediaflow-worker", cfg.Shared, opts)
 	if err != nil {
@@ -67,6 +69,10 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 	}
 	if w.Client, err = client.Dial(in.temporal); err != nil {
 		return nil, fmt.Errorf("temporal at %s: %w", in.temporal.HostPort, err)
+	}
+	// A watch's workflow task that sets a missing attribute fails forever.
+	if err = (&searchAttrs{client: w.Client, namespace: in.temporal.Namespace, logger: in.logger}).check(ctx); err != nil {
+		return nil, err
 	}
 	if cfg.MetricsAddr != "" {
 		if w.metricsL, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
@@ -91,17 +97,17 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 	}
 	// A new built-in activity's dependencies are set here.
 	acts := &activities.Activities{
-		Store:             w.Store,
-		HTTP:              activities.NewHTTPClient(),
-		MediaDir:          cfg.MediaDir,
-		MediaMaxBytes:     cfg.MediaMaxBytes,
-		NotifyURL:         cfg.NotifyURL,
-		AlertURL:          cfg.AlertURL,
-		NotifySecret:      cfg.NotifySecret,
-		Jobs:              w.Metrics.Jobs,
-		Deliveries:        w.Metrics.Deliveries,
-		Temporal:          w.Client,
-		MediaAllowedHosts: cfg.MediaAllowedHosts,
+		Store:         w.Store,
+		HTTP:          activities.NewHTTPClient(),
+		MediaDir:      cfg.MediaDir,
+		MediaMaxBytes: cfg.MediaMaxBytes,
+		NotifyURL:     cfg.NotifyURL,
+		AlertURL:      cfg.AlertURL,
+		NotifySecret:  cfg.NotifySecret,
+		Jobs:          w.Metrics.Jobs,
+		Deliveries:    w.Metrics.Deliveries,
+		Temporal:      w.Client,
+		MediaHTTP:     activities.NewMediaClient(cfg.MediaEgress),
 	}
 	if w.buildID, err = buildID(cfg); err != nil {
 		return nil, err

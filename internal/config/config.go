@@ -3,7 +3,9 @@
 // settings with the SDK's envconfig. Every default is here, once: in an
 // envDefault tag, or for the task queue in mediaflow.DefaultTaskQueue. A
 // missing or malformed value is an error naming the variable, never its
-// value.
+// value. It is the only place settings are checked: what needs parsing
+// (the log settings, the webhook secrets, the downloads' egress policy)
+// is handed over parsed, so no other package reads a setting again.
 package config
 
 import (
@@ -25,6 +27,7 @@ import (
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/egress"
+	"github.com/mediaflow/mediaflow/internal/logging"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -77,10 +80,12 @@ type Shared struct {
 	// TaskQueue is the Temporal task queue (default
 	// mediaflow.DefaultTaskQueue).
 	TaskQueue string `env:"TEMPORAL_TASK_QUEUE"`
-	// LogFormat ("text" or "json") and LogLevel ("debug", "info", "warn",
-	// "error") shape the log (package logging).
-	LogFormat string `env:"LOG_FORMAT" envDefault:"text"`
-	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	// LogFormat ("text" or "json", any case) and LogLevel ("debug",
+	// "info", "warn", "error") shape the log; Log holds them parsed, for
+	// logging.New.
+	LogFormat string           `env:"LOG_FORMAT" envDefault:"text"`
+	LogLevel  string           `env:"LOG_LEVEL" envDefault:"info"`
+	Log       logging.Settings `env:"-"`
 	// BlobURL is the blob store (gocloud.dev/blob URL: file://, s3://;
 	// gs:// and azblob:// in builds with their tags, see package
 	// blobstore) holding large event data and dead letters; the
@@ -108,8 +113,10 @@ type Shared struct {
 type Server struct {
 	Shared
 	// Secrets are the webhook signing secrets ("whsec_…"), comma-separated
-	// in ANIMUS_WEBHOOK_SECRET; more than one during a rotation.
-	Secrets []string `env:"ANIMUS_WEBHOOK_SECRET,required,notEmpty,unset" envSeparator:","`
+	// in ANIMUS_WEBHOOK_SECRET; more than one during a rotation. Verifier
+	// checks deliveries against them.
+	Secrets  []string          `env:"ANIMUS_WEBHOOK_SECRET,required,notEmpty,unset" envSeparator:","`
+	Verifier *webhook.Verifier `env:"-"`
 	// HTTPAddr is the listen address.
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
 	// MaxBodyBytes bounds a webhook body, in bytes (413 above it).
@@ -168,6 +175,8 @@ type Worker struct {
 	// addresses downloads may reach; default none: public addresses only
 	// (package egress).
 	MediaAllowedHosts []string `env:"MEDIA_ALLOWED_HOSTS" envSeparator:","`
+	// MediaEgress is MediaAllowedHosts parsed: the downloads' policy.
+	MediaEgress *egress.Policy `env:"-"`
 	// NotifySecret ("whsec_…"), when set, signs notifications and alerts
 	// the Standard Webhooks way.
 	NotifySecret string `env:"NOTIFY_SECRET,unset"`
@@ -312,7 +321,7 @@ func LoadServer(e Environ) (Server, error) {
 		return Server{}, fmt.Errorf(`config: environment variable "ANIMUS_WEBHOOK_SECRET" holds no secret`)
 	}
 	c.Secrets = secrets
-	if _, err := webhook.NewVerifier(c.Secrets); err != nil {
+	if c.Verifier, err = webhook.NewVerifier(c.Secrets); err != nil {
 		return Server{}, fmt.Errorf(`config: environment variable "ANIMUS_WEBHOOK_SECRET": %w`, err)
 	}
 	if c.MaxBodyBytes <= 0 || c.MaxBodyBytes > MaxBodyBytesLimit {
@@ -398,7 +407,7 @@ func LoadWorker(e Environ) (Worker, error) {
 		}
 	}
 	c.MediaAllowedHosts = hosts
-	if _, err := egress.Parse(c.MediaAllowedHosts); err != nil {
+	if c.MediaEgress, err = egress.Parse(c.MediaAllowedHosts); err != nil {
 		return Worker{}, fmt.Errorf(`config: environment variable "MEDIA_ALLOWED_HOSTS": %w`, err)
 	}
 	// env's defaults also replace an empty value, which here means off.
@@ -487,6 +496,10 @@ func loadShared(s Shared, e Environ) (Shared, error) {
 	} else if u.User != nil {
 		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_URL" must not hold credentials: give them in the store's own variables (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*)`)
 	}
+	var err error
+	if s.Log, err = logSettings(s.LogFormat, s.LogLevel); err != nil {
+		return Shared{}, err
+	}
 	if s.BlobThresholdBytes < MinBlobThreshold || s.BlobThresholdBytes > MaxBlobThreshold {
 		return Shared{}, fmt.Errorf(`config: environment variable "BLOB_THRESHOLD_BYTES" must be between %d and %d`, MinBlobThreshold, MaxBlobThreshold)
 	}
@@ -503,6 +516,21 @@ func loadShared(s Shared, e Environ) (Shared, error) {
 	s.Temporal = opts
 	if s.GRPCCompression, err = ResolveCompression(s.GRPCCompression, opts.HostPort); err != nil {
 		return Shared{}, fmt.Errorf(`config: environment variable "TEMPORAL_GRPC_COMPRESSION": %w`, err)
+	}
+	return s, nil
+}
+
+// logSettings parses LOG_FORMAT and LOG_LEVEL.
+func logSettings(format, level string) (logging.Settings, error) {
+	var s logging.Settings
+	if err := s.Level.UnmarshalText([]byte(level)); err != nil {
+		return s, errors.New(`config: environment variable "LOG_LEVEL" must be debug, info, warn or error`)
+	}
+	switch f := logging.Format(strings.ToLower(format)); f {
+	case logging.Text, logging.JSON:
+		s.Format = f
+	default:
+		return s, errors.New(`config: environment variable "LOG_FORMAT" must be text or json`)
 	}
 	return s, nil
 }

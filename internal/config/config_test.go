@@ -1,10 +1,16 @@
 package config
 
 import (
+	"log/slog"
+	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mediaflow/mediaflow/internal/logging"
+	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -16,6 +22,37 @@ func TestLoadServer(t *testing.T) {
 	require.Equal(t, ":8080", c.HTTPAddr)
 	require.Equal(t, "animus-media", c.TaskQueue)
 	require.EqualValues(t, 1<<20, c.MaxBodyBytes)
+
+	// The secrets arrive parsed: a delivery signed with either verifies.
+	for _, s := range c.Secrets {
+		body := []byte(`{}`)
+		h, err := webhook.Sign(s, "msg_1", time.Now(), body)
+		require.NoError(t, err)
+		_, err = c.Verifier.Verify(body, h)
+		require.NoError(t, err)
+	}
+	_, err = c.Verifier.Verify([]byte(`{}`), http.Header{})
+	require.ErrorIs(t, err, webhook.ErrMissingHeaders)
+}
+
+// TestLogSettings: LOG_FORMAT and LOG_LEVEL are checked here and handed
+// over parsed; a bad value stops the program with a line naming it.
+func TestLogSettings(t *testing.T) {
+	c, err := LoadControl(Environ{})
+	require.NoError(t, err)
+	require.Equal(t, logging.Settings{Format: logging.Text, Level: slog.LevelInfo}, c.Log)
+
+	c, err = LoadControl(Environ{"LOG_FORMAT": "JSON", "LOG_LEVEL": "warn"})
+	require.NoError(t, err)
+	require.Equal(t, logging.Settings{Format: logging.JSON, Level: slog.LevelWarn}, c.Log)
+
+	for name, env := range map[string]Environ{
+		"LOG_FORMAT": {"LOG_FORMAT": "logfmt"},
+		"LOG_LEVEL":  {"LOG_LEVEL": "verbose"},
+	} {
+		_, err := LoadWorker(env)
+		require.ErrorContains(t, err, `environment variable "`+name+`"`)
+	}
 }
 
 func TestLoadServerErrors(t *testing.T) {
@@ -101,6 +138,7 @@ func TestMediaAllowedHosts(t *testing.T) {
 	c, err = LoadWorker(Environ{"MEDIA_ALLOWED_HOSTS": " 127.0.0.1, localhost ,,10.0.0.0/8,::1,minio.internal "})
 	require.NoError(t, err)
 	require.Equal(t, []string{"127.0.0.1", "localhost", "10.0.0.0/8", "::1", "minio.internal"}, c.MediaAllowedHosts)
+	require.NotNil(t, c.MediaEgress, "handed over parsed")
 
 	for _, bad := range []string{"localhost:9000", "http://minio", "*.internal", "10.0.0.0/33", "a b"} {
 		_, err := LoadWorker(Environ{"MEDIA_ALLOWED_HOSTS": "127.0.0.1," + bad})

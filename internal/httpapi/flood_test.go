@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -96,12 +96,12 @@ func TestUnsignedFloodLeavesDeliveriesAlone(t *testing.T) {
 	var unsigned float64
 	require.Eventually(t, func() bool {
 		var accounted int
-		unsigned = testutil.ToFloat64(s.metrics.Unauthorized.WithLabelValues(telemetry.ReasonUnsigned))
+		unsigned = testutil.ToFloat64(s.metrics.Unauthorized.WithLabelValues(string(ingest.ReasonUnsigned)))
 		lines, summaries, accounted = countLines(t, logs.String(), "outcome=unauthorized reason=unsigned ")
 		return float64(accounted) == unsigned
 	}, 10*time.Second, 10*time.Millisecond, "log lines and suppressed counts for %v requests:\n%s", unsigned, logs)
 	require.GreaterOrEqual(t, unsigned, float64(sent.Load()))
-	require.Equal(t, unsigned+1, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeUnauth)), "the flood and the wrong secret")
+	require.Equal(t, unsigned+1, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.Unauthorized))), "the flood and the wrong secret")
 	// The bound: the burst, the rate over the time taken, one summary per
 	// period; delivery lines are not bounded (they are not outsiders').
 	maxLines := linesBurst + int(linesPerSecond*elapsed.Seconds()) + 1

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mediaflow/mediaflow/internal/ingest"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -144,7 +145,7 @@ func TestMalformedRequests(t *testing.T) {
 
 // serveReal serves a Server for starter on 127.0.0.1 through HTTPServer,
 // as cmd/server does, and returns the webhook URL and the server's log.
-func serveReal(t *testing.T, starter Starter, configure ...func(*Options)) (string, *lockedBuffer) {
+func serveReal(t *testing.T, starter ingest.Starter, configure ...func(*Options)) (string, *lockedBuffer) {
 	t.Helper()
 	s, logs := newServer(t, starter, configure...)
 	return serveHTTP(t, s, nil), logs

@@ -21,7 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -60,14 +60,14 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 	})
 	url := serveHTTP(t, s, func(srv *http.Server) { srv.ReadTimeout = time.Second })
 
-	for _, o := range telemetry.WebhookOutcomes {
-		require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(o)), "%s starts at zero", o)
+	for _, o := range ingest.Outcomes {
+		require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(o))), "%s starts at zero", o)
 	}
 	success := sample(t, "success")
 	big := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 2<<10)...), `"}`...)
 	send := func(body []byte, h http.Header) int {
 		if h == nil { // half a body, then nothing until the read timeout
-			code, _ := sendPartial(t, url, signed(t, "msg_slow", body), len(body), body[:len(body)/2])
+			code, _, _ := sendPartial(t, url, signed(t, "msg_slow", body), len(body), body[:len(body)/2])
 			return code
 		}
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
@@ -80,27 +80,27 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 		return resp.StatusCode
 	}
 	for _, tc := range []struct {
-		outcome string
+		outcome ingest.Outcome
 		body    []byte
 		headers http.Header
 		code    int
 	}{
-		{telemetry.OutcomeStarted, success, signed(t, "msg_new", success), 200},
-		{telemetry.OutcomeDuplicate, success, signed(t, "msg_dup", success), 200},
-		{telemetry.OutcomeIgnored, sample(t, "unknown"), signed(t, "msg_other", sample(t, "unknown")), 200},
-		{telemetry.OutcomeUnauth, success, signed(t, "msg_bad", append([]byte("x"), success...)), 401},
-		{telemetry.OutcomeBadRequest, []byte("not json"), signed(t, "msg_nojson", []byte("not json")), 400},
-		{telemetry.OutcomeTooLarge, big, signed(t, "msg_big", big), 413},
-		{telemetry.OutcomeTimeout, success, nil, 408},
-		{telemetry.OutcomeUnavailable, success, signed(t, "msg_down", success), 503},
-		{telemetry.OutcomeRejected, success, signed(t, "msg_refused", success), 422},
-		{telemetry.OutcomeRateLimited, success, signed(t, "msg_more", success), 429},
+		{ingest.Started, success, signed(t, "msg_new", success), 200},
+		{ingest.Duplicate, success, signed(t, "msg_dup", success), 200},
+		{ingest.Ignored, sample(t, "unknown"), signed(t, "msg_other", sample(t, "unknown")), 200},
+		{ingest.Unauthorized, success, signed(t, "msg_bad", append([]byte("x"), success...)), 401},
+		{ingest.BadRequest, []byte("not json"), signed(t, "msg_nojson", []byte("not json")), 400},
+		{ingest.TooLarge, big, signed(t, "msg_big", big), 413},
+		{ingest.Timeout, success, nil, 408},
+		{ingest.Unavailable, success, signed(t, "msg_down", success), 503},
+		{ingest.Rejected, success, signed(t, "msg_refused", success), 422},
+		{ingest.RateLimited, success, signed(t, "msg_more", success), 429},
 	} {
 		require.Equal(t, tc.code, send(tc.body, tc.headers), tc.outcome)
 	}
 
-	for _, o := range telemetry.WebhookOutcomes {
-		require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(o)), "mediaflow_webhook_requests_total{outcome=%q}", o)
+	for _, o := range ingest.Outcomes {
+		require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(o))), "mediaflow_webhook_requests_total{outcome=%q}", o)
 	}
 	families, err := s.opts.Registry.Gather()
 	require.NoError(t, err)
@@ -116,14 +116,14 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 			}
 		}
 	}
-	for _, o := range telemetry.WebhookOutcomes {
-		require.EqualValues(t, 1, counts[o], "mediaflow_webhook_request_duration_seconds{outcome=%q} count", o)
+	for _, o := range ingest.Outcomes {
+		require.EqualValues(t, 1, counts[string(o)], "mediaflow_webhook_request_duration_seconds{outcome=%q} count", o)
 	}
 	require.EqualValues(t, 4, starts, "started, duplicate, unavailable and rejected called Temporal")
 
 	// One log line per request, each naming its outcome.
-	for _, o := range telemetry.WebhookOutcomes {
-		require.Equal(t, 1, strings.Count(logs.String(), "outcome="+o+" "), "log lines for %s:\n%s", o, logs)
+	for _, o := range ingest.Outcomes {
+		require.Equal(t, 1, strings.Count(logs.String(), "outcome="+string(o)+" "), "log lines for %s:\n%s", o, logs)
 	}
 	resp, err := http.Get(strings.TrimSuffix(url, WebhookPath) + "/metrics")
 	require.NoError(t, err)
@@ -149,26 +149,26 @@ func TestUnauthorizedReasons(t *testing.T) {
 	stale, err := webhook.Sign(testSecret, "msg_old", time.Now().Add(-time.Hour), body)
 	require.NoError(t, err)
 	for _, tc := range []struct {
-		reason  string
+		reason  ingest.Reason
 		headers http.Header
 	}{
-		{telemetry.ReasonUnsigned, http.Header{}},
-		{telemetry.ReasonUnsigned, http.Header{"Svix-Id": {"msg_1"}}},
-		{telemetry.ReasonTimestamp, stale},
-		{telemetry.ReasonSignature, signed(t, "msg_1", append([]byte(" "), body...))},
+		{ingest.ReasonUnsigned, http.Header{}},
+		{ingest.ReasonUnsigned, http.Header{"Svix-Id": {"msg_1"}}},
+		{ingest.ReasonTimestamp, stale},
+		{ingest.ReasonSignature, signed(t, "msg_1", append([]byte(" "), body...))},
 	} {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+WebhookPath, bytes.NewReader(body))
 		req.Header = tc.headers
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
-		require.Equal(t, 401, resp.StatusCode, tc.reason)
-		require.Contains(t, logs.String(), "outcome=unauthorized reason="+tc.reason+" code=401")
+		require.Equal(t, 401, resp.StatusCode, string(tc.reason))
+		require.Contains(t, logs.String(), "outcome=unauthorized reason="+string(tc.reason)+" code=401")
 	}
-	for reason, want := range map[string]float64{telemetry.ReasonUnsigned: 2, telemetry.ReasonTimestamp: 1, telemetry.ReasonSignature: 1} {
-		require.Equal(t, want, testutil.ToFloat64(s.metrics.Unauthorized.WithLabelValues(reason)), reason)
+	for reason, want := range map[ingest.Reason]float64{ingest.ReasonUnsigned: 2, ingest.ReasonTimestamp: 1, ingest.ReasonSignature: 1} {
+		require.Equal(t, want, testutil.ToFloat64(s.metrics.Unauthorized.WithLabelValues(string(reason))), string(reason))
 	}
-	require.Equal(t, 4.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeUnauth)))
+	require.Equal(t, 4.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.Unauthorized))))
 }
 
 // TestTracingSpansTheWebhookRoute: with a TracerProvider, a webhook

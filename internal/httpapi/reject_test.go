@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/mediaflow/mediaflow/internal/deadletter"
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 // memoryLetters keeps letters in memory, or fails every Put with err.
@@ -72,7 +72,7 @@ func TestStartRefusedForGood(t *testing.T) {
 			require.Equal(t, tc.wantCode, resp.StatusCode, "%v", got)
 			if !tc.wantKept {
 				require.Empty(t, letters.letters)
-				require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeUnavailable)))
+				require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.Unavailable))))
 				require.NotEmpty(t, resp.Header.Get("Retry-After"))
 				return
 			}
@@ -81,7 +81,7 @@ func TestStartRefusedForGood(t *testing.T) {
 			var se serviceerror.ServiceError
 			require.True(t, errors.As(tc.err, &se))
 			require.Equal(t, se.Error(), got["reason"], "Temporal's reason")
-			require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeRejected)))
+			require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.Rejected))))
 
 			require.Len(t, letters.letters, 1)
 			l := letters.letters[0]

@@ -1,6 +1,9 @@
 // Package httpapi is mediaflow's HTTP interface (gin stays inside it): the
 // Animus webhook route, health, readiness and metrics. A Server gets its
-// dependencies as fields; cmd/server wires them.
+// dependencies as fields; internal/app wires them. What becomes of a
+// verified delivery, and what it is answered, is package ingest's
+// decision; this package reads, verifies and rate-limits the request, and
+// writes the answer.
 package httpapi
 
 import (
@@ -20,11 +23,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.temporal.io/api/serviceerror"
 	"golang.org/x/time/rate"
 
 	"github.com/mediaflow/mediaflow"
-	"github.com/mediaflow/mediaflow/internal/animus"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 	"github.com/mediaflow/mediaflow/internal/telemetry"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
@@ -32,25 +34,13 @@ import (
 // WebhookPath is the route Svix delivers Animus events to.
 const WebhookPath = "/webhooks/animus"
 
-// MaxEventIDLength bounds the event ID, which becomes the workflow ID.
-const MaxEventIDLength = 255
-
-// retryAfter is the Retry-After value, in seconds, of a 429 or 503.
-const retryAfter = "5"
-
-// Starter starts the workflow for one event and returns its run ID. A
-// duplicate event ID fails with *serviceerror.WorkflowExecutionAlreadyStarted;
-// any other error means the event was not handed to Temporal.
-type Starter interface {
-	Start(ctx context.Context, in mediaflow.MediaCompletedInput) (runID string, err error)
-}
-
 // Options are a Server's dependencies and limits. The limits have no
 // defaults here: package config holds them.
 type Options struct {
 	Verifier *webhook.Verifier
-	Starter  Starter
-	// Ready reports whether Temporal answers (GET /readyz).
+	Starter  ingest.Starter
+	// Ready reports whether the server can start workflows (GET /readyz):
+	// its error's text is the 503's "error", so it must name no secret.
 	Ready func(ctx context.Context) error
 	// MaxBodyBytes bounds a webhook body; larger is 413.
 	MaxBodyBytes int64
@@ -80,9 +70,9 @@ type Options struct {
 	// tracing interceptor). Nil: no tracing.
 	TracerProvider trace.TracerProvider
 	// DeadLetters, when set, keeps an event that Temporal refuses for
-	// good (see Rejection) and the answer is 422; nil: such an event is
-	// answered 503, as for Temporal being down.
-	DeadLetters DeadLetters
+	// good and the answer is 422; nil: such an event is answered 503, as
+	// for Temporal being down (see ingest.Options).
+	DeadLetters ingest.DeadLetters
 	// Now is the clock for ReceivedAt (default time.Now).
 	Now func() time.Time
 }
@@ -90,17 +80,20 @@ type Options struct {
 // Server answers mediaflow's HTTP routes: POST /webhooks/animus,
 // GET /healthz, /readyz and /metrics. It is an http.Handler.
 type Server struct {
-	opts     Options
-	metrics  *telemetry.ServerMetrics
-	inflight chan struct{}
-	handler  http.Handler
+	opts    Options
+	metrics *telemetry.ServerMetrics
+	ingest  *ingest.Ingester
+	handler http.Handler
 	// unverified bounds the log lines of requests that fail before
 	// verification, by outcome (and reason, for 401s).
 	unverified map[lineKind]*lineBudget
 }
 
 // lineKind is a kind of webhook log line: an outcome, and a reason for 401s.
-type lineKind struct{ outcome, reason string }
+type lineKind struct {
+	outcome ingest.Outcome
+	reason  ingest.Reason
+}
 
 // New returns a Server for o. It fails when a dependency is missing, a
 // limit is not positive or a trusted proxy is neither an IP nor a CIDR.
@@ -117,16 +110,22 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		opts:       o,
 		metrics:    telemetry.NewServerMetrics(o.Registry),
-		inflight:   make(chan struct{}, o.MaxInflightStarts),
 		unverified: map[lineKind]*lineBudget{},
 	}
+	s.ingest = ingest.New(ingest.Options{
+		Starter:      timedStarter{o.Starter, s.metrics.StartDuration},
+		DeadLetters:  o.DeadLetters,
+		StartTimeout: o.StartTimeout,
+		MaxInflight:  o.MaxInflightStarts,
+		Now:          o.Now,
+	})
 	// Built here, once: the map is only read while serving.
-	for _, outcome := range telemetry.WebhookOutcomes {
+	for _, outcome := range ingest.Outcomes {
 		s.unverified[lineKind{outcome, ""}] = newLineBudget(o.Logger, slog.LevelInfo, "webhook", "outcome", outcome)
 	}
-	for _, reason := range telemetry.UnauthorizedReasons {
-		s.unverified[lineKind{telemetry.OutcomeUnauth, reason}] = newLineBudget(o.Logger, slog.LevelInfo, "webhook",
-			"outcome", telemetry.OutcomeUnauth, "reason", reason)
+	for _, reason := range ingest.Reasons {
+		s.unverified[lineKind{ingest.Unauthorized, reason}] = newLineBudget(o.Logger, slog.LevelInfo, "webhook",
+			"outcome", ingest.Unauthorized, "reason", reason)
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -177,54 +176,42 @@ func (s *Server) handleReady(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.opts.Ready(ctx); err != nil {
-		c.Header("Retry-After", retryAfter)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "error": "temporal does not answer"})
+		c.Header("Retry-After", ingest.RetryAfter)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "error": err.Error()})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }
 
-// reply is one answer of the webhook route, with what it is logged as.
-type reply struct {
-	outcome  string
-	reason   string // of a 401: telemetry.Reason*
-	verified bool   // the signature matched
-	code     int
-	body     gin.H
-	err      error // logged, never a secret
-	eventID  string
-	evType   string
-	jobID    string
-}
-
 func (s *Server) handleWebhook(c *gin.Context) {
 	start := time.Now()
-	rep := s.ingest(c)
-	if rep.code == http.StatusServiceUnavailable || rep.code == http.StatusTooManyRequests {
-		c.Header("Retry-After", retryAfter)
-	}
-	c.JSON(rep.code, rep.body)
+	a := s.answer(c)
+	a.SetHeaders(c.Writer.Header())
+	c.JSON(a.Code, a.Body())
 
 	elapsed := time.Since(start)
-	s.metrics.Observe(rep.outcome, elapsed)
-	if rep.reason != "" {
-		s.metrics.Unauthorized.WithLabelValues(rep.reason).Inc()
+	s.metrics.Observe(a.Outcome, elapsed)
+	if a.Reason != "" {
+		s.metrics.Unauthorized.WithLabelValues(string(a.Reason)).Inc()
 	}
-	if !rep.verified && !s.unverified[lineKind{rep.outcome, rep.reason}].allow() {
+	if !a.Verified && !s.unverified[lineKind{a.Outcome, a.Reason}].allow() {
 		return // counted above, and in the next "suppressed" line
 	}
 	level := slog.LevelInfo
-	if rep.code >= 500 {
+	if a.Code >= 500 {
 		level = slog.LevelWarn
 	}
-	attrs := []any{"outcome", rep.outcome}
-	if rep.reason != "" {
-		attrs = append(attrs, "reason", rep.reason)
+	attrs := []any{"outcome", a.Outcome}
+	if a.Reason != "" {
+		attrs = append(attrs, "reason", a.Reason)
 	}
-	attrs = append(attrs, "code", rep.code, "event_id", rep.eventID, "event_type", rep.evType, "job_id", rep.jobID,
+	attrs = append(attrs, "code", a.Code, "event_id", a.EventID, "event_type", a.EventType, "job_id", a.JobID,
 		"duration_ms", float64(elapsed.Microseconds())/1000, "client_ip", c.ClientIP())
-	if rep.err != nil {
-		attrs = append(attrs, "error", rep.err.Error())
+	if a.Final() {
+		attrs = append(attrs, "final", true)
+	}
+	if a.Cause != nil {
+		attrs = append(attrs, "error", a.Cause.Error())
 	}
 	span := trace.SpanFromContext(c.Request.Context())
 	if sc := span.SpanContext(); sc.IsValid() {
@@ -233,27 +220,27 @@ func (s *Server) handleWebhook(c *gin.Context) {
 	s.opts.Logger.Log(c.Request.Context(), level, "webhook", attrs...)
 	// IDs and the outcome only: never the body, headers or secrets.
 	if span.IsRecording() {
-		span.SetAttributes(attribute.String("http.route", WebhookPath), attribute.String("mediaflow.outcome", rep.outcome),
-			attribute.String("mediaflow.event_id", rep.eventID), attribute.String("mediaflow.event_type", rep.evType),
-			attribute.String("animus.job_id", rep.jobID))
+		span.SetAttributes(attribute.String("http.route", WebhookPath), attribute.String("mediaflow.outcome", string(a.Outcome)),
+			attribute.String("mediaflow.event_id", a.EventID), attribute.String("mediaflow.event_type", a.EventType),
+			attribute.String("animus.job_id", a.JobID))
 	}
 }
 
-// ingest does the work of the webhook route: headers → raw body → verify
-// → rate limit → parse → start. Nothing reads the body as JSON before the
+// answer does the work of the webhook route: headers → raw body → verify
+// → rate limit → ingest. Nothing reads the body as JSON before the
 // signature is verified, and only verified deliveries take from the rate
 // limit: verifying costs microseconds, so checking it first is cheap.
-func (s *Server) ingest(c *gin.Context) reply {
+func (s *Server) answer(c *gin.Context) ingest.Answer {
 	if err := checkContentType(c.GetHeader("Content-Type")); err != nil {
-		return refuseUnread(c, fail(telemetry.OutcomeBadRequest, http.StatusUnsupportedMediaType, err))
+		return refuseUnread(c, ingest.Refuse(ingest.BadRequest, http.StatusUnsupportedMediaType, err))
 	}
 	if err := checkContentEncoding(c.Request.Header); err != nil {
 		// RFC 7694: say which encodings are accepted.
 		c.Header("Accept-Encoding", "identity")
-		return refuseUnread(c, fail(telemetry.OutcomeBadRequest, http.StatusUnsupportedMediaType, err))
+		return refuseUnread(c, ingest.Refuse(ingest.BadRequest, http.StatusUnsupportedMediaType, err))
 	}
 	if c.Request.ContentLength > s.opts.MaxBodyBytes {
-		return refuseUnread(c, fail(telemetry.OutcomeTooLarge, http.StatusRequestEntityTooLarge, errTooLarge(s.opts.MaxBodyBytes)))
+		return refuseUnread(c, ingest.Refuse(ingest.TooLarge, http.StatusRequestEntityTooLarge, errTooLarge(s.opts.MaxBodyBytes)))
 	}
 	body, err := readBody(c.Request, s.opts.MaxBodyBytes)
 	if err != nil {
@@ -262,108 +249,55 @@ func (s *Server) ingest(c *gin.Context) reply {
 
 	delivery, err := s.opts.Verifier.Verify(body, c.Request.Header)
 	if err != nil {
-		rep := fail(telemetry.OutcomeUnauth, http.StatusUnauthorized, err)
-		rep.reason = unauthorizedReason(err)
-		return rep
+		return ingest.Unverified(err)
 	}
-	rep := reply{eventID: delivery.ID, verified: true}
 	if s.opts.Limiter != nil && !s.opts.Limiter.Allow() {
-		return rep.fail(telemetry.OutcomeRateLimited, http.StatusTooManyRequests, errors.New("rate limit exceeded, retry later"))
+		a := ingest.Answer{EventID: delivery.ID, Verified: true}
+		return a.Refuse(ingest.RateLimited, http.StatusTooManyRequests, errors.New("rate limit exceeded, retry later"))
 	}
-	if len(delivery.ID) > MaxEventIDLength {
-		return rep.fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, fmt.Errorf("event ID longer than %d bytes", MaxEventIDLength))
-	}
-
-	ev, err := animus.ReadEvent(delivery.ID, body, s.opts.Now())
-	rep.evType = ev.Type
-	if err != nil {
-		return rep.fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, err)
-	}
-	if ev.Input == nil {
-		rep.outcome, rep.code = telemetry.OutcomeIgnored, http.StatusOK
-		rep.body = gin.H{"status": telemetry.OutcomeIgnored, "event_id": delivery.ID, "event_type": ev.Type}
-		return rep
-	}
-	in := *ev.Input
-	rep.jobID = in.Job.JobID
-
-	select {
-	case s.inflight <- struct{}{}:
-		defer func() { <-s.inflight }()
-	default:
-		return rep.fail(telemetry.OutcomeUnavailable, http.StatusServiceUnavailable,
-			fmt.Errorf("too many workflow starts in flight (%d), retry later", s.opts.MaxInflightStarts))
-	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), s.opts.StartTimeout)
-	defer cancel()
-	startedAt := time.Now()
-	runID, err := s.opts.Starter.Start(ctx, in)
-	s.metrics.StartDuration.Observe(time.Since(startedAt).Seconds())
-
-	var dup *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &dup):
-		rep.outcome, rep.code = telemetry.OutcomeDuplicate, http.StatusOK
-		rep.body = gin.H{"status": telemetry.OutcomeDuplicate, "event_id": delivery.ID, "workflow_id": delivery.ID, "run_id": dup.RunId}
-	case err != nil && s.opts.DeadLetters != nil && Rejection(err) != "":
-		rep = s.reject(c.Request, body, in, rep, err)
-	case err != nil:
-		// Not handed to Temporal: a 503 makes Svix deliver it again.
-		rep = rep.fail(telemetry.OutcomeUnavailable, http.StatusServiceUnavailable, errors.New("workflow not started: temporal unavailable, retry later"))
-		rep.err = err
-	default:
-		rep.outcome, rep.code = telemetry.OutcomeStarted, http.StatusOK
-		rep.body = gin.H{"status": telemetry.OutcomeStarted, "event_id": delivery.ID, "workflow_id": delivery.ID, "run_id": runID}
-	}
-	return rep
+	return s.ingest.Handle(c.Request.Context(), ingest.Delivery{
+		EventID: delivery.ID, Body: body, ReceivedAt: s.opts.Now(), Header: c.Request.Header,
+	})
 }
 
-// refuseUnread marks rep, an answer given before the body is read, to
+// timedStarter times each start into hist
+// (mediaflow_workflow_start_duration_seconds), whatever its result.
+type timedStarter struct {
+	ingest.Starter
+	hist prometheus.Observer
+}
+
+func (t timedStarter) Start(ctx context.Context, in mediaflow.MediaCompletedInput) (string, error) {
+	start := time.Now()
+	defer func() { t.hist.Observe(time.Since(start).Seconds()) }()
+	return t.Starter.Start(ctx, in)
+}
+
+// refuseUnread marks a, an answer given before the body is read, to
 // close the connection: net/http would otherwise read up to 256 KiB of the
 // unwanted body before answering, to keep the connection for another
 // request, and a client still sending it would wait for its answer.
-func refuseUnread(c *gin.Context, rep reply) reply {
+func refuseUnread(c *gin.Context, a ingest.Answer) ingest.Answer {
 	c.Header("Connection", "close")
-	return rep
+	return a
 }
 
 // readFailed answers a body that could not be read: 413 over the limit,
 // 408 when it did not arrive within the server's ReadTimeout, else 400.
 // The answer names the problem plainly; the log keeps the network error.
-func (s *Server) readFailed(err error) reply {
+func (s *Server) readFailed(err error) ingest.Answer {
 	var tooLarge *http.MaxBytesError
-	var rep reply
+	var a ingest.Answer
 	switch {
 	case errors.As(err, &tooLarge):
-		return fail(telemetry.OutcomeTooLarge, http.StatusRequestEntityTooLarge, errTooLarge(s.opts.MaxBodyBytes))
+		return ingest.Refuse(ingest.TooLarge, http.StatusRequestEntityTooLarge, errTooLarge(s.opts.MaxBodyBytes))
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		rep = fail(telemetry.OutcomeTimeout, http.StatusRequestTimeout, errors.New("body not received in time: send it at once, after the headers"))
+		a = ingest.Refuse(ingest.Timeout, http.StatusRequestTimeout, errors.New("body not received in time: send it at once, after the headers"))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		rep = fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, errors.New("body shorter than its Content-Length"))
+		a = ingest.Refuse(ingest.BadRequest, http.StatusBadRequest, errors.New("body shorter than its Content-Length"))
 	default:
-		rep = fail(telemetry.OutcomeBadRequest, http.StatusBadRequest, errors.New("body could not be read"))
+		a = ingest.Refuse(ingest.BadRequest, http.StatusBadRequest, errors.New("body could not be read"))
 	}
-	rep.err = err
-	return rep
-}
-
-// unauthorizedReason classifies a verification error for metrics and logs.
-func unauthorizedReason(err error) string {
-	switch {
-	case errors.Is(err, webhook.ErrMissingHeaders):
-		return telemetry.ReasonUnsigned
-	case errors.Is(err, webhook.ErrTimestamp):
-		return telemetry.ReasonTimestamp
-	}
-	return telemetry.ReasonSignature
-}
-
-func fail(outcome string, code int, err error) reply {
-	return reply{}.fail(outcome, code, err)
-}
-
-func (r reply) fail(outcome string, code int, err error) reply {
-	r.outcome, r.code, r.err = outcome, code, err
-	r.body = gin.H{"error": err.Error()}
-	return r
+	a.Cause = err
+	return a
 }

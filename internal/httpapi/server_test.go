@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/ingest"
+	"github.com/mediaflow/mediaflow/internal/logtest"
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
@@ -57,22 +59,7 @@ func (f *fakeStarter) count() int {
 
 // lockedBuffer is a log sink that the server writes from its handlers and
 // from timers while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = logtest.Buffer
 
 type testServer struct {
 	*httptest.Server
@@ -83,7 +70,7 @@ type testServer struct {
 
 // newServer returns a Server for starter, with a log buffer, after
 // configure has changed its options.
-func newServer(t *testing.T, starter Starter, configure ...func(*Options)) (*Server, *lockedBuffer) {
+func newServer(t *testing.T, starter ingest.Starter, configure ...func(*Options)) (*Server, *lockedBuffer) {
 	t.Helper()
 	v, err := webhook.NewVerifier([]string{testSecret})
 	require.NoError(t, err)
@@ -248,14 +235,20 @@ func TestOtherRoutes(t *testing.T) {
 	}
 }
 
-func TestReadyzWhenTemporalDown(t *testing.T) {
-	s, _ := newServer(t, &fakeStarter{}, func(o *Options) { o.Ready = func(context.Context) error { return errors.New("down") } })
+// TestReadyzWhenNotReady: GET /readyz is 503 with Ready's reason, e.g.
+// what the namespace lacks.
+func TestReadyzWhenNotReady(t *testing.T) {
+	const reason = `namespace "default" lacks the search attribute AnimusWatchState (Keyword)`
+	s, _ := newServer(t, &fakeStarter{}, func(o *Options) { o.Ready = func(context.Context) error { return errors.New(reason) } })
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/readyz")
 	require.NoError(t, err)
-	resp.Body.Close()
+	defer resp.Body.Close()
 	require.Equal(t, 503, resp.StatusCode)
+	var got map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	require.Equal(t, map[string]string{"status": "unavailable", "error": reason}, got)
 }
 
 // panicStarter panics, as a bug would.

@@ -13,13 +13,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mediaflow/mediaflow/internal/telemetry"
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
 
 // sendPartial writes a POST to the webhook route at url over a raw
-// connection: headers h with Content-Length: length, then only the bytes
-// of part, and returns the answer read while the rest is still due.
-func sendPartial(t *testing.T, url string, h http.Header, length int, part []byte) (int, string) {
+// connection: headers h, written as they are (net/http's client would
+// refuse some), with Content-Length: length, then only the bytes of part,
+// and returns the answer read while the rest is still due: its code,
+// headers and body.
+func sendPartial(t *testing.T, url string, h http.Header, length int, part []byte) (int, http.Header, string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(url, "http://"), WebhookPath))
 	require.NoError(t, err)
@@ -34,7 +36,7 @@ func sendPartial(t *testing.T, url string, h http.Header, length int, part []byt
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp.StatusCode, string(raw)
+	return resp.StatusCode, resp.Header, string(raw)
 }
 
 // TestSlowBodyIs408: a body still arriving when the http.Server's
@@ -47,14 +49,14 @@ func TestSlowBodyIs408(t *testing.T) {
 	url := serveHTTP(t, s, func(srv *http.Server) { srv.ReadTimeout = 300 * time.Millisecond })
 	body := sample(t, "success")
 
-	code, raw := sendPartial(t, url, signed(t, "msg_slow", body), len(body), body[:len(body)/2])
+	code, _, raw := sendPartial(t, url, signed(t, "msg_slow", body), len(body), body[:len(body)/2])
 	require.Equal(t, http.StatusRequestTimeout, code, raw)
 	require.Contains(t, raw, `"error":"body not received in time`)
 	for _, leak := range []string{"127.0.0.1", "tcp", "i/o timeout"} {
 		require.NotContains(t, raw, leak, "the answer names the problem, not the socket")
 	}
-	require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeTimeout)))
-	require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(telemetry.OutcomeBadRequest)))
+	require.Equal(t, 1.0, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.Timeout))))
+	require.Zero(t, testutil.ToFloat64(s.metrics.Requests.WithLabelValues(string(ingest.BadRequest))))
 	require.Contains(t, logs.String(), "outcome=timeout code=408")
 	require.Zero(t, starter.count())
 }
@@ -74,7 +76,7 @@ func TestEncodedBodyIs415(t *testing.T) {
 		t.Run(coding, func(t *testing.T) {
 			h := signed(t, "msg_gz", body)
 			h.Set("Content-Encoding", coding)
-			code, raw := sendPartial(t, url, h, len(body), nil)
+			code, _, raw := sendPartial(t, url, h, len(body), nil)
 			require.Equal(t, http.StatusUnsupportedMediaType, code, raw)
 			require.Contains(t, raw, `content encoding \"`+strings.TrimPrefix(coding, "identity, ")+`\" is not supported`)
 		})
@@ -94,7 +96,7 @@ func TestEncodedBodyIs415(t *testing.T) {
 	for _, coding := range []string{"identity", "IDENTITY", ""} {
 		h := signed(t, "msg_plain", body)
 		h.Set("Content-Encoding", coding)
-		code, raw := sendPartial(t, url, h, len(body), body)
+		code, _, raw := sendPartial(t, url, h, len(body), body)
 		require.Equal(t, http.StatusOK, code, "Content-Encoding %q: %s", coding, raw)
 	}
 }

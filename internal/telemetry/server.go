@@ -5,55 +5,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mediaflow/mediaflow/internal/ingest"
 )
-
-// Outcomes of a webhook request: the outcome label of the server's
-// metrics and the outcome field of its log lines.
-const (
-	OutcomeStarted     = "started"
-	OutcomeDuplicate   = "duplicate"
-	OutcomeIgnored     = "ignored"
-	OutcomeUnauth      = "unauthorized"
-	OutcomeBadRequest  = "bad_request"
-	OutcomeTooLarge    = "too_large"
-	OutcomeTimeout     = "timeout"
-	OutcomeRateLimited = "rate_limited"
-	OutcomeUnavailable = "unavailable"
-	// OutcomeRejected: Temporal refused the start for a reason retrying
-	// will not remove; the event is kept as a dead letter (422).
-	OutcomeRejected = "rejected"
-)
-
-// WebhookOutcomes lists every outcome, each exported at zero from the start.
-var WebhookOutcomes = []string{
-	OutcomeStarted,
-	OutcomeDuplicate,
-	OutcomeIgnored,
-	OutcomeUnauth,
-	OutcomeBadRequest,
-	OutcomeTooLarge,
-	OutcomeTimeout,
-	OutcomeRateLimited,
-	OutcomeUnavailable,
-	OutcomeRejected,
-}
-
-// Reasons a request is answered 401 (outcome unauthorized): the reason
-// label of mediaflow_webhook_unauthorized_total and the reason field of
-// the log lines. Unsigned requests carry no complete set of signature
-// headers: outside traffic, never a delivery Svix signed with another
-// secret, which fails with "signature" (or "timestamp" when a clock is off).
-const (
-	ReasonUnsigned  = "unsigned"
-	ReasonTimestamp = "timestamp"
-	ReasonSignature = "signature"
-)
-
-// UnauthorizedReasons lists every reason, each exported at zero.
-var UnauthorizedReasons = []string{ReasonUnsigned, ReasonTimestamp, ReasonSignature}
 
 // ServerMetrics are the webhook server's own Prometheus collectors. Labels
-// hold only outcomes and reasons, never event data or secrets.
+// hold only outcomes and reasons (package ingest names them), never event
+// data or secrets.
 type ServerMetrics struct {
 	// Requests and Duration are mediaflow_webhook_requests_total{outcome}
 	// and mediaflow_webhook_request_duration_seconds{outcome}.
@@ -77,7 +35,7 @@ func NewServerMetrics(reg prometheus.Registerer) *ServerMetrics {
 	m := &ServerMetrics{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mediaflow_webhook_requests_total",
-			Help: "Webhook requests by outcome (" + strings.Join(WebhookOutcomes, ", ") + ").",
+			Help: "Webhook requests by outcome (" + joined(ingest.Outcomes) + ").",
 		}, []string{"outcome"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mediaflow_webhook_request_duration_seconds",
@@ -86,7 +44,7 @@ func NewServerMetrics(reg prometheus.Registerer) *ServerMetrics {
 		}, []string{"outcome"}),
 		Unauthorized: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mediaflow_webhook_unauthorized_total",
-			Help: "Webhook requests answered 401, by reason (" + strings.Join(UnauthorizedReasons, ", ") + ").",
+			Help: "Webhook requests answered 401, by reason (" + joined(ingest.Reasons) + ").",
 		}, []string{"reason"}),
 		StartDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mediaflow_workflow_start_duration_seconds",
@@ -95,17 +53,26 @@ func NewServerMetrics(reg prometheus.Registerer) *ServerMetrics {
 		}),
 	}
 	reg.MustRegister(m.Requests, m.Duration, m.Unauthorized, m.StartDuration)
-	for _, o := range WebhookOutcomes {
-		m.Requests.WithLabelValues(o)
+	for _, o := range ingest.Outcomes {
+		m.Requests.WithLabelValues(string(o))
 	}
-	for _, r := range UnauthorizedReasons {
-		m.Unauthorized.WithLabelValues(r)
+	for _, r := range ingest.Reasons {
+		m.Unauthorized.WithLabelValues(string(r))
 	}
 	return m
 }
 
 // Observe counts one answered webhook request and its duration.
-func (m *ServerMetrics) Observe(outcome string, d time.Duration) {
-	m.Requests.WithLabelValues(outcome).Inc()
-	m.Duration.WithLabelValues(outcome).Observe(d.Seconds())
+func (m *ServerMetrics) Observe(outcome ingest.Outcome, d time.Duration) {
+	m.Requests.WithLabelValues(string(outcome)).Inc()
+	m.Duration.WithLabelValues(string(outcome)).Observe(d.Seconds())
+}
+
+// joined lists names, comma-separated, for a metric's help.
+func joined[T ~string](names []T) string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ")
 }
