@@ -20,7 +20,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/config"
 )
 
-// BuildID is this build's ID, set at link time by make and the image
+// BuildID is this build's ID, set at link time by the image (Dockerfile)
 // (-ldflags "-X github.com/mediaflow/mediaflow/internal/app.BuildID=…");
 // when empty, the worker works one out (see buildID).
 var BuildID string

@@ -140,10 +140,11 @@ type Server struct {
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there;
 	// keep it on loopback. Empty: off.
 	DebugAddr string `env:"DEBUG_ADDR"`
-	// CodecAddr, when set, serves the codec endpoint there (POST /decode,
-	// for the Temporal UI's codec server setting). It decodes event data
-	// for whoever reaches it: keep it on loopback or behind an
-	// authenticating proxy. Empty: off.
+	// CodecAddr, when set, serves the codec endpoint there (POST /encode
+	// and /decode, for the Temporal UI's and CLI's codec server setting).
+	// It decodes event data, and stores what it encodes, for whoever
+	// reaches it: keep it on loopback or behind an authenticating proxy.
+	// Empty: off.
 	CodecAddr string `env:"CODEC_ADDR"`
 	// CodecOrigins are the origins (scheme://host:port, comma-separated)
 	// of the Temporal UI pages allowed to call the codec endpoint from the
