@@ -23,7 +23,7 @@ STACK = go build -o bin/ ./tools/stack && exec bin/stack
 # devpeer serves. Empty (make send MEDIA_URL=) sends the body's own.
 MEDIA_URL ?= http://$(or $(DEVPEER_ADDR),127.0.0.1:8090)/media/launch-keynote.mp4
 
-.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-status cluster-restart cluster-tools cluster-check test test-cluster build send jobs fmt vet clean clean-data temporal-cli fuzz chaos chaos-cluster bench bench-quick bench-cluster readme-check
+.PHONY: watch-demo dev cluster cluster-start cluster-stop cluster-status cluster-restart cluster-tools cluster-check cluster-rollout-check test test-cluster build send jobs fmt vet clean clean-data temporal-cli fuzz chaos chaos-cluster bench bench-quick bench-cluster readme-check
 
 ## dev: build what is missing (the Temporal CLI once, unless one is on the PATH), start Temporal (UI on
 ## :8233), devpeer (sample media, notification receiver), the worker and the server; logs in
@@ -60,6 +60,13 @@ test: temporal-cli
 ## cluster-check: a short fault test on a cluster of its own (CI): 40 events, temporal-server killed once
 cluster-check: temporal-cli bin/temporal-server bin/temporal-sql-tool
 	go run ./tools/chaos -cluster -n 40 -spread 20s -faults temporal-server -timeout 10m
+
+## cluster-rollout-check: Worker Versioning on a cluster of its own (CI): two builds, an event held
+## on the old one across the switch, a 50% ramp, a rollback (e2e TestTwoBuildsUnderRunningTraffic)
+cluster-rollout-check: temporal-cli bin/temporal-server bin/temporal-sql-tool
+	@CLUSTER_UI=off $(STACK) cluster start
+	@E2E_TEMPORAL_ADDRESS=127.0.0.1:7233 go test -count=1 -run '^TestTwoBuildsUnderRunningTraffic$$' ./e2e; \
+		rc=$$?; bin/stack cluster stop; exit $$rc
 
 ## test-cluster: the e2e tests against the running make cluster (make cluster-start first)
 test-cluster: temporal-cli
