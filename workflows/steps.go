@@ -62,9 +62,9 @@ type Step struct {
 	// On lists the job statuses it runs for (mediaflow.JobCompleted,
 	// mediaflow.JobFailed); empty: both.
 	On []mediaflow.JobStatus
-	// Options are its activity options; a zero timeout or retry policy is
-	// taken from Options.Step (retried, backing off up to 10 minutes, for
-	// the delivery window).
+	// Options are its activity options; each zero timeout, and a nil retry
+	// policy, is taken from Options.Step (10 minutes an attempt, retried,
+	// backing off up to 10 minutes apart, for the delivery window).
 	Options workflow.ActivityOptions
 	// Run is the activity; nil when Off says why the step is not
 	// configured on this worker (the result then lists it as skipped).
@@ -106,8 +106,10 @@ func (s PlannedStep) runsFor(status mediaflow.JobStatus) bool {
 }
 
 // stepOptions returns the activity options of the user's step name: its
-// own, completed from Options.Step; Options.Step alone when this worker
-// does not know the step (a history recorded by another build).
+// own, each timeout and the retry policy it leaves zero taken from
+// Options.Step (so every step is bounded by a window); Options.Step alone
+// when this worker does not know the step (a history recorded by another
+// build).
 func (wf Workflow) stepOptions(name string) workflow.ActivityOptions {
 	opts := wf.Options.Step
 	i := slices.IndexFunc(wf.Steps, func(s Step) bool { return s.Name == name })
@@ -115,8 +117,11 @@ func (wf Workflow) stepOptions(name string) workflow.ActivityOptions {
 		return opts
 	}
 	own := wf.Steps[i].Options
-	if own.StartToCloseTimeout == 0 && own.ScheduleToCloseTimeout == 0 {
-		own.StartToCloseTimeout, own.ScheduleToCloseTimeout = opts.StartToCloseTimeout, opts.ScheduleToCloseTimeout
+	if own.StartToCloseTimeout == 0 {
+		own.StartToCloseTimeout = opts.StartToCloseTimeout
+	}
+	if own.ScheduleToCloseTimeout == 0 {
+		own.ScheduleToCloseTimeout = opts.ScheduleToCloseTimeout
 	}
 	if own.RetryPolicy == nil {
 		own.RetryPolicy = opts.RetryPolicy

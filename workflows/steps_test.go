@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/activities"
@@ -181,4 +182,18 @@ func TestDatabaseOutageWithinTheWindow(t *testing.T) {
 			require.ErrorContains(t, env.GetWorkflowError(), "recording job j1")
 		})
 	}
+}
+
+// TestStepOptionsAreBounded: a step's own options are kept, and what it
+// leaves zero comes from the shipped defaults, so no step retries without
+// a window.
+func TestStepOptionsAreBounded(t *testing.T) {
+	defaults := shipped(t).Step
+	wf := Workflow{Options: shipped(t), Steps: []Step{{Name: "own", Options: workflow.ActivityOptions{StartToCloseTimeout: time.Hour}}}}
+	got := wf.stepOptions("own")
+	require.Equal(t, time.Hour, got.StartToCloseTimeout)
+	require.Equal(t, defaults.ScheduleToCloseTimeout, got.ScheduleToCloseTimeout)
+	require.Positive(t, got.ScheduleToCloseTimeout)
+	require.Equal(t, defaults.RetryPolicy, got.RetryPolicy)
+	require.Equal(t, defaults, wf.stepOptions("unknown"), "a step of another build")
 }
