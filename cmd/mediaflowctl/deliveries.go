@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/mediaflow/mediaflow/internal/app"
+)
+
+func parseDeliveries(fs *flag.FlagSet, args []string) (action, error) {
+	reason := fs.String("reason", "", "why, as Temporal records it with the change")
+	if len(args) == 0 {
+		return nil, usageError("deliveries: pause, resume or status")
+	}
+	sub := args[0]
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, usageError("deliveries %s: unexpected argument %q", sub, fs.Arg(0))
+	case sub == "status" && *reason != "":
+		return nil, usageError("deliveries status takes no -reason")
+	}
+	switch sub {
+	case "pause":
+		return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
+			if err := c.PauseDeliveries(ctx, *reason); err != nil {
+				return err
+			}
+			return status(ctx, c, stdout)
+		}, nil
+	case "resume":
+		return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
+			if err := c.ResumeDeliveries(ctx, *reason); err != nil {
+				return err
+			}
+			return status(ctx, c, stdout)
+		}, nil
+	case "status":
+		return status, nil
+	}
+	return nil, usageError("deliveries: pause, resume or status, not %q", sub)
+}
+
+// status prints the delivery task queue's state.
+func status(ctx context.Context, c *app.Control, stdout io.Writer) error {
+	d, err := c.DeliveryStatus(ctx)
+	if err != nil {
+		return err
+	}
+	state := "delivering"
+	if d.Paused {
+		state = "PAUSED"
+	}
+	fmt.Fprintf(stdout, "Deliveries:   %s (task queue %s)\n", state, d.TaskQueue)
+	if d.Reason != "" {
+		fmt.Fprintf(stdout, "Last change:  %q by %s at %s\n", d.Reason, d.By, d.Since.UTC().Format(time.RFC3339))
+	}
+	switch d.RateSource {
+	case enumspb.RATE_LIMIT_SOURCE_API:
+		fmt.Fprintf(stdout, "Rate limit:   %g/s, set through Temporal's API\n", d.RateLimit)
+	case enumspb.RATE_LIMIT_SOURCE_WORKER:
+		fmt.Fprintf(stdout, "Rate limit:   %g/s, the workers' (half of NOTIFY_MAX_PER_SECOND)\n", d.RateLimit)
+	default:
+		fmt.Fprintf(stdout, "Rate limit:   none from the workers (NOTIFY_MAX_PER_SECOND=off, or no worker polls)\n")
+	}
+	fmt.Fprintf(stdout, "Waiting:      %d notices and alerts, the oldest for %s\n", d.Backlog, d.BacklogAge.Round(time.Second))
+	fmt.Fprintf(stdout, "Workers:      %d polling\n", d.Pollers)
+	if d.Paused || d.RateSource == enumspb.RATE_LIMIT_SOURCE_SYSTEM {
+		fmt.Fprintln(stdout, "Note: a worker with NOTIFY_MAX_PER_SECOND=off sends each notice's first attempt from its workflow,\n"+
+			"which a pause does not hold; only the retries wait.")
+	}
+	if d.Paused {
+		fmt.Fprintln(stdout, "Waiting notices still fail when DELIVERY_RETRY_WINDOW runs out: resume with mediaflowctl deliveries resume.")
+	}
+	return nil
+}
