@@ -70,14 +70,15 @@ func status(ctx context.Context, c *app.Control, stdout io.Writer) error {
 	default:
 		fmt.Fprintf(stdout, "Rate limit:   none from the workers (NOTIFY_MAX_PER_SECOND=off, or no worker polls)\n")
 	}
-	fmt.Fprintf(stdout, "Waiting:      %d notices and alerts, the oldest for %s\n", d.Backlog, d.BacklogAge.Round(time.Second))
+	fmt.Fprintf(stdout, "Waiting:      %d notices and alerts, the oldest for %s (Temporal's estimate, a few seconds behind)\n",
+		d.Backlog, d.BacklogAge.Round(time.Second))
 	fmt.Fprintf(stdout, "Workers:      %d polling\n", d.Pollers)
 	if d.Paused || d.RateSource == enumspb.RATE_LIMIT_SOURCE_SYSTEM {
-		fmt.Fprintln(stdout, "Note: a worker with NOTIFY_MAX_PER_SECOND=off sends each notice's first attempt from its workflow,\n"+
-			"which a pause does not hold; only the retries wait.")
+		fmt.Fprintln(stdout, "Note:         workers with NOTIFY_MAX_PER_SECOND=off send each notice's first attempt from the workflow;\n"+
+			"              a pause holds only their retries.")
 	}
 	if d.Paused {
-		fmt.Fprintln(stdout, "Waiting notices still fail when DELIVERY_RETRY_WINDOW runs out: resume with mediaflowctl deliveries resume.")
+		fmt.Fprintln(stdout, "A notice still fails when its DELIVERY_RETRY_WINDOW runs out while it waits: resume before.")
 	}
 	return nil
 }

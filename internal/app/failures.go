@@ -208,9 +208,7 @@ func (c *Control) event(ctx context.Context, id, run string, filter enumspb.Hist
 func closeCause(f *Failure, e *historypb.HistoryEvent) {
 	switch {
 	case e.GetWorkflowExecutionFailedEventAttributes() != nil:
-		failure := e.GetWorkflowExecutionFailedEventAttributes().GetFailure()
-		f.causeOf(failure)
-		f.Message = failure.GetMessage()
+		f.causeOf(e.GetWorkflowExecutionFailedEventAttributes().GetFailure())
 		return
 	case e.GetWorkflowExecutionTerminatedEventAttributes() != nil:
 		f.ErrorType, f.Message = "terminated", e.GetWorkflowExecutionTerminatedEventAttributes().GetReason()
@@ -234,9 +232,12 @@ var goWrappers = map[string]bool{"": true, "wrapError": true, "wrapErrors": true
 // attempt's type of one that ran out of its retry window
 // (RetryableHTTP, marked "window ran out"), a timeout ("StartToClose
 // timeout"), or the workflow's own type (UnknownJobStatus); "error" when
-// there is none.
+// there is none. The message is the activity's own error (its last
+// attempt's), or the workflow's when no activity failed.
 func (f *Failure) causeOf(failure *failurepb.Failure) {
 	var timeout, ranOut string
+	var activityMessage bool
+	f.Message = failure.GetMessage()
 	for ; failure != nil; failure = failure.GetCause() {
 		switch info := failure.GetFailureInfo().(type) {
 		case *failurepb.Failure_ActivityFailureInfo:
@@ -255,6 +256,9 @@ func (f *Failure) causeOf(failure *failurepb.Failure) {
 		case *failurepb.Failure_CanceledFailureInfo:
 			f.ErrorType = cmp.Or(f.ErrorType, "canceled")
 		case *failurepb.Failure_ApplicationFailureInfo:
+			if f.Activity != "" && !activityMessage {
+				f.Message, activityMessage = failure.GetMessage(), true
+			}
 			if t := info.ApplicationFailureInfo.GetType(); f.ErrorType == "" && !goWrappers[t] {
 				f.ErrorType = t
 			}
