@@ -105,8 +105,8 @@ func sendEvents(t *testing.T, a *testApp, ids []string) {
 
 // TestFailedDeliveriesAreRerun is the outage that outlasts the delivery
 // window (DELIVERY_RETRY_WINDOW, shortened to 30 s through its documented
-// setting, while the receiver is down for about a minute): the events'
-// workflows fail. The dry run counts them exactly, all of one cause. The
+// setting): the receiver answers 503 until the events' workflows have
+// failed, each once its next attempt would not fit in the window. The dry run counts them exactly, all of one cause. The
 // receiver comes back refusing what it gets (400): a re-run stops by
 // itself once most of the re-runs that finished failed again. Then it
 // works: a re-run interrupted after a few starts, run again, starts the
