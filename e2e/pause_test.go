@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/mediaflow/mediaflow/internal/app"
+	"github.com/mediaflow/mediaflow/internal/config"
 )
 
 // TestDeliveriesPauseAndResume: with deliveries paused (the delivery task
@@ -22,13 +22,7 @@ import (
 func TestDeliveriesPauseAndResume(t *testing.T) {
 	t.Parallel()
 	const events = 5
-	receiver := newKeyedReceiver(http.StatusNoContent)
-	srv := httptest.NewServer(receiver)
-	defer srv.Close()
-	a := newApp(t, func(c *appConfig) {
-		c.env["NOTIFY_URL"] = srv.URL
-		c.env["NOTIFY_MAX_PER_SECOND"] = "10"
-	})
+	a, receiver := receiverApp(t, http.StatusNoContent, config.Environ{"NOTIFY_MAX_PER_SECOND": "10"})
 	ctl := newControl(t, a)
 	ctx := context.Background()
 
@@ -38,10 +32,7 @@ func TestDeliveriesPauseAndResume(t *testing.T) {
 	require.False(t, st.Paused)
 
 	require.NoError(t, ctl.PauseDeliveries(ctx, "receiver maintenance until 14:00"))
-	ids := make([]string, events)
-	for i := range ids {
-		ids[i] = newEventID()
-	}
+	ids := newEventIDs(events)
 	sendEvents(t, a, ids)
 
 	require.Eventually(t, func() bool {
@@ -67,16 +58,7 @@ func TestDeliveriesPauseAndResume(t *testing.T) {
 	}
 
 	require.NoError(t, ctl.ResumeDeliveries(ctx, ""))
-	for _, id := range ids {
-		res, err := a.result(t, id)
-		require.NoError(t, err, "event %s", id)
-		last := res.Steps[len(res.Steps)-1]
-		require.Equal(t, "notify delivered", last.Step+" "+string(last.Outcome), "%v", res.Steps)
-	}
-	taken, _ := receiver.took()
-	for _, id := range ids {
-		require.Equal(t, 1, taken[id], "event %s", id)
-	}
+	deliveredOnce(t, a, receiver, ids)
 	st, err = ctl.DeliveryStatus(ctx)
 	require.NoError(t, err)
 	require.False(t, st.Paused)

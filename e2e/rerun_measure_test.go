@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mediaflow/mediaflow/internal/app"
+	"github.com/mediaflow/mediaflow/internal/config"
 )
 
 // TestRerunThroughput measures mediaflowctl rerun on 1,000 events whose
@@ -29,19 +29,9 @@ func TestRerunThroughput(t *testing.T) {
 		t.Skip("set MEDIAFLOW_MEASURE_RERUN=1 to measure re-run throughput")
 	}
 	const events = 1000
-	receiver := newKeyedReceiver(http.StatusServiceUnavailable)
-	srv := httptest.NewServer(receiver)
-	defer srv.Close()
-	a := newApp(t, func(c *appConfig) {
-		c.env["NOTIFY_URL"] = srv.URL
-		c.env["DELIVERY_RETRY_WINDOW"] = "5s"
-		c.env["NOTIFY_MAX_PER_SECOND"] = "2000"
-	})
-	ids := make([]string, events)
-	for i := range ids {
-		ids[i] = newEventID()
-	}
-	sendEvents(t, a, ids)
+	a, receiver := receiverApp(t, http.StatusServiceUnavailable,
+		config.Environ{"DELIVERY_RETRY_WINDOW": "5s", "NOTIFY_MAX_PER_SECOND": "2000"})
+	sendEvents(t, a, newEventIDs(events))
 	ctl := newControl(t, a)
 	sel := app.Selection{Since: time.Hour}
 	failuresWhenVisible(t, ctl, sel, events, 5*time.Minute)

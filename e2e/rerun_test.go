@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -58,6 +59,48 @@ func (k *keyedReceiver) took() (map[string]int, int) {
 		out[key] = n
 	}
 	return out, k.requests
+}
+
+// receiverApp is an app whose NOTIFY_URL is a keyedReceiver answering
+// status, with env's settings.
+func receiverApp(t *testing.T, status int, env config.Environ) (*testApp, *keyedReceiver) {
+	t.Helper()
+	receiver := newKeyedReceiver(status)
+	srv := httptest.NewServer(receiver)
+	t.Cleanup(srv.Close)
+	a := newApp(t, func(c *appConfig) {
+		c.env["NOTIFY_URL"] = srv.URL
+		maps.Copy(c.env, env)
+	})
+	return a, receiver
+}
+
+// newEventIDs returns n new event IDs.
+func newEventIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = newEventID()
+	}
+	return ids
+}
+
+// deliveredOnce waits for each event of ids to complete with its notice
+// delivered, checks that the receiver took each notice once and no
+// other, and returns how many requests it got.
+func deliveredOnce(t *testing.T, a *testApp, receiver *keyedReceiver, ids []string) int {
+	t.Helper()
+	for _, id := range ids {
+		res, err := a.result(t, id)
+		require.NoError(t, err, "event %s", id)
+		last := res.Steps[len(res.Steps)-1]
+		require.Equal(t, "notify delivered", last.Step+" "+string(last.Outcome), "%v", res.Steps)
+	}
+	taken, requests := receiver.took()
+	for _, id := range ids {
+		require.Equal(t, 1, taken[id], "event %s's notice taken once", id)
+	}
+	require.Len(t, taken, len(ids))
+	return requests
 }
 
 // newControl is mediaflowctl's Control on a's Temporal, task queue and
@@ -116,17 +159,8 @@ func sendEvents(t *testing.T, a *testApp, ids []string) {
 func TestFailedDeliveriesAreRerun(t *testing.T) {
 	t.Parallel()
 	const events = 30
-	receiver := newKeyedReceiver(http.StatusServiceUnavailable)
-	srv := httptest.NewServer(receiver)
-	defer srv.Close()
-	a := newApp(t, func(c *appConfig) {
-		c.env["NOTIFY_URL"] = srv.URL
-		c.env["DELIVERY_RETRY_WINDOW"] = "30s"
-	})
-	ids := make([]string, events)
-	for i := range ids {
-		ids[i] = newEventID()
-	}
+	a, receiver := receiverApp(t, http.StatusServiceUnavailable, config.Environ{"DELIVERY_RETRY_WINDOW": "30s"})
+	ids := newEventIDs(events)
 	sendEvents(t, a, ids)
 
 	ctl := newControl(t, a)
@@ -183,18 +217,8 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 	sum = ctl.Rerun(ctx, stale, app.RerunOptions{Rate: 50, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished})
 	require.Equal(t, app.RerunCounts{Selected: events, AlreadyRerun: events}, sum.RerunCounts)
 
-	for _, id := range ids {
-		res, err := a.result(t, id)
-		require.NoError(t, err, "event %s", id)
-		last := res.Steps[len(res.Steps)-1]
-		require.Equal(t, "notify delivered", last.Step+" "+string(last.Outcome), "%v", res.Steps)
-	}
-	taken, requests := receiver.took()
-	for _, id := range ids {
-		require.Equal(t, 1, taken[id], "event %s's notice taken once", id)
-	}
-	require.Len(t, taken, events)
-	t.Logf("receiver: %d requests, %d notices taken", requests, len(taken))
+	requests := deliveredOnce(t, a, receiver, ids)
+	t.Logf("receiver: %d requests, %d notices taken", requests, events)
 
 	// Nothing left.
 	failures, err := ctl.Failures(ctx, sel)

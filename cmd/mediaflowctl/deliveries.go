@@ -27,25 +27,22 @@ func parseDeliveries(fs *flag.FlagSet, args []string) (action, error) {
 	case sub == "status" && *reason != "":
 		return nil, usageError("deliveries status takes no -reason")
 	}
-	switch sub {
-	case "pause":
-		return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
-			if err := c.PauseDeliveries(ctx, *reason); err != nil {
-				return err
-			}
-			return status(ctx, c, stdout)
-		}, nil
-	case "resume":
-		return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
-			if err := c.ResumeDeliveries(ctx, *reason); err != nil {
-				return err
-			}
-			return status(ctx, c, stdout)
-		}, nil
-	case "status":
+	if sub == "status" {
 		return status, nil
 	}
-	return nil, usageError("deliveries: pause, resume or status, not %q", sub)
+	change, ok := map[string]func(*app.Control, context.Context, string) error{
+		"pause":  (*app.Control).PauseDeliveries,
+		"resume": (*app.Control).ResumeDeliveries,
+	}[sub]
+	if !ok {
+		return nil, usageError("deliveries: pause, resume or status, not %q", sub)
+	}
+	return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
+		if err := change(c, ctx, *reason); err != nil {
+			return err
+		}
+		return status(ctx, c, stdout)
+	}, nil
 }
 
 // status prints the delivery task queue's state.

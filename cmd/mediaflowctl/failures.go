@@ -32,17 +32,23 @@ func parseFailures(fs *flag.FlagSet, args []string) (action, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
-		failures, err := c.Failures(ctx, *sel)
-		if err != nil {
-			return err
-		}
+		failures, err := selected(ctx, c, *sel, stdout, "No event")
 		if len(failures) == 0 {
-			fmt.Fprintf(stdout, "No event whose latest run did not complete (%s).\n", describe(c, *sel))
-			return nil
+			return err
 		}
 		fmt.Fprintf(stdout, "%s whose latest run did not complete (%s):\n\n", events(len(failures)), describe(c, *sel))
 		return printGroups(stdout, app.Group(failures))
 	}, nil
+}
+
+// selected returns the failures that sel selects; when there are none,
+// it says so, beginning with none.
+func selected(ctx context.Context, c *app.Control, sel app.Selection, stdout io.Writer, none string) ([]app.Failure, error) {
+	failures, err := c.Failures(ctx, sel)
+	if err == nil && len(failures) == 0 {
+		fmt.Fprintf(stdout, "%s whose latest run did not complete (%s).\n", none, describe(c, sel))
+	}
+	return failures, err
 }
 
 // parseSelection parses args into fs and checks the selection.
@@ -139,13 +145,9 @@ func parseRerun(fs *flag.FlagSet, args []string) (action, error) {
 		return nil, usageError("rerun: -wait must be a positive duration")
 	}
 	return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
-		failures, err := c.Failures(ctx, *sel)
-		if err != nil {
-			return err
-		}
+		failures, err := selected(ctx, c, *sel, stdout, "Nothing to re-run: no event")
 		if len(failures) == 0 {
-			fmt.Fprintf(stdout, "Nothing to re-run: no event whose latest run did not complete (%s).\n", describe(c, *sel))
-			return nil
+			return err
 		}
 		if *dryRun {
 			fmt.Fprintf(stdout, "Would re-run %s (%s):\n\n", events(len(failures)), describe(c, *sel))
