@@ -311,6 +311,7 @@ func TestFailuresAreGroupedByCause(t *testing.T) {
 		{app.Selection{Causes: []string{"DownloadMedia"}}, []string{missing}},
 		{app.Selection{Causes: []string{"terminated", "UnknownJobStatus"}}, []string{stuck, odd2, odd1}},
 		{app.Selection{JobID: "job-odd-1"}, []string{odd1}},
+		{app.Selection{JobID: `job "odd-1" \`}, []string{}},
 		{app.Selection{Since: time.Hour, Query: `AnimusJobStatus = "failed"`}, []string{stuck}},
 	} {
 		got, err := ctl.Failures(ctx, tc.sel)

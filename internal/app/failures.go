@@ -251,7 +251,7 @@ func (f *Failure) causeOf(failure *failurepb.Failure) {
 				ranOut = ranOutOf(enumspb.RETRY_STATE_TIMEOUT)
 			}
 			if timeout == "" {
-				timeout = timeoutName(t) + " timeout"
+				timeout = t.String() + " timeout" // "ScheduleToClose timeout"
 			}
 		case *failurepb.Failure_CanceledFailureInfo:
 			f.ErrorType = cmp.Or(f.ErrorType, "canceled")
@@ -286,15 +286,6 @@ func ranOutOf(s enumspb.RetryState) string {
 		return "attempts ran out"
 	}
 	return ""
-}
-
-// timeoutName is t as the SDK's TimeoutError spells it: "ScheduleToClose".
-func timeoutName(t enumspb.TimeoutType) string {
-	words := strings.Split(strings.TrimPrefix(t.String(), "TIMEOUT_TYPE_"), "_")
-	for i, w := range words {
-		words[i] = w[:1] + strings.ToLower(w[1:])
-	}
-	return strings.Join(words, "")
 }
 
 // matches reports whether f's cause, activity or error type is one of
