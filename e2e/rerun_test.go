@@ -175,7 +175,7 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 
 	// Back, but refusing: the re-runs fail again at once.
 	receiver.answer(http.StatusBadRequest)
-	opts := app.RerunOptions{Rate: 3, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished, Wait: app.DefaultRerunWait}
+	opts := app.RerunOptions{Rate: 2, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished, Wait: app.DefaultRerunWait}
 	sum := ctl.Rerun(ctx, failures, opts)
 	t.Logf("refused by the receiver: %+v", sum)
 	require.Contains(t, sum.Stopped, "failed again")
