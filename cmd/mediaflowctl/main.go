@@ -1,16 +1,22 @@
-// Command mediaflowctl is the operator's tool for the events that Temporal
-// refused to start (dead letters, see docs/recovery.md):
+// Command mediaflowctl is the operator's tool (docs/recovery.md): for the
+// events that Temporal refused to start (dead letters), for the events
+// whose workflow failed, and for pausing deliveries.
 //
 //	mediaflowctl list                     the dead letters: event ID, time, size
 //	mediaflowctl show [-body] EVENT_ID    one letter: reason, times, headers (-body: the body only)
 //	mediaflowctl redrive EVENT_ID...      start their workflows again, as the server would
 //	mediaflowctl redrive -all             every dead letter
+//	mediaflowctl failures -since 2h       events whose latest run did not complete, grouped by cause
+//	mediaflowctl rerun -since 2h          run them again (-dry-run: count them, by cause)
+//	mediaflowctl deliveries pause         hold notices and alerts on their task queue (resume, status)
 //
 // It reads the configuration the server reads (TEMPORAL_*, BLOB_URL,
 // BLOB_THRESHOLD_BYTES, TEMPORAL_TASK_QUEUE), without the webhook secret;
-// the wiring is in internal/app. Exit status: 0 when every event asked for
-// is handled (started, or a duplicate: handled already), 1 otherwise, 2 on
-// a usage error.
+// the wiring is in internal/app. Exit status: 0 when everything asked for
+// is done (for redrive: every event started, or a duplicate: handled
+// already; for rerun: every event started or re-run already, none refused
+// or failed again, the rerun not stopped), 1 otherwise, 2 on a usage
+// error.
 package main
 
 import (
@@ -23,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -36,6 +43,10 @@ const usage = `usage:
   mediaflowctl list
   mediaflowctl show [-body] EVENT_ID
   mediaflowctl redrive (-all | EVENT_ID...)
+  mediaflowctl failures [-since D] [-cause C]... [-job J] [-query Q]
+  mediaflowctl rerun (-since D | -cause C | -job J | -query Q)... [-dry-run]
+                     [-rate N] [-max-failing F] [-wait D]
+  mediaflowctl deliveries (pause [-reason R] | resume [-reason R] | status)
 `
 
 // errUsage is a usage error: exit status 2.
@@ -54,6 +65,9 @@ func run(ctx context.Context, args []string, env config.Environ, stdout, stderr 
 	case err == nil:
 		return 0
 	case errors.Is(err, errUsage):
+		if msg := strings.TrimPrefix(err.Error(), errUsage.Error()); msg != "" {
+			fmt.Fprintln(stderr, "mediaflowctl"+msg)
+		}
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -61,24 +75,33 @@ func run(ctx context.Context, args []string, env config.Environ, stdout, stderr 
 	return 1
 }
 
+// action is what a command does once the Control is built.
+type action func(ctx context.Context, c *app.Control, stdout io.Writer) error
+
+// commands are mediaflowctl's commands: each parses its arguments with fs
+// and returns its action, or a usage error.
+var commands = map[string]func(fs *flag.FlagSet, args []string) (action, error){
+	"list":       parseList,
+	"show":       parseShow,
+	"redrive":    parseRedrive,
+	"failures":   parseFailures,
+	"rerun":      parseRerun,
+	"deliveries": parseDeliveries,
+}
+
 func command(ctx context.Context, args []string, env config.Environ, stdout io.Writer) error {
 	if len(args) == 0 {
 		return errUsage
 	}
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	body := fs.Bool("body", false, "show: print the body only, as received")
-	all := fs.Bool("all", false, "redrive: every dead letter")
-	if err := fs.Parse(args[1:]); err != nil {
+	parse, ok := commands[args[0]]
+	if !ok {
 		return errUsage
 	}
-	ids := fs.Args()
-	switch {
-	case args[0] == "list" && len(ids) == 0 && !*body && !*all:
-	case args[0] == "show" && len(ids) == 1 && !*all:
-	case args[0] == "redrive" && (len(ids) > 0) != *all && !*body:
-	default:
-		return errUsage
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	do, err := parse(fs, args[1:])
+	if err != nil {
+		return err
 	}
 
 	cfg, err := config.LoadControl(env)
@@ -90,23 +113,58 @@ func command(ctx context.Context, args []string, env config.Environ, stdout io.W
 		return err
 	}
 	defer c.Close()
+	return do(ctx, c, stdout)
+}
 
-	switch args[0] {
-	case "list":
-		return list(ctx, c, stdout)
-	case "show":
-		return show(ctx, c, ids[0], *body, stdout)
+// usageError is a usage error that says what is wrong.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+// parseFlags parses args into fs, a usage error naming the flag when one
+// is wrong.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError("%s: %v", fs.Name(), err)
 	}
-	if *all {
-		letters, err := c.DeadLetters.List(ctx)
-		if err != nil {
-			return err
-		}
-		for _, l := range letters {
-			ids = append(ids, l.EventID)
-		}
+	return nil
+}
+
+func parseList(fs *flag.FlagSet, args []string) (action, error) {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() > 0 {
+		return nil, errUsage
 	}
-	return redrive(ctx, c, ids, stdout)
+	return list, nil
+}
+
+func parseShow(fs *flag.FlagSet, args []string) (action, error) {
+	body := fs.Bool("body", false, "print the body only, as received")
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 1 {
+		return nil, errUsage
+	}
+	return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
+		return show(ctx, c, fs.Arg(0), *body, stdout)
+	}, nil
+}
+
+func parseRedrive(fs *flag.FlagSet, args []string) (action, error) {
+	all := fs.Bool("all", false, "every dead letter")
+	if err := parseFlags(fs, args); err != nil || (fs.NArg() > 0) == *all {
+		return nil, errUsage
+	}
+	return func(ctx context.Context, c *app.Control, stdout io.Writer) error {
+		ids := fs.Args()
+		if *all {
+			letters, err := c.DeadLetters.List(ctx)
+			if err != nil {
+				return err
+			}
+			for _, l := range letters {
+				ids = append(ids, l.EventID)
+			}
+		}
+		return redrive(ctx, c, ids, stdout)
+	}, nil
 }
 
 func list(ctx context.Context, c *app.Control, stdout io.Writer) error {

@@ -27,9 +27,10 @@ type Control struct {
 	// DeadLetters are the letters in the blob store (BLOB_URL).
 	DeadLetters deadletter.Store
 
-	cfg    config.Control
-	in     instrumented
-	ingest *ingest.Ingester
+	cfg     config.Control
+	in      instrumented
+	ingest  *ingest.Ingester
+	starter ingest.TemporalStarter
 }
 
 // NewControl builds mediaflowctl's Control from cfg. It fails when the
@@ -44,8 +45,9 @@ func NewControl(ctx context.Context, cfg config.Control, opts Options) (_ *Contr
 		c.Close()
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
+	c.starter = ingest.TemporalStarter{Client: c.Client, TaskQueue: cfg.TaskQueue}
 	c.ingest = ingest.New(ingest.Options{
-		Starter:      ingest.TemporalStarter{Client: c.Client, TaskQueue: cfg.TaskQueue},
+		Starter:      c.starter,
 		DeadLetters:  c.DeadLetters,
 		StartTimeout: redriveStartTimeout,
 	})
@@ -111,3 +113,7 @@ func (c *Control) Close() {
 	}
 	c.in.close()
 }
+
+// TaskQueue is the task queue of the workflows that the Control starts
+// and selects (TEMPORAL_TASK_QUEUE).
+func (c *Control) TaskQueue() string { return c.cfg.TaskQueue }
