@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/recovery"
 )
 
 // TestDeliveriesPauseAndResume: with deliveries paused (the delivery task
@@ -64,5 +64,5 @@ func TestDeliveriesPauseAndResume(t *testing.T) {
 	require.False(t, st.Paused)
 	require.Equal(t, enumspb.RATE_LIMIT_SOURCE_WORKER, st.RateSource)
 	require.Equal(t, 5.0, st.RateLimit, "half of NOTIFY_MAX_PER_SECOND, as the workers set it")
-	require.Equal(t, app.DefaultResumeReason, st.Reason)
+	require.Equal(t, recovery.DefaultResumeReason, st.Reason)
 }

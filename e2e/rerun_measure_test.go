@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/recovery"
 )
 
 // TestRerunThroughput measures mediaflowctl rerun on 1,000 events whose
@@ -33,7 +33,7 @@ func TestRerunThroughput(t *testing.T) {
 		config.Environ{"DELIVERY_RETRY_WINDOW": "5s", "NOTIFY_MAX_PER_SECOND": "2000"})
 	sendEvents(t, a, newEventIDs(events))
 	ctl := newControl(t, a)
-	sel := app.Selection{Since: time.Hour}
+	sel := recovery.Selection{Since: time.Hour}
 	failuresWhenVisible(t, ctl, sel, events, 5*time.Minute)
 	receiver.answer(http.StatusNoContent)
 
@@ -43,16 +43,16 @@ func TestRerunThroughput(t *testing.T) {
 	require.Len(t, failures, events)
 	selected := time.Since(began)
 	var started time.Duration
-	sum := ctl.Rerun(context.Background(), failures, app.RerunOptions{
-		Rate: 1e6, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished, Wait: 5 * time.Minute,
-		Progress: func(c app.RerunCounts) {
+	sum := ctl.Rerun(context.Background(), failures, recovery.RerunOptions{
+		Rate: 1e6, MaxFailing: recovery.DefaultMaxFailing, MinFinished: recovery.DefaultMinFinished, Wait: 5 * time.Minute,
+		Progress: func(c recovery.RerunCounts) {
 			if c.Handled() == events && started == 0 {
 				started = time.Since(began) - selected
 			}
 		},
 	})
 	completed := time.Since(began)
-	require.Equal(t, app.RerunCounts{Selected: events, Started: events, Completed: events}, sum.RerunCounts)
+	require.Equal(t, recovery.RerunCounts{Selected: events, Started: events, Completed: events}, sum.RerunCounts)
 	t.Logf("%d failed events: selected in %s (%.0f/s), started in %s more (%.0f/s), all completed %s after the selection began (%.0f/s)",
 		events, selected.Round(time.Millisecond), events/selected.Seconds(), started.Round(time.Millisecond), events/started.Seconds(),
 		completed.Round(time.Millisecond), events/completed.Seconds())

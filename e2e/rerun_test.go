@@ -16,6 +16,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/recovery"
 )
 
 // keyedReceiver is a notification receiver whose answer the test sets
@@ -117,9 +118,9 @@ func newControl(t *testing.T, a *testApp) *app.Control {
 
 // failuresWhenVisible returns the failures that sel selects once there
 // are want of them (a run shows in visibility shortly after it closes).
-func failuresWhenVisible(t *testing.T, c *app.Control, sel app.Selection, want int, within time.Duration) []app.Failure {
+func failuresWhenVisible(t *testing.T, c *app.Control, sel recovery.Selection, want int, within time.Duration) []recovery.Failure {
 	t.Helper()
-	var got []app.Failure
+	var got []recovery.Failure
 	require.Eventually(t, func() bool {
 		var err error
 		got, err = c.Failures(context.Background(), sel)
@@ -165,9 +166,9 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 
 	ctl := newControl(t, a)
 	ctx := context.Background()
-	sel := app.Selection{Since: 10 * time.Minute}
+	sel := recovery.Selection{Since: 10 * time.Minute}
 	failures := failuresWhenVisible(t, ctl, sel, events, 2*time.Minute)
-	groups := app.Group(failures)
+	groups := recovery.Group(failures)
 	require.Len(t, groups, 1, "%+v", groups)
 	require.Equal(t, "Notify: RetryableHTTP, window ran out", groups[0].Cause)
 	require.Equal(t, events, groups[0].Count)
@@ -175,19 +176,19 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 
 	// Back, but refusing: the re-runs fail again at once.
 	receiver.answer(http.StatusBadRequest)
-	opts := app.RerunOptions{Rate: 2, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished, Wait: app.DefaultRerunWait}
+	opts := recovery.RerunOptions{Rate: 2, MaxFailing: recovery.DefaultMaxFailing, MinFinished: recovery.DefaultMinFinished, Wait: recovery.DefaultRerunWait}
 	sum := ctl.Rerun(ctx, failures, opts)
 	t.Logf("refused by the receiver: %+v", sum)
 	require.Contains(t, sum.Stopped, "failed again")
 	require.Less(t, sum.Started, events, "stopped before the end")
-	require.GreaterOrEqual(t, sum.FailedAgain, app.DefaultMinFinished)
+	require.GreaterOrEqual(t, sum.FailedAgain, recovery.DefaultMinFinished)
 	require.Zero(t, sum.Completed)
 	require.Zero(t, sum.Running(), "waited for those started")
 
 	// Each event still counts once, whatever its latest failure.
 	failures = failuresWhenVisible(t, ctl, sel, events, 30*time.Second)
 	causes := map[string]int{}
-	for _, g := range app.Group(failures) {
+	for _, g := range recovery.Group(failures) {
 		causes[g.Cause] = g.Count
 	}
 	require.Equal(t, map[string]int{"Notify: HTTPStatus": sum.Started, "Notify: RetryableHTTP, window ran out": events - sum.Started}, causes)
@@ -196,7 +197,7 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 	receiver.answer(http.StatusNoContent)
 	stale := failures
 	ictx, cancel := context.WithTimeout(ctx, 1200*time.Millisecond)
-	sum = ctl.Rerun(ictx, failures, app.RerunOptions{Rate: 5, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished, Wait: app.DefaultRerunWait})
+	sum = ctl.Rerun(ictx, failures, recovery.RerunOptions{Rate: 5, MaxFailing: recovery.DefaultMaxFailing, MinFinished: recovery.DefaultMinFinished, Wait: recovery.DefaultRerunWait})
 	cancel()
 	t.Logf("interrupted: %+v", sum)
 	require.Equal(t, "interrupted", sum.Stopped)
@@ -206,7 +207,7 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 
 	// …and run again: the rest.
 	failures = failuresWhenVisible(t, ctl, sel, events-first, 30*time.Second)
-	sum = ctl.Rerun(ctx, failures, app.RerunOptions{Rate: 20, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished, Wait: app.DefaultRerunWait})
+	sum = ctl.Rerun(ctx, failures, recovery.RerunOptions{Rate: 20, MaxFailing: recovery.DefaultMaxFailing, MinFinished: recovery.DefaultMinFinished, Wait: recovery.DefaultRerunWait})
 	t.Logf("run again: %+v", sum)
 	require.Empty(t, sum.Stopped)
 	require.Equal(t, events-first, sum.Started)
@@ -214,8 +215,8 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 	require.Zero(t, sum.FailedAgain+sum.Refused+sum.AlreadyRerun)
 
 	// A stale list: every event was re-run already.
-	sum = ctl.Rerun(ctx, stale, app.RerunOptions{Rate: 50, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished})
-	require.Equal(t, app.RerunCounts{Selected: events, AlreadyRerun: events}, sum.RerunCounts)
+	sum = ctl.Rerun(ctx, stale, recovery.RerunOptions{Rate: 50, MaxFailing: recovery.DefaultMaxFailing, MinFinished: recovery.DefaultMinFinished})
+	require.Equal(t, recovery.RerunCounts{Selected: events, AlreadyRerun: events}, sum.RerunCounts)
 
 	requests := deliveredOnce(t, a, receiver, ids)
 	t.Logf("receiver: %d requests, %d notices taken", requests, events)
@@ -225,10 +226,10 @@ func TestFailedDeliveriesAreRerun(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, failures)
 	sum = ctl.Rerun(ctx, failures, opts)
-	require.Equal(t, app.RerunCounts{}, sum.RerunCounts)
+	require.Equal(t, recovery.RerunCounts{}, sum.RerunCounts)
 }
 
-func eventIDs(failures []app.Failure) []string {
+func eventIDs(failures []recovery.Failure) []string {
 	ids := make([]string, len(failures))
 	for i, f := range failures {
 		ids[i] = f.EventID
@@ -288,14 +289,14 @@ func TestFailuresAreGroupedByCause(t *testing.T) {
 
 	// The media host is fixed for one; it is run again, by query.
 	fixed.Store("/fixed.mp4", true)
-	rerun := failuresWhenVisible(t, ctl, app.Selection{Query: fmt.Sprintf(`WorkflowId = %q`, fixedLater)}, 1, 30*time.Second)
-	sum := ctl.Rerun(ctx, rerun, app.RerunOptions{Rate: 10, MaxFailing: app.DefaultMaxFailing, MinFinished: app.DefaultMinFinished, Wait: app.DefaultRerunWait})
-	require.Equal(t, app.RerunCounts{Selected: 1, Started: 1, Completed: 1}, sum.RerunCounts)
+	rerun := failuresWhenVisible(t, ctl, recovery.Selection{Query: fmt.Sprintf(`WorkflowId = %q`, fixedLater)}, 1, 30*time.Second)
+	sum := ctl.Rerun(ctx, rerun, recovery.RerunOptions{Rate: 10, MaxFailing: recovery.DefaultMaxFailing, MinFinished: recovery.DefaultMinFinished, Wait: recovery.DefaultRerunWait})
+	require.Equal(t, recovery.RerunCounts{Selected: 1, Started: 1, Completed: 1}, sum.RerunCounts)
 
-	all := failuresWhenVisible(t, ctl, app.Selection{}, 4, 30*time.Second)
+	all := failuresWhenVisible(t, ctl, recovery.Selection{}, 4, 30*time.Second)
 	require.Equal(t, []string{stuck, odd2, odd1, missing}, eventIDs(all), "the newest first")
-	groups := app.Group(all)
-	require.Equal(t, []app.CauseGroup{
+	groups := recovery.Group(all)
+	require.Equal(t, []recovery.CauseGroup{
 		{Cause: "UnknownJobStatus", Count: 2, Newest: all[1], Examples: []string{odd2, odd1}},
 		{Cause: "terminated", Count: 1, Newest: all[0], Examples: []string{stuck}},
 		{Cause: "DownloadMedia: HTTPStatus", Count: 1, Newest: all[3], Examples: []string{missing}},
@@ -304,20 +305,20 @@ func TestFailuresAreGroupedByCause(t *testing.T) {
 	require.Contains(t, all[3].Message, "404")
 
 	for _, tc := range []struct {
-		sel  app.Selection
+		sel  recovery.Selection
 		want []string
 	}{
-		{app.Selection{Causes: []string{"httpstatus"}}, []string{missing}},
-		{app.Selection{Causes: []string{"DownloadMedia"}}, []string{missing}},
-		{app.Selection{Causes: []string{"terminated", "UnknownJobStatus"}}, []string{stuck, odd2, odd1}},
-		{app.Selection{JobID: "job-odd-1"}, []string{odd1}},
-		{app.Selection{JobID: `job "odd-1" \`}, []string{}},
-		{app.Selection{Since: time.Hour, Query: `AnimusJobStatus = "failed"`}, []string{stuck}},
+		{recovery.Selection{Causes: []string{"httpstatus"}}, []string{missing}},
+		{recovery.Selection{Causes: []string{"DownloadMedia"}}, []string{missing}},
+		{recovery.Selection{Causes: []string{"terminated", "UnknownJobStatus"}}, []string{stuck, odd2, odd1}},
+		{recovery.Selection{JobID: "job-odd-1"}, []string{odd1}},
+		{recovery.Selection{JobID: `job "odd-1" \`}, []string{}},
+		{recovery.Selection{Since: time.Hour, Query: `AnimusJobStatus = "failed"`}, []string{stuck}},
 	} {
 		got, err := ctl.Failures(ctx, tc.sel)
 		require.NoError(t, err)
 		require.Equal(t, tc.want, eventIDs(got), "%+v", tc.sel)
 	}
-	_, err := ctl.Failures(ctx, app.Selection{Query: "NoSuchAttribute = 1"})
+	_, err := ctl.Failures(ctx, recovery.Selection{Query: "NoSuchAttribute = 1"})
 	require.ErrorContains(t, err, "NoSuchAttribute")
 }

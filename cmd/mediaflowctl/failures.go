@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/mediaflow/mediaflow/internal/app"
+	"github.com/mediaflow/mediaflow/internal/recovery"
 )
 
 // selectionFlags adds the flags that select failed events to fs.
-func selectionFlags(fs *flag.FlagSet) *app.Selection {
-	s := &app.Selection{}
+func selectionFlags(fs *flag.FlagSet) *recovery.Selection {
+	s := &recovery.Selection{}
 	fs.DurationVar(&s.Since, "since", 0, "runs that closed within this duration, e.g. 2h")
 	fs.StringVar(&s.JobID, "job", "", "the events of this Animus job")
 	fs.StringVar(&s.Query, "query", "", "a visibility query the runs must also match")
@@ -37,13 +38,13 @@ func parseFailures(fs *flag.FlagSet, args []string) (action, error) {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s whose latest run did not complete (%s):\n\n", events(len(failures)), describe(c, *sel))
-		return printGroups(stdout, app.Group(failures))
+		return printGroups(stdout, recovery.Group(failures))
 	}, nil
 }
 
 // selected returns the failures that sel selects; when there are none,
 // it says so, beginning with none.
-func selected(ctx context.Context, c *app.Control, sel app.Selection, stdout io.Writer, none string) ([]app.Failure, error) {
+func selected(ctx context.Context, c *app.Control, sel recovery.Selection, stdout io.Writer, none string) ([]recovery.Failure, error) {
 	failures, err := c.Failures(ctx, sel)
 	if err == nil && len(failures) == 0 {
 		fmt.Fprintf(stdout, "%s whose latest run did not complete (%s).\n", none, describe(c, sel))
@@ -52,7 +53,7 @@ func selected(ctx context.Context, c *app.Control, sel app.Selection, stdout io.
 }
 
 // parseSelection parses args into fs and checks the selection.
-func parseSelection(fs *flag.FlagSet, args []string, sel *app.Selection) error {
+func parseSelection(fs *flag.FlagSet, args []string, sel *recovery.Selection) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func parseSelection(fs *flag.FlagSet, args []string, sel *app.Selection) error {
 }
 
 // describe says what sel selects, for the line above a table.
-func describe(c *app.Control, sel app.Selection) string {
+func describe(c *app.Control, sel recovery.Selection) string {
 	var parts []string
 	if sel.Since > 0 {
 		parts = append(parts, "closed since "+time.Now().Add(-sel.Since).UTC().Format(time.RFC3339))
@@ -83,7 +84,7 @@ func describe(c *app.Control, sel app.Selection) string {
 	if len(parts) == 0 {
 		parts = append(parts, "all that Temporal retains")
 	}
-	return strings.Join(append(parts, "task queue "+c.TaskQueue()), ", ")
+	return strings.Join(append(parts, "task queue "+c.TaskQueue), ", ")
 }
 
 // events is "1 event" or "n events".
@@ -99,7 +100,7 @@ const messageWidth = 160
 
 // printGroups prints one line per cause (count, newest, examples), then
 // the newest failure of each.
-func printGroups(w io.Writer, groups []app.CauseGroup) error {
+func printGroups(w io.Writer, groups []recovery.CauseGroup) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CAUSE\tEVENTS\tNEWEST\tEXAMPLES")
 	for _, g := range groups {
@@ -127,10 +128,10 @@ func shorten(s string, n int) string {
 func parseRerun(fs *flag.FlagSet, args []string) (action, error) {
 	sel := selectionFlags(fs)
 	dryRun := fs.Bool("dry-run", false, "only count the events, by cause")
-	opts := app.RerunOptions{MinFinished: app.DefaultMinFinished}
-	fs.Float64Var(&opts.Rate, "rate", app.DefaultRerunRate, "re-runs started per second, at most")
-	fs.Float64Var(&opts.MaxFailing, "max-failing", app.DefaultMaxFailing, "share (0 to 1) of finished re-runs that may fail again")
-	fs.DurationVar(&opts.Wait, "wait", app.DefaultRerunWait, "how long to wait for the re-runs to finish after the last start")
+	opts := recovery.RerunOptions{MinFinished: recovery.DefaultMinFinished}
+	fs.Float64Var(&opts.Rate, "rate", recovery.DefaultRerunRate, "re-runs started per second, at most")
+	fs.Float64Var(&opts.MaxFailing, "max-failing", recovery.DefaultMaxFailing, "share (0 to 1) of finished re-runs that may fail again")
+	fs.DurationVar(&opts.Wait, "wait", recovery.DefaultRerunWait, "how long to wait for the re-runs to finish after the last start")
 	if err := parseSelection(fs, args, sel); err != nil {
 		return nil, err
 	}
@@ -151,7 +152,7 @@ func parseRerun(fs *flag.FlagSet, args []string) (action, error) {
 		}
 		if *dryRun {
 			fmt.Fprintf(stdout, "Would re-run %s (%s):\n\n", events(len(failures)), describe(c, *sel))
-			return printGroups(stdout, app.Group(failures))
+			return printGroups(stdout, recovery.Group(failures))
 		}
 		fmt.Fprintf(stdout, "Re-running %s (%s), at most %g a second; stopping if more than %g%% of those that finish fail again.\n",
 			events(len(failures)), describe(c, *sel), opts.Rate, opts.MaxFailing*100)
@@ -168,7 +169,7 @@ var errNotAllRerun = errors.New("not every event was run again and completed: se
 
 // summarize prints what a rerun did and fails unless every event was
 // started (or re-run already) and none failed again.
-func summarize(w io.Writer, s app.RerunSummary) error {
+func summarize(w io.Writer, s recovery.RerunSummary) error {
 	fmt.Fprintf(w, "Started %d, already re-run %d, refused %d (of %d).\n", s.Started, s.AlreadyRerun, s.Refused, s.Selected)
 	fmt.Fprintf(w, "Of those started: %d completed, %d failed again, %d still running.\n", s.Completed, s.FailedAgain, s.Running())
 	for _, r := range s.Refusals {

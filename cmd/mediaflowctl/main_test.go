@@ -10,10 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mediaflow/mediaflow/internal/app"
 	"github.com/mediaflow/mediaflow/internal/blobstore"
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/deadletter"
+	"github.com/mediaflow/mediaflow/internal/recovery"
 )
 
 // The redrive itself runs against a real Temporal in
@@ -66,13 +66,13 @@ func TestTemporalUnreachable(t *testing.T) {
 
 func TestPrintGroups(t *testing.T) {
 	at := time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC)
-	failures := []app.Failure{
+	failures := []recovery.Failure{
 		{EventID: "msg_3", RunID: "r3", ClosedAt: at, Cause: "Notify: RetryableHTTP, window ran out", Message: "notify for job j3: " + strings.Repeat("x", 300)},
 		{EventID: "msg_2", RunID: "r2", ClosedAt: at.Add(-time.Minute), Cause: "DownloadMedia: HTTPStatus", Message: "HTTP 404"},
 		{EventID: "msg_1", RunID: "r1", ClosedAt: at.Add(-2 * time.Minute), Cause: "Notify: RetryableHTTP, window ran out", Message: "notify for job j1"},
 	}
 	var out bytes.Buffer
-	require.NoError(t, printGroups(&out, app.Group(failures)))
+	require.NoError(t, printGroups(&out, recovery.Group(failures)))
 	lines := strings.Split(out.String(), "\n")
 	require.Equal(t, []string{
 		"CAUSE                                  EVENTS  NEWEST                EXAMPLES",
@@ -88,22 +88,22 @@ func TestPrintGroups(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	var out bytes.Buffer
-	err := summarize(&out, app.RerunSummary{RerunCounts: app.RerunCounts{Selected: 4, Started: 4, Completed: 3, FailedAgain: 1},
+	err := summarize(&out, recovery.RerunSummary{RerunCounts: recovery.RerunCounts{Selected: 4, Started: 4, Completed: 3, FailedAgain: 1},
 		FailedAgainIDs: []string{"msg_9"}})
 	require.ErrorIs(t, err, errNotAllRerun, "an event failed again")
 	require.Contains(t, out.String(), "Of those started: 3 completed, 1 failed again, 0 still running.")
 	require.Contains(t, out.String(), "Failed again: msg_9")
 
 	out.Reset()
-	require.NoError(t, summarize(&out, app.RerunSummary{RerunCounts: app.RerunCounts{Selected: 3, Started: 2, AlreadyRerun: 1, Completed: 1}}),
+	require.NoError(t, summarize(&out, recovery.RerunSummary{RerunCounts: recovery.RerunCounts{Selected: 3, Started: 2, AlreadyRerun: 1, Completed: 1}}),
 		"still running is not a failure")
 	require.Equal(t, "Started 2, already re-run 1, refused 0 (of 3).\n"+
 		"Of those started: 1 completed, 0 failed again, 1 still running.\n"+
 		"Those still running go on; mediaflowctl failures lists any that fail.\n", out.String())
 
 	out.Reset()
-	err = summarize(&out, app.RerunSummary{RerunCounts: app.RerunCounts{Selected: 3, Refused: 1}, Stopped: "interrupted",
-		Refusals: []app.Refusal{{EventID: "msg_1", Reason: "reading run r1's input: blob not found"}}})
+	err = summarize(&out, recovery.RerunSummary{RerunCounts: recovery.RerunCounts{Selected: 3, Refused: 1}, Stopped: "interrupted",
+		Refusals: []recovery.Refusal{{EventID: "msg_1", Reason: "reading run r1's input: blob not found"}}})
 	require.ErrorIs(t, err, errNotAllRerun)
 	require.Contains(t, out.String(), "refused  msg_1  reading run r1's input: blob not found\n")
 	require.Contains(t, out.String(), "Stopped: interrupted. Run the same command again to go on with the rest.\n")
@@ -112,9 +112,9 @@ func TestSummarize(t *testing.T) {
 func TestProgressLines(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, 3)
-	p.show(app.RerunCounts{Selected: 3})
-	p.show(app.RerunCounts{Selected: 3, Started: 1})
-	p.show(app.RerunCounts{Selected: 3, Started: 3, Completed: 2})
+	p.show(recovery.RerunCounts{Selected: 3})
+	p.show(recovery.RerunCounts{Selected: 3, Started: 1})
+	p.show(recovery.RerunCounts{Selected: 3, Started: 3, Completed: 2})
 	p.done()
 	require.Equal(t, "0/3: started 0, already re-run 0, refused 0; completed 0, failed again 0, running 0\n"+
 		"3/3: started 3, already re-run 0, refused 0; completed 2, failed again 0, running 1\n", out.String(),

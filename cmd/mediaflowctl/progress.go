@@ -9,7 +9,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/mediaflow/mediaflow/internal/app"
+	"github.com/mediaflow/mediaflow/internal/recovery"
 )
 
 // lineEvery is how often, at most, progress prints a line when its
@@ -22,7 +22,7 @@ type progress struct {
 	w       io.Writer
 	bar     *progressbar.ProgressBar
 	printed time.Time
-	last    app.RerunCounts
+	last    recovery.RerunCounts
 	pending bool
 }
 
@@ -41,7 +41,7 @@ func newProgress(w io.Writer, total int) *progress {
 }
 
 // show takes the counts now (Rerun calls it one call at a time).
-func (p *progress) show(c app.RerunCounts) {
+func (p *progress) show(c recovery.RerunCounts) {
 	p.last = c
 	if p.bar != nil {
 		p.bar.Describe(fmt.Sprintf("started %d, completed %d, failed again %d", c.Started, c.Completed, c.FailedAgain))

@@ -11,6 +11,7 @@ import (
 	"github.com/mediaflow/mediaflow/internal/config"
 	"github.com/mediaflow/mediaflow/internal/deadletter"
 	"github.com/mediaflow/mediaflow/internal/ingest"
+	"github.com/mediaflow/mediaflow/internal/recovery"
 )
 
 // redriveStartTimeout bounds one start by Redrive, blob write included.
@@ -26,6 +27,8 @@ type Control struct {
 	Client client.Client
 	// DeadLetters are the letters in the blob store (BLOB_URL).
 	DeadLetters deadletter.Store
+	// Operator finds, re-runs and pauses (package recovery).
+	*recovery.Operator
 
 	cfg     config.Control
 	in      instrumented
@@ -46,6 +49,8 @@ func NewControl(ctx context.Context, cfg config.Control, opts Options) (_ *Contr
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
 	c.starter = ingest.TemporalStarter{Client: c.Client, TaskQueue: cfg.TaskQueue}
+	c.Operator = &recovery.Operator{Client: c.Client, DataConverter: in.temporal.DataConverter, Namespace: in.temporal.Namespace,
+		TaskQueue: cfg.TaskQueue, Starter: c.starter}
 	c.ingest = ingest.New(ingest.Options{
 		Starter:      c.starter,
 		DeadLetters:  c.DeadLetters,
@@ -113,7 +118,3 @@ func (c *Control) Close() {
 	}
 	c.in.close()
 }
-
-// TaskQueue is the task queue of the workflows that the Control starts
-// and selects (TEMPORAL_TASK_QUEUE).
-func (c *Control) TaskQueue() string { return c.cfg.TaskQueue }

@@ -1,4 +1,4 @@
-package app
+package recovery
 
 import (
 	"context"
@@ -110,8 +110,8 @@ type Refusal struct {
 // it again with the same selection starts none twice: an event re-run
 // since has a running or completed latest run, which Failures leaves out
 // and the reuse policy refuses as a duplicate.
-func (c *Control) Rerun(ctx context.Context, failures []Failure, o RerunOptions) RerunSummary {
-	r := &rerun{c: c, opts: o, runs: map[string]string{}, stop: make(chan string, 1)}
+func (o *Operator) Rerun(ctx context.Context, failures []Failure, opts RerunOptions) RerunSummary {
+	r := &rerun{o: o, opts: opts, runs: map[string]string{}, stop: make(chan string, 1)}
 	r.sum.Selected = len(failures)
 	r.progress()
 
@@ -124,7 +124,7 @@ func (c *Control) Rerun(ctx context.Context, failures []Failure, o RerunOptions)
 		r.watch(ctx, cancel, startsDone)
 	}()
 
-	limiter := rate.NewLimiter(rate.Limit(o.Rate), 1)
+	limiter := rate.NewLimiter(rate.Limit(opts.Rate), 1)
 	var g errgroup.Group
 	g.SetLimit(starters)
 	for _, f := range failures {
@@ -154,7 +154,7 @@ func (c *Control) Rerun(ctx context.Context, failures []Failure, o RerunOptions)
 
 // rerun is one Rerun in progress.
 type rerun struct {
-	c    *Control
+	o    *Operator
 	opts RerunOptions
 	stop chan string // why the watch stopped the starts
 
@@ -171,12 +171,15 @@ func (r *rerun) progress() {
 	}
 }
 
+// startTimeout bounds one start, the blob write of a large input included.
+const startTimeout = 30 * time.Second
+
 // start starts f's new run and counts what came of it. The start itself
 // is not interrupted: a run started is a run counted and watched.
 func (r *rerun) start(ctx context.Context, f Failure) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redriveStartTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
 	defer cancel()
-	runID, err := r.c.startAgain(sctx, f)
+	runID, err := r.o.startAgain(sctx, f)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var dup *serviceerror.WorkflowExecutionAlreadyStarted
@@ -195,8 +198,8 @@ func (r *rerun) start(ctx context.Context, f Failure) {
 
 // startAgain starts a new run of f's event with its failed run's input
 // and returns the run's ID.
-func (c *Control) startAgain(ctx context.Context, f Failure) (string, error) {
-	started, err := c.event(ctx, f.EventID, f.RunID, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+func (o *Operator) startAgain(ctx context.Context, f Failure) (string, error) {
+	started, err := o.event(ctx, f.EventID, f.RunID, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if err != nil {
 		return "", fmt.Errorf("reading run %s's history: %w", f.RunID, err)
 	}
@@ -205,7 +208,7 @@ func (c *Control) startAgain(ctx context.Context, f Failure) (string, error) {
 		return "", fmt.Errorf("run %s's history does not begin with its start", f.RunID)
 	}
 	var in mediaflow.MediaCompletedInput
-	if err := c.in.temporal.DataConverter.FromPayloads(attrs.GetInput(), &in); err != nil {
+	if err := o.DataConverter.FromPayloads(attrs.GetInput(), &in); err != nil {
 		return "", fmt.Errorf("reading run %s's input: %w", f.RunID, err)
 	}
 	if in.EventID != f.EventID {
@@ -213,7 +216,7 @@ func (c *Control) startAgain(ctx context.Context, f Failure) (string, error) {
 		// another workflow ID.
 		return "", fmt.Errorf("run %s's input holds event ID %q, not its workflow ID", f.RunID, in.EventID)
 	}
-	return c.starter.Start(ctx, in)
+	return o.Starter.Start(ctx, in)
 }
 
 // watch reads every watchEvery which started runs have closed, until the
@@ -261,11 +264,11 @@ func (r *rerun) poll(ctx context.Context, began, since time.Time) {
 		return
 	}
 	q := fmt.Sprintf(`WorkflowType = %s AND TaskQueue = %s AND StartTime >= %s AND CloseTime >= %s`,
-		quote(mediaflow.WorkflowType), quote(r.c.cfg.TaskQueue),
+		quote(mediaflow.WorkflowType), quote(r.o.TaskQueue),
 		quote(began.Add(-visibilityLag).UTC().Format(time.RFC3339Nano)), quote(since.Add(-visibilityLag).UTC().Format(time.RFC3339Nano)))
-	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: r.c.in.temporal.Namespace, Query: q, PageSize: 1000}
+	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: r.o.Namespace, Query: q, PageSize: 1000}
 	for {
-		resp, err := r.c.Client.ListWorkflow(ctx, req)
+		resp, err := r.o.Client.ListWorkflow(ctx, req)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.mu.Lock()

@@ -1,4 +1,4 @@
-package app
+package recovery
 
 import (
 	"context"
@@ -53,43 +53,43 @@ type Deliveries struct {
 // reason (DefaultPauseReason when empty): notices and alerts wait on the
 // queue, each still within its DELIVERY_RETRY_WINDOW, until
 // ResumeDeliveries. Attempts already running finish.
-func (c *Control) PauseDeliveries(ctx context.Context, reason string) error {
+func (o *Operator) PauseDeliveries(ctx context.Context, reason string) error {
 	if reason == "" {
 		reason = DefaultPauseReason
 	}
-	return c.setDeliveryLimit(ctx, &taskqueuepb.RateLimit{RequestsPerSecond: 0}, reason)
+	return o.setDeliveryLimit(ctx, &taskqueuepb.RateLimit{RequestsPerSecond: 0}, reason)
 }
 
 // ResumeDeliveries removes the rate limit that PauseDeliveries set: the
 // workers' own (NOTIFY_MAX_PER_SECOND) applies again.
-func (c *Control) ResumeDeliveries(ctx context.Context, reason string) error {
+func (o *Operator) ResumeDeliveries(ctx context.Context, reason string) error {
 	if reason == "" {
 		reason = DefaultResumeReason
 	}
-	return c.setDeliveryLimit(ctx, nil, reason)
+	return o.setDeliveryLimit(ctx, nil, reason)
 }
 
 // setDeliveryLimit sets (or, nil, removes) the rate limit of the delivery
 // task queue's activities through Temporal's API.
-func (c *Control) setDeliveryLimit(ctx context.Context, limit *taskqueuepb.RateLimit, reason string) error {
-	_, err := c.Client.WorkflowService().UpdateTaskQueueConfig(ctx, &workflowservice.UpdateTaskQueueConfigRequest{
-		Namespace:            c.in.temporal.Namespace,
+func (o *Operator) setDeliveryLimit(ctx context.Context, limit *taskqueuepb.RateLimit, reason string) error {
+	_, err := o.Client.WorkflowService().UpdateTaskQueueConfig(ctx, &workflowservice.UpdateTaskQueueConfigRequest{
+		Namespace:            o.Namespace,
 		Identity:             operator(),
-		TaskQueue:            c.deliveryQueue(),
+		TaskQueue:            o.deliveryQueue(),
 		TaskQueueType:        enumspb.TASK_QUEUE_TYPE_ACTIVITY,
 		UpdateQueueRateLimit: &workflowservice.UpdateTaskQueueConfigRequest_RateLimitUpdate{RateLimit: limit, Reason: reason},
 	})
 	if err != nil {
-		return fmt.Errorf("task queue %s: %w", c.deliveryQueue(), err)
+		return fmt.Errorf("task queue %s: %w", o.deliveryQueue(), err)
 	}
 	return nil
 }
 
 // DeliveryStatus describes the delivery task queue.
-func (c *Control) DeliveryStatus(ctx context.Context) (Deliveries, error) {
-	d := Deliveries{TaskQueue: c.deliveryQueue()}
-	resp, err := c.Client.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
-		Namespace:     c.in.temporal.Namespace,
+func (o *Operator) DeliveryStatus(ctx context.Context) (Deliveries, error) {
+	d := Deliveries{TaskQueue: o.deliveryQueue()}
+	resp, err := o.Client.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+		Namespace:     o.Namespace,
 		TaskQueue:     &taskqueuepb.TaskQueue{Name: d.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY,
 		ReportStats:   true,
@@ -114,7 +114,7 @@ func (c *Control) DeliveryStatus(ctx context.Context) (Deliveries, error) {
 	return d, nil
 }
 
-func (c *Control) deliveryQueue() string { return mediaflow.DeliveryTaskQueue(c.cfg.TaskQueue) }
+func (o *Operator) deliveryQueue() string { return mediaflow.DeliveryTaskQueue(o.TaskQueue) }
 
 // operator is who changes the queue, as Temporal records it:
 // "mediaflowctl:<user>@<host>".

@@ -1,4 +1,4 @@
-package app
+package recovery
 
 import (
 	"cmp"
@@ -108,9 +108,9 @@ type Failure struct {
 // latest run running or completed) is left out. It fails when Temporal
 // refuses the query (a malformed s.Query: *serviceerror.InvalidArgument)
 // or cannot be reached.
-func (c *Control) Failures(ctx context.Context, s Selection) ([]Failure, error) {
-	q := s.query(c.cfg.TaskQueue, time.Now())
-	ids, err := c.listIDs(ctx, q)
+func (o *Operator) Failures(ctx context.Context, s Selection) ([]Failure, error) {
+	q := s.query(o.TaskQueue, time.Now())
+	ids, err := o.listIDs(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("listing workflows (%s): %w", q, err)
 	}
@@ -119,7 +119,7 @@ func (c *Control) Failures(ctx context.Context, s Selection) ([]Failure, error) 
 	g.SetLimit(lookups)
 	for i, id := range ids {
 		g.Go(func() (err error) {
-			found[i], err = c.failure(gctx, id)
+			found[i], err = o.failure(gctx, id)
 			return err
 		})
 	}
@@ -139,12 +139,12 @@ func (c *Control) Failures(ctx context.Context, s Selection) ([]Failure, error) 
 }
 
 // listIDs returns the workflow IDs of the runs that q selects, each once.
-func (c *Control) listIDs(ctx context.Context, q string) ([]string, error) {
+func (o *Operator) listIDs(ctx context.Context, q string) ([]string, error) {
 	seen := map[string]bool{}
 	var ids []string
-	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: c.in.temporal.Namespace, Query: q, PageSize: 1000}
+	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: o.Namespace, Query: q, PageSize: 1000}
 	for {
-		resp, err := c.Client.ListWorkflow(ctx, req)
+		resp, err := o.Client.ListWorkflow(ctx, req)
 		if err != nil {
 			return nil, err
 		}
@@ -163,8 +163,8 @@ func (c *Control) listIDs(ctx context.Context, q string) ([]string, error) {
 // failure returns event id's latest run when it is a MediaCompletedWorkflow
 // that did not complete, nil otherwise (run again since, or gone from
 // retention).
-func (c *Control) failure(ctx context.Context, id string) (*Failure, error) {
-	desc, err := c.Client.DescribeWorkflowExecution(ctx, id, "")
+func (o *Operator) failure(ctx context.Context, id string) (*Failure, error) {
+	desc, err := o.Client.DescribeWorkflowExecution(ctx, id, "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return nil, nil
@@ -177,7 +177,7 @@ func (c *Control) failure(ctx context.Context, id string) (*Failure, error) {
 		return nil, nil
 	}
 	f := &Failure{EventID: id, RunID: info.GetExecution().GetRunId(), Status: info.GetStatus(), ClosedAt: info.GetCloseTime().AsTime()}
-	closing, err := c.event(ctx, id, f.RunID, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	closing, err := o.event(ctx, id, f.RunID, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: reading how run %s closed: %w", id, f.RunID, err)
 	}
@@ -187,9 +187,9 @@ func (c *Control) failure(ctx context.Context, id string) (*Failure, error) {
 
 // event returns the first event of run's history that filter keeps: the
 // close event, or (ALL_EVENT) the started event.
-func (c *Control) event(ctx context.Context, id, run string, filter enumspb.HistoryEventFilterType) (*historypb.HistoryEvent, error) {
-	resp, err := c.Client.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
-		Namespace:              c.in.temporal.Namespace,
+func (o *Operator) event(ctx context.Context, id, run string, filter enumspb.HistoryEventFilterType) (*historypb.HistoryEvent, error) {
+	resp, err := o.Client.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+		Namespace:              o.Namespace,
 		Execution:              &commonpb.WorkflowExecution{WorkflowId: id, RunId: run},
 		MaximumPageSize:        1,
 		HistoryEventFilterType: filter,
