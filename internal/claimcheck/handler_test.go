@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,34 +20,18 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mediaflow/mediaflow/internal/blobstore"
+
+	"github.com/mediaflow/mediaflow/internal/logtest"
 )
 
 // uiOrigin is the Temporal UI's origin in these tests (make dev's).
 const uiOrigin = "http://localhost:8233"
 
-// lockedBuffer is a log written by the handler's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // codecServer serves c as Handler does in the server, on loopback; the
 // log it writes is returned too.
-func codecServer(t *testing.T, c *Codec) (string, *lockedBuffer) {
+func codecServer(t *testing.T, c *Codec) (string, *logtest.Buffer) {
 	t.Helper()
-	var log lockedBuffer
+	var log logtest.Buffer
 	srv := httptest.NewServer(Handler(c, []string{uiOrigin}, slog.New(slog.NewTextHandler(&log, nil))))
 	t.Cleanup(srv.Close)
 	return srv.URL, &log
