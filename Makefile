@@ -37,7 +37,7 @@ cluster: cluster-tools
 	@$(STACK) cluster run
 
 ## cluster-start, cluster-stop, cluster-status: the same in the background (CI, tests); cluster-restart
-## NAME=worker-1 [ARGS="--kill --down 5"] restarts one process; see docs/cluster.md
+## NAME=worker-1 [ARGS="--kill --down 5"] restarts one process; see docs/production.md
 cluster-start: cluster-tools
 	@$(STACK) cluster start
 

@@ -151,7 +151,7 @@ func TestSmallEventStaysInline(t *testing.T) {
 
 // TestSixteenMiBEventCompletes: with MAX_BODY_BYTES at its 16 MiB limit, an
 // event of that size (about 47 MiB as Temporal's JSON) completes end to
-// end. The times are logged: see docs/large-events.md.
+// end. The times are logged: see docs/storage.md.
 func TestSixteenMiBEventCompletes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: a 16 MiB event")

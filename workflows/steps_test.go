@@ -151,7 +151,7 @@ func TestOutcomeDeliveredBeforeIsNotSentAgain(t *testing.T) {
 // down for longer than the window fails it, naming the step.
 func TestDatabaseOutageWithinTheWindow(t *testing.T) {
 	window := shipped(t).Local.ScheduleToCloseTimeout
-	require.Equal(t, 20*time.Minute, window, "the window docs/workflow.md states")
+	require.Equal(t, 20*time.Minute, window, "the default docs/configuration.md states")
 	for _, tc := range []struct {
 		down time.Duration
 		ok   bool

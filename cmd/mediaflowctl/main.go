@@ -1,4 +1,4 @@
-// Command mediaflowctl is the operator's tool (docs/recovery.md): for the
+// Command mediaflowctl is the operator's tool (docs/operating.md): for the
 // events that Temporal refused to start (dead letters), for the events
 // whose workflow failed, and for pausing deliveries.
 //

@@ -54,7 +54,7 @@ func Open(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 		return nil, fmt.Errorf("not a blob store URL (file://, s3://, gs://, azblob://)")
 	}
 	if tag, ok := tags[u.Scheme]; ok && !built[u.Scheme] {
-		return nil, fmt.Errorf("%s:// is not in this build: build mediaflow %s (docs/large-events.md)", u.Scheme, tag)
+		return nil, fmt.Errorf("%s:// is not in this build: build mediaflow %s (docs/storage.md)", u.Scheme, tag)
 	}
 	if u.Scheme == "file" {
 		q := u.Query()

@@ -7,7 +7,7 @@
 //	stack temporal  the path of the Temporal CLI make dev runs (TEMPORAL_CLI, bin/temporal, or one on
 //	                the PATH with dev server 1.29+, then linked as bin/temporal); exit 1: none yet
 //	stack cluster [run|start|stop|status|env|clean|restart NAME [--kill] [--down SECONDS]]
-//	                make cluster and its commands (docs/cluster.md)
+//	                make cluster and its commands (docs/production.md)
 //	stack bench start|stop
 //	                a dev server stack in $STACK_DIR on free ports, in the background, for
 //	                scripts/bench.sh; start prints its addresses and pids as shell exports

@@ -200,7 +200,7 @@ type settings struct {
 }
 
 // makeCluster is make cluster's stack, its settings from the environment
-// (docs/cluster.md); recorded takes PG_PORT and CLUSTER_UI from what the
+// (docs/production.md); recorded takes PG_PORT and CLUSTER_UI from what the
 // start recorded. digest is this environment's.
 func makeCluster(root string, recorded bool) (c Cluster, set settings, digest string, err error) {
 	dir := filepath.Join(root, getenv("CLUSTER_DIR", "data/cluster"))
@@ -229,7 +229,7 @@ func makeCluster(root string, recorded bool) (c Cluster, set settings, digest st
 	return c, set, digest, nil
 }
 
-// cluster runs a command of make cluster (docs/cluster.md).
+// cluster runs a command of make cluster (docs/production.md).
 func cluster(ctx context.Context, root string, t0 time.Time, args []string) error {
 	cmd := "run"
 	if len(args) > 0 {

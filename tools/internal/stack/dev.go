@@ -159,7 +159,7 @@ func dev(ctx context.Context, root string, t0 time.Time) error {
 mediaflow is running (ready in %s):
   webhook      http://%s/webhooks/animus
   Temporal UI  http://localhost:8233 (large payloads decoded by http://%s)
-  dead letters bin/mediaflowctl list (docs/recovery.md)
+  dead letters bin/mediaflowctl list (docs/operating.md)
   devpeer      media on http://%s/media/, notifications received on /notify and /alert
   MEDIA_DIR=%s  NOTIFY_URL=%s  ALERT_URL=%s
   logs         data/temporal.log, data/worker.log, data/server.log, data/devpeer.log;
