@@ -34,7 +34,10 @@ if [ -z "${TEST_POSTGRES_URL:-}" ]; then
 fi
 
 scripts/check-alerts.sh
-go test -race -count=1 ./... "$@"
+# The e2e tests that wait (outages, drains, retention) run side by side:
+# more at once than the cores, as they mostly wait; the package as a whole
+# takes longer than go test's default 10 minutes on a busy 2-core machine.
+go test -race -count=1 -timeout 30m -parallel 8 ./... "$@"
 # A 16 MiB event, which -race makes too slow to answer within Svix's 15 s
 # (the test skips itself there).
 go test -count=1 -run '^TestSixteenMiBEventCompletes$' ./e2e

@@ -52,7 +52,7 @@ func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
 		}, []string{"activity", "outcome"}),
 		ActivityAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mediaflow_activity_attempts_total",
-			Help: "Activity attempts run on this worker, by activity and outcome (ok, error); an error is retried unless out of attempts or non-retryable.",
+			Help: "Activity attempts run on this worker, by activity and outcome (ok, error); an error is retried unless non-retryable or out of its retry window.",
 		}, []string{"activity", "outcome"}),
 	}
 	m.Deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
