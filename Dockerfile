@@ -46,8 +46,8 @@ WORKDIR /home/nonroot
 USER 65532:65532
 EXPOSE 8080
 # The server's readiness: 200 when Temporal answers. The worker serves no
-# readiness (only its metrics): docker-compose.yml disables this check for it. When HTTP_ADDR moves
-# the server off :8080, override the check too.
+# readiness (only its metrics): docker-compose.yml disables this check for
+# it. When HTTP_ADDR moves the server off :8080, override the check too.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/usr/local/bin/probe", "http://127.0.0.1:8080/readyz"]
 CMD ["/usr/local/bin/server"]
