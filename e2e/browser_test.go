@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -138,12 +139,23 @@ func startClusterUI(t *testing.T, frontend, codec string) (webUI, bool) {
 
 // freePort returns a port of 127.0.0.1 that nothing listens on, for a
 // program that must be told its port before it starts.
+//
+// It is taken below the kernel's ephemeral range (32768 and up on Linux),
+// where every :0 listener of the tests and of the dev servers they start
+// gets its port: one of those could take a port from that range between
+// this check and the program's listen.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	for range 100 {
+		port := 20000 + mathrand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return fmt.Sprint(port)
+		}
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
 }
 
 // browser is one tab of a headless Chromium, for one test.

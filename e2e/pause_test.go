@@ -38,15 +38,16 @@ func TestDeliveriesPauseAndResume(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st, err = ctl.DeliveryStatus(ctx)
 		require.NoError(t, err)
-		return st.Backlog == events
-	}, 30*time.Second, 200*time.Millisecond, "the notices wait on the queue: %+v", st)
+		// The workers poll it all along (Temporal lists a poller once it
+		// has seen it: on a busy machine, a moment after the pause).
+		return st.Backlog == events && st.Pollers > 0
+	}, 30*time.Second, 200*time.Millisecond, "the notices wait on the queue, polled: %+v", st)
 	require.True(t, st.Paused)
 	require.Equal(t, "receiver maintenance until 14:00", st.Reason)
 	require.Contains(t, st.By, "mediaflowctl:")
 	require.WithinDuration(t, time.Now(), st.Since, time.Minute)
 	require.Equal(t, enumspb.RATE_LIMIT_SOURCE_API, st.RateSource)
 	require.Zero(t, st.RateLimit)
-	require.Positive(t, st.Pollers, "the workers poll it all along")
 
 	time.Sleep(2 * time.Second) // what a pause that leaks would deliver by now
 	_, requests := receiver.took()
