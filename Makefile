@@ -64,7 +64,7 @@ cluster-check: temporal-cli bin/temporal-server bin/temporal-sql-tool
 ## cluster-rollout-check: Worker Versioning on a cluster of its own (CI): two builds, an event held
 ## on the old one across the switch, a 50% ramp, a rollback (e2e TestTwoBuildsUnderRunningTraffic)
 cluster-rollout-check: temporal-cli bin/temporal-server bin/temporal-sql-tool
-	@CLUSTER_UI=off $(STACK) cluster start
+	@export CLUSTER_UI=off; $(STACK) cluster start
 	@E2E_TEMPORAL_ADDRESS=127.0.0.1:7233 go test -count=1 -run '^TestTwoBuildsUnderRunningTraffic$$' ./e2e; \
 		rc=$$?; bin/stack cluster stop; exit $$rc
 

@@ -314,7 +314,10 @@ func clusterStart(ctx context.Context, c Cluster, st *Stack, set settings) error
 	case c.PGBin == "":
 		return errors.New("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
 	case c.CLI == "" || len(missing) > 0:
-		return fmt.Errorf("missing %s: make cluster-tools builds them (CLUSTER_UI=off: no UI)", strings.Join(append(missing, "a Temporal CLI"), ", "))
+		if c.CLI == "" {
+			missing = append(missing, "a Temporal CLI")
+		}
+		return fmt.Errorf("missing %s: make cluster-tools builds them (CLUSTER_UI=off: no UI)", strings.Join(missing, ", "))
 	}
 	for _, n := range st.Names() {
 		if st.Running(n) {
