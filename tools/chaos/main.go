@@ -18,9 +18,8 @@
 //     server; faults (-faults): worker-1, temporal-server, postgresql,
 //     server-2, temporal-server.
 //
-// -report writes the figures to a Markdown file that holds both
-// topologies side by side: a run replaces its own column and keeps the
-// other's (the figures are kept in the file).
+// It prints its figures as Markdown; -report writes them into a Markdown
+// file as the section of the run's topology, keeping the rest of the file.
 //
 //	make chaos          # go run ./tools/chaos -n 500 -overload -report RELIABILITY.md
 //	make chaos-cluster  # go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
@@ -128,18 +127,17 @@ func run(o options) error {
 		sys.failed()
 		return err
 	}
-	fmt.Print(faults.text())
 	var over *overloadResult
 	if o.overload && faults.ok() {
 		if over, err = overloadPhase(ctx, sys, tc, o); err != nil {
 			return err
 		}
-		fmt.Print(over.text())
 	}
+	rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
+		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
+		DupRate: o.dupRate, Faults: faults, Overload: over}
+	fmt.Print("\n", section(rec))
 	if o.report != "" {
-		rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
-			Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
-			DupRate: o.dupRate, Faults: faults, Overload: over}
 		if err := writeReport(o.report, rec); err != nil {
 			return err
 		}
@@ -177,21 +175,6 @@ func (r *faultResult) ok() bool {
 	return r.Acked == r.Events && r.Completed == r.Events && r.Runs == r.Events &&
 		r.Rows == r.Events && r.DistinctKeys == r.Events && r.ForeignKeys == 0 &&
 		!strings.Contains(strings.Join(r.Faults, "\n"), "FAILED")
-}
-
-func (r *faultResult) text() string {
-	return fmt.Sprintf(`fault phase: %d events, %d deliveries (%d duplicates sent concurrently, %d answered "duplicate"),
-  deliveries by server: %v
-  faults: %v
-  answers: %v, transport errors %d, 5xx %d
-  acknowledged %d, workflows completed %d (other status %d), runs %d, job rows %d
-  notify/alert POSTs %d, distinct Idempotency-Keys %d, foreign keys %d
-  lost %d, duplicated %d, time %s (last completion %s after the first send), load average %.1f → %.1f
-  result: %s
-`, r.Events, r.Deliveries, r.DupsSent, r.DupAnswers, r.PerServer, r.Faults, r.Codes, r.Transport, r.FiveXX,
-		r.Acked, r.Completed, r.OtherStatus, r.Runs, r.Rows, r.Posts, r.DistinctKeys, r.ForeignKeys,
-		r.lost(), r.duplicated(), r.Elapsed.Round(time.Millisecond), r.CompletionTime.Round(time.Millisecond),
-		r.LoadStart, r.LoadEnd, passFail(r.ok()))
 }
 
 func passFail(ok bool) string {

@@ -31,16 +31,6 @@ func (r *overloadResult) ok() bool {
 	return r.ServerUp && r.NotCompleted == 0 && shed > 0 && r.Codes[500] == 0
 }
 
-func (r *overloadResult) text() string {
-	return fmt.Sprintf(`overload phase: sustainable %.0f events/s (%d events completed end to end in %s),
-  offered %.0f events/s for %s: %d requests, answers %v, transport errors %d
-  acknowledged %d: completed %d, not completed %d (all done %s after the phase began); server up after: %v
-  result: %s
-`, r.Sustainable, r.CalibrationEvents, r.CalibrationCompletedTime.Round(time.Millisecond),
-		r.Offered, r.Duration, r.Sent, r.Codes, r.Transport, r.Acked, r.Completed, r.NotCompleted,
-		r.CompletionTime.Round(time.Millisecond), r.ServerUp, passFail(r.ok()))
-}
-
 // overloadPhase first measures the sustainable rate (events completed end
 // to end per second, closed loop), then restarts the server limited to that
 // rate and offers four times as much, open loop, each event tried once.

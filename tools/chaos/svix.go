@@ -27,7 +27,7 @@ var svixSchedule = []time.Duration{0, 50 * time.Millisecond, 3 * time.Second, 18
 type sender struct {
 	urls        []string
 	ids         load.IDs
-	done, fails *load.Template
+	done, fails load.Template
 	client      *http.Client
 
 	mu sync.Mutex
@@ -54,10 +54,10 @@ func (t tally) fiveXX() int {
 func newSender(urls []string) (*sender, error) {
 	s := &sender{urls: urls, ids: load.IDs{Token: load.NewToken()}, t: tally{codes: map[int]int{}, perURL: map[string]int{}},
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	for name, t := range map[string]**load.Template{"success": &s.done, "failure": &s.fails} {
+	for name, t := range map[string]*load.Template{"success": &s.done, "failure": &s.fails} {
 		body, err := samples.Get(name)
 		if err == nil {
-			*t, err = load.NewTemplate(body, 0, len(s.ids.JobID(0)), "")
+			*t, err = load.NewTemplate(body, 0, "")
 		}
 		if err != nil {
 			return nil, err
