@@ -223,13 +223,13 @@ func TestTemplateSizesAndJobIDs(t *testing.T) {
 	sample, err := samples.Get("success")
 	require.NoError(t, err)
 	d := IDs{Token: "abcdefghijkl"}
-	jobLen := len(d.JobID(0))
-	for _, size := range []int{0, 1024, 64 << 10} {
-		tmpl, err := NewTemplate(sample, size, jobLen, "")
+	require.Len(t, d.JobID(0), len(JobIDPlaceholder))
+	for _, size := range []int{0, 10, 1024, 64 << 10} {
+		tmpl, err := NewTemplate(sample, size, "")
 		require.NoError(t, err)
 		body := tmpl.Body(d.JobID(7))
-		require.Equal(t, tmpl.Size(jobLen), len(body))
-		if size > 0 {
+		require.Len(t, body, len(tmpl))
+		if size > len(sample) {
 			require.Equal(t, size, len(body), "got %d bytes, want %d", len(body), size)
 		}
 
@@ -243,17 +243,8 @@ func TestTemplateSizesAndJobIDs(t *testing.T) {
 		require.Equal(t, d.JobID(7), job.JobID)
 		require.Equal(t, "completed", job.Status)
 		require.JSONEq(t, `{"customer_id": "cus_1042", "upload_id": 88213}`, string(job.CustomPayload))
-		require.Equal(t, size > 0, bytes.Contains(job.Raw, []byte(paddingField)))
+		require.Equal(t, size > len(sample), bytes.Contains(job.Raw, []byte(paddingField)))
 	}
-}
-
-func TestTemplateSmallerThanSample(t *testing.T) {
-	sample, err := samples.Get("success")
-	require.NoError(t, err)
-	tmpl, err := NewTemplate(sample, 10, 20, "")
-	require.NoError(t, err)
-	require.Greater(t, tmpl.Size(20), 10, "the sample is never cut")
-	require.NotContains(t, string(tmpl.Body(strings.Repeat("j", 20))), paddingField)
 }
 
 func TestIDs(t *testing.T) {
@@ -275,8 +266,7 @@ func TestTemplateMediaURL(t *testing.T) {
 	sample, err := samples.Get("success")
 	require.NoError(t, err)
 	d := IDs{Token: "abcdefghijkl"}
-	jobLen := len(d.JobID(0))
-	tmpl, err := NewTemplate(sample, 2048, jobLen, "http://127.0.0.1:9/media/"+JobIDPlaceholder+".bin?a=1&b=2")
+	tmpl, err := NewTemplate(sample, 2048, "http://127.0.0.1:9/media/"+JobIDPlaceholder+".bin?a=1&b=2")
 	require.NoError(t, err)
 	body := tmpl.Body(d.JobID(3))
 	require.Len(t, body, 2048)
@@ -308,4 +298,20 @@ func TestPeerCounts(t *testing.T) {
 	require.Equal(t, ReceiverCounts{Media: 1, Notify: 3, Alert: 1}, p.Counts())
 	posts, distinct, foreign := p.Keys("msg_")
 	require.Equal(t, []int{4, 3, 1}, []int{posts, distinct, foreign})
+	require.Equal(t, []int{4}, p.PerSecond(time.Now().Add(-500*time.Millisecond)))
+}
+
+// TestPeerDown: while down, notifications and alerts are answered 503,
+// counted per second but not received.
+func TestPeerDown(t *testing.T) {
+	p := &Peer{DownUntil: time.Now().Add(time.Hour)}
+	srv, addr, err := StartPeer("127.0.0.1:0", p)
+	require.NoError(t, err)
+	defer srv.Close()
+	resp, err := http.Post("http://"+addr+NotifyPath, "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Equal(t, ReceiverCounts{}, p.Counts())
+	require.Equal(t, []int{0, 0, 1}, p.PerSecond(time.Now().Add(-2500*time.Millisecond)))
 }

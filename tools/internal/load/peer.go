@@ -31,7 +31,8 @@ const MaxNoticeBytes = 1 << 20
 // serves media files (Media) under /media/ and receives the worker's
 // notifications (POST /notify) and alerts (POST /alert). Each notification
 // is answered 200, printed as one line to Out and appended to Log as one
-// JSON line (Received); Counts and Keys count what it served and received.
+// JSON line (Received); Counts, Keys and PerSecond count what it served
+// and received.
 type Peer struct {
 	// Media holds the files served under /media/, by name.
 	Media fs.FS
@@ -45,10 +46,14 @@ type Peer struct {
 	Verifier *webhook.Verifier
 	// Now is the clock of Received.Time (tests fix it); nil is time.Now.
 	Now func() time.Time
+	// DownUntil, until then, answers every notification and alert 503, as
+	// a gateway in front of a stopped receiver does (loadgen's outage).
+	DownUntil time.Time
 
 	mu     sync.Mutex
 	seen   map[string]int // notifications by kind + " " + Idempotency-Key
 	counts ReceiverCounts
+	times  []time.Time // of every notification and alert request
 }
 
 // Received is one notification or alert as written to Log.
@@ -92,13 +97,21 @@ func (p *Peer) logged(h http.Handler) http.Handler {
 }
 
 func (p *Peer) receive(w http.ResponseWriter, r *http.Request, kind string) {
+	now := p.now()
+	p.mu.Lock()
+	p.times = append(p.times, now)
+	p.mu.Unlock()
+	if now.Before(p.DownUntil) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNoticeBytes))
 	if err != nil {
 		p.printf("%-6s refused: body over %d bytes or unreadable: %v", kind, MaxNoticeBytes, err)
 		answer(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large or unreadable"})
 		return
 	}
-	rec := Received{Time: p.now().UTC(), Kind: kind, IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: "unsigned"}
+	rec := Received{Time: now.UTC(), Kind: kind, IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: "unsigned"}
 	if p.Verifier != nil {
 		if _, err := p.Verifier.Verify(body, r.Header); err != nil {
 			p.printf("%-6s refused (401): %v; is NOTIFY_SECRET the same for the worker and devpeer?", kind, err)
@@ -204,6 +217,22 @@ func (p *Peer) Counts() ReceiverCounts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.counts
+}
+
+// PerSecond counts the notification and alert requests (answered 503
+// while down included) in each second from t0.
+func (p *Peer) PerSecond(t0 time.Time) []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var counts []int
+	for _, at := range p.times {
+		s := max(int(at.Sub(t0)/time.Second), 0)
+		for len(counts) <= s {
+			counts = append(counts, 0)
+		}
+		counts[s]++
+	}
+	return counts
 }
 
 // Keys returns the notifications and alerts received, their distinct

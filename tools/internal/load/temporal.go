@@ -173,7 +173,7 @@ func SummarizeE2E(r Result, d IDs, closed map[string]CloseInfo, wait WaitResult)
 			continue
 		}
 		s.Closed++
-		s.Statuses[statusName(info.Status)]++
+		s.Statuses[info.Status.String()]++
 		lat = append(lat, info.CloseTime.Sub(t0))
 		if info.CloseTime.After(last) {
 			last = info.CloseTime
@@ -185,11 +185,6 @@ func SummarizeE2E(r Result, d IDs, closed map[string]CloseInfo, wait WaitResult)
 		s.Rate = Round3(float64(s.Closed) / d.Seconds())
 	}
 	return s
-}
-
-// statusName turns WORKFLOW_EXECUTION_STATUS_COMPLETED into "Completed".
-func statusName(st enumspb.WorkflowExecutionStatus) string {
-	return st.String()
 }
 
 func (s E2ESummary) String() string {
