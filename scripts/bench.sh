@@ -5,10 +5,11 @@
 # or make cluster's topology in a directory of its own), then writes the
 # topology's page and charts (tools/benchplot: docs/bench/dev.md or
 # docs/bench/cluster.md). The comparisons (loadgen -sides), each run
-# BENCH_RUNS times (4), the order of the sides reversed every other run:
-# ingest against direct starts (the workers paused), end to end against
-# the floors (no optional step: floor0 and bare; every step with
-# NOTIFY_MAX_PER_SECOND=off: floor1 and bare; with its default: floor1);
+# BENCH_RUNS times (4), each on a new stack, the first two sides swapped
+# every other run: ingest against direct starts (the workers paused), end
+# to end against the floors (no optional step: floor0 and bare; every
+# step with NOTIFY_MAX_PER_SECOND=off: floor1 and bare; with its default:
+# floor1);
 # on the dev server also micro-benchmarks, latency against offered rate,
 # body size, memory over 10,000 events and a receiver's 3-minute outage.
 # Every command is in bench-results/<time>/commands.txt, beside its output.
@@ -109,17 +110,24 @@ lg() {
 		failed=$((failed + 1))
 	fi
 }
-# compare NAME EVENTS SIDES ARGS...: $runs runs of lg, the sides' order
-# reversed every other run.
+# compare NAME EVENTS SIDES ARGS...: $runs runs of lg, each on a stack of
+# its own with the settings in $stack (no run inherits another's histories
+# or timers), the first two sides swapped every other run: bare, the
+# heaviest, goes last. ingest pauses the workers (SIGSTOP): on shared
+# cores, a worker handling the first side's workflows would slow the
+# second side more than the first.
 compare() {
-	local name=$1 events=$2 sides=$3 i
+	local name=$1 events=$2 sides=$3 i order
 	shift 3
 	for i in $(seq 1 "$runs"); do
-		fits $((events * 3 / 10 + 30)) "$name-$i" || return 0
+		fits $((events * 3 / 10 + 40)) "$name-$i" || return 0
+		stack_up "${stack[@]}"
+		[ "$name" != ingest ] || kill -STOP $(workers)
 		section "$name, run $i/$runs"
 		order=$sides
-		((i % 2)) || order=$(tr , '\n' <<<"$sides" | tac | paste -sd,)
+		((i % 2)) || order=$(awk -F, -v OFS=, '{ t = $1; $1 = $2; $2 = t; print }' <<<"$sides")
 		lg "$name-$i" "$events" -n "$events" -c 32 -sides "$order" "$@"
+		stack_down
 	done
 }
 
@@ -127,7 +135,6 @@ compare() {
 # the server; its addresses and pids in TEMPORAL_ADDRESS, STACK_WEBHOOK_URLS
 # and STACK_PIDS.
 stack_up() {
-	section "stack: ${*:-no optional step}"
 	echo "== $* ==" >>"$out/stack.log"
 	up=1
 	if [ "$mode" = cluster ]; then
@@ -137,10 +144,11 @@ stack_up() {
 			bin/stack bench start 2>>"$out/stack.log")
 	fi || { echo "bench: the stack did not start:"; tail -30 "$out/stack.log"; exit 1; }
 	eval "$exports"
-	# Until a start goes through: a new namespace reaches the caches of
-	# all of Temporal's services a few seconds after it is created.
+	# Until a start goes through (loadgen's own floor, which the worker
+	# never sees): a new namespace reaches the caches of all of Temporal's
+	# services a few seconds after it is created.
 	for _ in $(seq 30); do
-		! bin/loadgen -url "$STACK_WEBHOOK_URLS" -temporal "$TEMPORAL_ADDRESS" -n 1 -sides direct -wait 0 2>&1 | grep -q 'codes: ok=1' || break
+		[[ $(bin/loadgen -url "$STACK_WEBHOOK_URLS" -temporal "$TEMPORAL_ADDRESS" -n 1 -sides floor0 -wait 30s 2>&1) != *"codes: ok=1"* ]] || break
 		sleep 1
 	done
 }
@@ -160,16 +168,11 @@ if [ "$mode" = dev ]; then
 	"${micro[@]}" | tee "$out/micro.txt"
 fi
 
-# Ingest with the workers paused (SIGSTOP): on shared cores, a worker
-# handling the first side's workflows would slow the second side more
-# than the first. The stack goes with their backlog.
-stack_up "${plain[@]}"
-kill -STOP $(workers)
+stack=("${plain[@]}")
 wait=0 compare ingest $((3 * n)) direct,webhooks
-stack_down
-stack_up "${plain[@]}"
-compare plain "$n" floor0,bare,webhooks
+compare plain "$n" floor0,webhooks,bare
 if [ "$mode" = dev ]; then
+	stack_up
 	# Open loops at rising rates until the server cannot keep up.
 	for r in $rates; do
 		fits $((r * rate_s / 20 + 30)) "sweep-$r" || break
@@ -177,18 +180,18 @@ if [ "$mode" = dev ]; then
 		lg "sweep-$r" $((r * rate_s)) -rate "$r" -d "${rate_s}s"
 		! grep -q '"saturated":true' "$out/sweep-$r.json" || break
 	done
+	stack_down
 	if fits $((big / 40 + 60)) rss; then
-		# A stack that has seen only these events: RSS "after N events".
-		stack_down
 		stack_up
+		section "$big events, memory"
 		lg rss "$big" -n "$big" -c 32 -rss "$STACK_PIDS"
+		stack_down
 	fi
 fi
-stack_down
-
-stack_up "${steps[@]}" NOTIFY_MAX_PER_SECOND=off
-compare steps "$n" floor1,bare,webhooks -receiver "$receiver"
+stack=("${steps[@]}" NOTIFY_MAX_PER_SECOND=off)
+compare steps "$n" floor1,webhooks,bare -receiver "$receiver"
 if [ "$mode" = dev ]; then
+	stack_up "${stack[@]}"
 	for s in $sizes; do
 		events=300 c=32
 		[ "$s" -lt 1048576 ] || events=60 c=8
@@ -198,15 +201,13 @@ if [ "$mode" = dev ]; then
 		section "body $s B, $events events"
 		lg "size-$s" "$events" -n "$events" -c "$c" -size "$s" -receiver "$receiver"
 	done
+	stack_down
 fi
-stack_down
-
-stack_up "${steps[@]}"
+stack=("${steps[@]}")
 compare steps50 "$n" floor1,webhooks -receiver "$receiver"
-stack_down
-
 if [ "$mode" = dev ] && fits $((${outage[1]%s} + 120)) outage; then
 	stack_up "${steps[@]}" NOTIFY_MAX_PER_SECOND=$limit
+	section "a receiver down for ${outage[1]}"
 	wait=15m lg outage "${outage[0]}" -n "${outage[0]}" -c 16 -receiver "$receiver" -receiver-down "${outage[1]}"
 	stack_down
 fi

@@ -128,14 +128,34 @@ func (r *results) page() (string, error) {
 	if len(r.skipped) > 0 {
 		fmt.Fprintf(&b, "\nLeft out to fit the time budget:\n\n```\n%s```\n", r.skipped)
 	}
-	if err := r.summary(&b); err != nil {
-		return "", err
-	}
+	var tables, rows strings.Builder
+	var labels []string
+	var floor, bare []float64
 	for _, c := range comparisons {
-		if reps := r.series(c.name); len(reps) > 0 {
-			fmt.Fprintf(&b, "\n## %s\n\n`%s` (runs alternate the order of the sides; median of the runs):\n\n", c.title, r.commands[r.first(c.name)])
-			compareTable(&b, reps, c.sent)
+		reps := r.series(c.name)
+		if len(reps) == 0 {
+			continue
 		}
+		fmt.Fprintf(&tables, "\n## %s\n\n`%s` (each run on a new stack, the first two sides swapped every other run; median of the runs):\n\n",
+			c.title, r.commands[r.first(c.name)])
+		for _, n := range others(reps[0]) {
+			ratios, cratios := compareTable(&tables, reps, c.sent, n)
+			fmt.Fprintf(&rows, "| %s | %s | **%.3f** (%.3f–%.3f) | %.3f |\n", c.name, n, median(ratios), slices.Min(ratios), slices.Max(ratios), median(cratios))
+			if n == "bare" {
+				bare[len(bare)-1] = median(ratios)
+			} else {
+				labels, floor, bare = append(labels, c.name), append(floor, median(ratios)), append(bare, 0)
+			}
+		}
+		compareNotes(&tables, reps[len(reps)-1], c.sent)
+	}
+	if rows.Len() > 0 {
+		if err := r.ratioChart(labels, floor, bare); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "\n## Ratios\n\nmediaflow's rate over the other side's (runs' median, and range), and the other side's CPU per event over mediaflow's; "+
+			"above 1, mediaflow does better.\n\n![mediaflow against the floors](%s)\n\n| comparison | against | **ratio** (range) | CPU ratio |\n|---|---|---:|---:|\n%s%s",
+			r.chart("ratios"), rows.String(), tables.String())
 	}
 	if len(r.micro) > 0 {
 		fmt.Fprintf(&b, "\n## Handler and start cost (micro-benchmarks)\n\n`%s`:\n\n```\n", r.commands["micro"])
@@ -204,99 +224,45 @@ func cpu(s *load.Side, sent bool) float64 {
 	return c.PerEvent["total"]
 }
 
-// compareTable writes each run of a comparison and the medians: the
-// webhooks' rate over each other side's, and each other side's CPU per
-// event over the webhooks' (both above 1 where mediaflow does better).
-func compareTable(b *strings.Builder, reps []*load.Report, sent bool) {
-	names := others(reps[0])
-	b.WriteString("| run | order | mediaflow/s |")
-	for _, n := range names {
-		fmt.Fprintf(b, " %s/s | **ratio** | CPU ratio |", n)
-	}
-	b.WriteString(" mediaflow CPU ms/event | mediaflow p99 ms | " + map[bool]string{true: "answers", false: "mediaflow closed"}[sent] +
-		" |\n|---|---|---:|" + strings.Repeat("---:|---:|---:|", len(names)) + "---:|---:|---|\n")
-	cols := map[string][]float64{}
+// compareTable writes each run of a comparison against side n and the
+// medians, and returns each run's ratios: the webhooks' rate over n's,
+// and n's CPU per event over the webhooks' (both above 1 where mediaflow
+// does better).
+func compareTable(b *strings.Builder, reps []*load.Report, sent bool, n string) (ratios, cratios []float64) {
+	fmt.Fprintf(b, "\n| run | order | mediaflow/s | %s/s | **ratio** | mediaflow CPU ms/event | %s CPU ms/event | CPU ratio | mediaflow p99 ms | %s |\n"+
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n", n, n, map[bool]string{true: "answers", false: "mediaflow closed"}[sent])
+	var ms, ns []float64
 	for i, rep := range reps {
-		m := rep.Sides["webhooks"]
-		if m == nil {
-			continue
-		}
-		fmt.Fprintf(b, "| %d | %s | %.1f |", i+1, strings.Join(rep.Order, ","), rate(m, sent))
-		cols["m"] = append(cols["m"], rate(m, sent))
-		for _, n := range names {
-			s := rep.Sides[n]
-			ratio, cratio := ratio(rate(m, sent), rate(s, sent)), ratio(cpu(s, sent), cpu(m, sent))
-			cols[n], cols[n+"r"], cols[n+"c"] = append(cols[n], rate(s, sent)), append(cols[n+"r"], ratio), append(cols[n+"c"], cratio)
-			fmt.Fprintf(b, " %.1f | %.3f | %.3f |", rate(s, sent), ratio, cratio)
-		}
+		m, o := rep.Sides["webhooks"], rep.Sides[n]
+		ms, ns = append(ms, rate(m, sent)), append(ns, rate(o, sent))
+		ratios, cratios = append(ratios, ratio(rate(m, sent), rate(o, sent))), append(cratios, ratio(cpu(o, sent), cpu(m, sent)))
+		last := fmt.Sprintf("%.0f | %d/%d %s", m.E2E.Latency.P99, m.E2E.Closed, m.E2E.Started, statuses(m.E2E.Statuses))
 		if sent {
-			var answers []string
-			for _, n := range append([]string{"webhooks"}, names...) {
-				answers = append(answers, n+" "+codes(rep.Sides[n].Sent.Codes))
-			}
-			fmt.Fprintf(b, " %.2f | %.0f | %s |\n", cpu(m, sent), m.Sent.Latency.P99, strings.Join(answers, "; "))
-			continue
+			last = fmt.Sprintf("%.0f | mediaflow %s; %s %s", m.Sent.Latency.P99, codes(m.Sent.Codes), n, codes(o.Sent.Codes))
 		}
-		fmt.Fprintf(b, " %.2f | %.0f | %d/%d %s |\n", cpu(m, sent), m.E2E.Latency.P99, m.E2E.Closed, m.E2E.Started, statuses(m.E2E.Statuses))
+		fmt.Fprintf(b, "| %d | %s | %.1f | %.1f | %.3f | %.2f | %.2f | %.3f | %s |\n", i+1, strings.Join(rep.Order, ","), rate(m, sent), rate(o, sent),
+			ratios[i], cpu(m, sent), cpu(o, sent), cratios[i], last)
 	}
-	fmt.Fprintf(b, "| **median** | | %.1f |", median(cols["m"]))
-	for _, n := range names {
-		fmt.Fprintf(b, " %.1f | **%.3f** | %.3f |", median(cols[n]), median(cols[n+"r"]), median(cols[n+"c"]))
-	}
-	b.WriteString(" | | |\n")
-	last := reps[len(reps)-1]
+	fmt.Fprintf(b, "| **median** | | %.1f | %.1f | **%.3f** | | | %.3f | | |\n", median(ms), median(ns), median(ratios), median(cratios))
+	return ratios, cratios
+}
+
+// compareNotes says what one history of each side held, and where the CPU
+// went, in the last run.
+func compareNotes(b *strings.Builder, last *load.Report, sent bool) {
 	b.WriteString("\nTasks per workflow, from one history of each side (last run):")
-	for _, n := range append([]string{"webhooks"}, names...) {
+	for _, n := range append([]string{"webhooks"}, others(last)...) {
 		if h := last.Sides[n].History; h != nil {
 			fmt.Fprintf(b, " %s %d workflow tasks + %d activity tasks (%d events, %d markers, %d bytes);", n, h.WorkflowTasks, h.ActivityTasks, h.Events, h.Markers, h.Bytes)
 		}
-	}
-	for _, n := range append([]string{"webhooks"}, names...) {
 		if c := last.Sides[n].CPU; c != nil && !sent {
-			fmt.Fprintf(b, " CPU ms per event of %s: %s.", n, perEvent(c))
+			fmt.Fprintf(b, " CPU ms per event: %s.", perEvent(c))
 		}
 	}
 	if rc := last.Receiver; rc != nil {
 		fmt.Fprintf(b, " The receiver served %d downloads and took %d notifications.", rc.Media, rc.Notify)
 	}
 	b.WriteString("\n")
-}
-
-// summary is the ratios of every comparison, median of the runs, and
-// their chart.
-func (r *results) summary(b *strings.Builder) error {
-	var labels []string
-	var floor, bare []float64
-	var rows strings.Builder
-	for _, c := range comparisons {
-		reps := r.series(c.name)
-		if len(reps) == 0 {
-			continue
-		}
-		for _, n := range others(reps[0]) {
-			var ratios, cratios []float64
-			for _, rep := range reps {
-				m, s := rep.Sides["webhooks"], rep.Sides[n]
-				ratios, cratios = append(ratios, ratio(rate(m, c.sent), rate(s, c.sent))), append(cratios, ratio(cpu(s, c.sent), cpu(m, c.sent)))
-			}
-			fmt.Fprintf(&rows, "| %s | %s | **%.3f** (%.3f–%.3f) | %.3f |\n", c.name, n, median(ratios), slices.Min(ratios), slices.Max(ratios), median(cratios))
-			if n == "bare" {
-				bare[len(bare)-1] = median(ratios)
-			} else {
-				labels, floor, bare = append(labels, c.name), append(floor, median(ratios)), append(bare, 0)
-			}
-		}
-	}
-	if rows.Len() == 0 {
-		return nil
-	}
-	if err := r.ratioChart(labels, floor, bare); err != nil {
-		return err
-	}
-	fmt.Fprintf(b, "\n## Ratios\n\nmediaflow's rate over the other side's (runs' median, and range), and the other side's CPU per event over mediaflow's; "+
-		"above 1, mediaflow does better.\n\n![mediaflow against the floors](%s)\n\n| comparison | against | **ratio** (range) | CPU ratio |\n|---|---|---:|---:|\n%s",
-		r.chart("ratios"), rows.String())
-	return nil
 }
 
 func (r *results) sweep(b *strings.Builder) error {
@@ -373,7 +339,7 @@ func (r *results) outage(b *strings.Builder) error {
 		return nil
 	}
 	limit, _ := strconv.ParseFloat(r.env["outage_limit"], 64)
-	if err := r.outageChart(rep, limit); err != nil {
+	if err := r.outageChart(rep.Receiver, limit); err != nil {
 		return err
 	}
 	rc, s, most := rep.Receiver, rep.Sides["webhooks"], slices.Max(append(rep.Receiver.PerSecond, 0))

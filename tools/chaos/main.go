@@ -50,14 +50,18 @@ import (
 const secret = "whsec_Y2hhb3MtdGVzdC1zZWNyZXQtZm9yLWxvb3BiYWNrLW9ubHk="
 
 type options struct {
-	cluster             bool
+	cluster, overload   bool
 	faults, dir, report string
 	n                   int
-	dupRate             float64
-	overload            bool
-	spread, overloadFor time.Duration
-	timeout             time.Duration
+	spread, timeout     time.Duration
 }
+
+// dupRate is the share of events also delivered concurrently as a
+// duplicate; overloadFor the length of the overload phase.
+const (
+	dupRate     = 0.3
+	overloadFor = 30 * time.Second
+)
 
 // Default fault plans, by the names of the processes killed.
 const (
@@ -72,10 +76,7 @@ func main() {
 		devFaults+"; cluster "+clusterFaults+")")
 	flag.IntVar(&o.n, "n", 500, "distinct events to send")
 	flag.DurationVar(&o.spread, "spread", 20*time.Second, "time over which the events are first sent")
-	flag.Float64Var(&o.dupRate, "dup", 0.3, "share of events also delivered concurrently as a duplicate")
 	flag.BoolVar(&o.overload, "overload", false, "also run the overload phase (dev server only)")
-	flag.DurationVar(&o.overloadFor, "overload-for", 30*time.Second, "length of the overload phase")
-	flag.StringVar(&o.dir, "dir", "", "work directory for databases and logs (default: a new temporary one)")
 	flag.StringVar(&o.report, "report", "", "write the figures to this Markdown file")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop everything after this long")
 	flag.Parse()
@@ -95,12 +96,9 @@ func main() {
 func run(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	if o.dir == "" {
-		d, err := os.MkdirTemp("", "mediaflow-chaos-")
-		if err != nil {
-			return err
-		}
-		o.dir = d
+	var err error
+	if o.dir, err = os.MkdirTemp("", "mediaflow-chaos-"); err != nil {
+		return err
 	}
 	fmt.Println("work directory (databases, logs):", o.dir)
 	// The notification target: it counts the Idempotency-Keys it receives.
@@ -135,7 +133,7 @@ func run(o options) error {
 	}
 	rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
 		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
-		DupRate: o.dupRate, Faults: faults, Overload: over}
+		DupRate: dupRate, Faults: faults, Overload: over}
 	fmt.Print("\n", section(rec))
 	if o.report != "" {
 		if err := writeReport(o.report, rec); err != nil {
@@ -220,7 +218,7 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	// concurrently, as a duplicate.
 	var dups atomic.Int32
 	sent := load.Run(ctx, load.Plan{N: o.n, Rate: float64(o.n) / o.spread.Seconds(), MaxInflight: o.n}, func(ctx context.Context, i int) load.Outcome {
-		if rand.Float64() < o.dupRate {
+		if rand.Float64() < dupRate {
 			dups.Add(1)
 			dup := make(chan struct{})
 			go func() {
@@ -285,26 +283,11 @@ func completed(ctx context.Context, tc client.Client, prefix string, only map[st
 	return n, err
 }
 
-// countRuns counts the runs of the workflows whose ID starts with prefix.
-// Visibility lags a little: it polls until the count reaches want or stays
-// put for 5 s.
+// countRuns counts the runs of the workflows whose ID starts with prefix:
+// visibility lags a little, so until it reaches want, at most 30 s.
 func countRuns(ctx context.Context, tc client.Client, prefix string, want int) (int, error) {
-	last, stable := -1, 0
-	for range 60 {
-		n, err := load.Count(ctx, tc, load.PrefixQuery(prefix))
-		if err != nil || n == want {
-			return n, err
-		}
-		if n == last {
-			if stable++; stable >= 10 {
-				return n, nil
-			}
-		} else {
-			last, stable = n, 0
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	return last, nil
+	w, err := load.WaitCount(ctx, tc, load.PrefixQuery(prefix), func(n int) bool { return n >= want }, 30*time.Second, nil)
+	return w.Count, err
 }
 
 // loadAverage is the machine's 1-minute load average (0 where /proc has

@@ -35,7 +35,7 @@ func (r *overloadResult) ok() bool {
 // to end per second, closed loop), then restarts the server limited to that
 // rate and offers four times as much, open loop, each event tried once.
 func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options) (*overloadResult, error) {
-	res := &overloadResult{Duration: o.overloadFor}
+	res := &overloadResult{Duration: overloadFor}
 	s, err := newSender(sys.urls)
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options
 	start := time.Now()
 	res.CalibrationEvents = len(acked(load.Run(ctx, load.Plan{Duration: 10 * time.Second, Conc: 16}, s.once), s.ids))
 	if w, err := load.WaitClosed(ctx, tc, s.ids.EventPrefix(), res.CalibrationEvents, 5*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
-		return nil, fmt.Errorf("calibration: %d workflows not closed after %.0f s (%v)", res.CalibrationEvents-w.Closed, w.Seconds, err)
+		return nil, fmt.Errorf("calibration: %d workflows not closed after %.0f s (%v)", res.CalibrationEvents-w.Count, w.Seconds, err)
 	}
 	res.CalibrationCompletedTime = time.Since(start)
 	res.Sustainable = float64(res.CalibrationEvents) / res.CalibrationCompletedTime.Seconds()
@@ -61,7 +61,7 @@ func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options
 	if s, err = newSender(sys.urls); err != nil {
 		return nil, err
 	}
-	res.Sent = int(res.Offered * o.overloadFor.Seconds())
+	res.Sent = int(res.Offered * overloadFor.Seconds())
 	start = time.Now()
 	ackedIDs := acked(load.Run(ctx, load.Plan{N: res.Sent, Rate: res.Offered, MaxInflight: res.Sent}, s.once), s.ids)
 	res.Acked = len(ackedIDs)

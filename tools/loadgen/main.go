@@ -200,7 +200,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rep.Drain = &w
 		fmt.Fprintf(human, "drain  mediaflow's task queue quiet after %.1f s%s\n", w.Seconds, waitNote(w))
 	}
 	t0 := time.Now()
@@ -279,7 +278,7 @@ func runSides(ctx context.Context, o options, p load.Plan, tc client.Client, h *
 func runSide(ctx context.Context, o options, p load.Plan, tc client.Client, name string, send load.SendFunc, ids load.IDs, human io.Writer) (*load.Side, error) {
 	cpu0 := sampleCPU(o.cpu)
 	res := load.Run(ctx, p, send)
-	s := &load.Side{Sent: load.SummarizePhase(name, p, res), SentCPU: cpuBetween(cpu0, sampleCPU(o.cpu), len(res.Records))}
+	s := &load.Side{Sent: load.SummarizePhase(name, res), SentCPU: cpuBetween(cpu0, sampleCPU(o.cpu), len(res.Records))}
 	s.Saturated = p.Rate > 0 && saturated(p.Rate, s.Sent)
 	fmt.Fprintln(human, s.Sent)
 	if s.SentCPU != nil {

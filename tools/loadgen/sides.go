@@ -37,9 +37,11 @@ var floorActivities = map[string]int{"LoadgenFloor0": 0, "LoadgenFloor1": 1, "Lo
 const noopActivity = "LoadgenNoop"
 
 // floorWorkflow runs its type's number of no-op activities, one after the
-// other.
+// other. Each leaves Temporal a timeout timer due 30 s after it starts, as
+// mediaflow's download leaves its heartbeat timeout's: a side's leftover
+// timers fire while the next side runs, whichever goes first.
 func floorWorkflow(ctx workflow.Context, in mediaflow.MediaCompletedInput) error {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	for range floorActivities[workflow.GetInfo(ctx).WorkflowType.Name] {
 		if err := workflow.ExecuteActivity(ctx, noopActivity, in.EventID).Get(ctx, nil); err != nil {
 			return err

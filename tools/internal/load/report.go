@@ -15,7 +15,6 @@ type Report struct {
 	// Order is the sides in the order they ran.
 	Order    []string         `json:"order,omitempty"`
 	Sides    map[string]*Side `json:"sides,omitempty"`
-	Drain    *WaitResult      `json:"drain,omitempty"`
 	RSS      []RSSSample      `json:"rss_samples,omitempty"`
 	Receiver *ReceiverCounts  `json:"receiver,omitempty"`
 }
