@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/internal/samples"
@@ -313,4 +314,30 @@ func TestPeerDown(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Equal(t, ReceiverCounts{}, p.Counts())
 	require.Equal(t, []int{0, 0, 1}, p.PerSecond(time.Now().Add(-2500*time.Millisecond)))
+}
+
+// TestSummarizeE2E: the rate counts the closes up to the 95th percentile
+// of the close times, so one straggler does not make it; events not of
+// the phase, or not started by it, are left out.
+func TestSummarizeE2E(t *testing.T) {
+	start := time.Unix(1000, 0)
+	d := IDs{Token: "tok"}
+	res := Result{Start: start}
+	closed := map[string]CloseInfo{"msg_other_1": {CloseTime: start}}
+	for i := range 40 {
+		res.Records = append(res.Records, Record{I: i, Base: start, Out: Outcome{Code: "200", Status: "started"}})
+		at := start.Add(time.Duration(i+1) * 100 * time.Millisecond) // 10 a second
+		if i == 39 {
+			at = start.Add(time.Minute) // a straggler
+		}
+		closed[d.EventID(i)] = CloseInfo{Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, CloseTime: at}
+	}
+	res.Records = append(res.Records, Record{I: 40, Base: start, Out: Outcome{Code: "503"}})
+	closed[d.EventID(40)] = CloseInfo{CloseTime: start}
+	s := SummarizeE2E(res, d, closed, WaitResult{})
+	require.Equal(t, 40, s.Started)
+	require.Equal(t, 40, s.Closed)
+	require.Equal(t, map[string]int{"Completed": 40}, s.Statuses)
+	require.Equal(t, 60.0, s.Seconds)
+	require.Equal(t, 10.0, s.Rate, "38 closes in 3.8 s")
 }
