@@ -136,7 +136,7 @@ func (r *results) page() (string, error) {
 		if len(reps) == 0 {
 			continue
 		}
-		fmt.Fprintf(&tables, "\n## %s\n\n`%s` (each run on a new stack, the first two sides swapped every other run; median of the runs):\n\n",
+		fmt.Fprintf(&tables, "\n## %s\n\n`%s` (each run on a new stack, the first two sides swapped every other run; median of the runs):\n",
 			c.title, r.commands[r.first(c.name)])
 		for _, n := range others(reps[0]) {
 			ratios, cratios := compareTable(&tables, reps, c.sent, n)

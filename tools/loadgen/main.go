@@ -204,7 +204,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	t0 := time.Now()
 	if recv != nil {
-		recv.DownUntil = t0.Add(o.down)
+		// No workflow closes while the receiver is down: that is no stall.
+		recv.DownUntil, load.StallAfter = t0.Add(o.down), load.StallAfter+o.down
 	}
 	h := newHTTPTarget(o, tmpl)
 	var rss *rssSampler

@@ -20,7 +20,7 @@ const pollEvery = 500 * time.Millisecond
 
 // StallAfter ends a wait that sees no progress for this long (no worker
 // running, a workflow stuck in retries): the report then says so.
-const StallAfter = 60 * time.Second
+var StallAfter = 60 * time.Second
 
 // Count returns the number of executions matching query.
 func Count(ctx context.Context, c client.Client, query string) (int, error) {
