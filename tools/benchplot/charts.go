@@ -172,13 +172,14 @@ func (r *results) ratioChart(labels []string, floor, bare []float64) error {
 		p.Add(bars)
 		p.Legend.Add([]string{"against its floor (ingest: direct starts)", "against the bare shape"}[i], bars)
 	}
-	for _, goal := range []float64{0.9, 1} {
+	for i, goal := range []float64{0.9, 1} {
 		l, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: goal}, {X: float64(len(labels)) - 0.5, Y: goal}})
 		if err != nil {
 			return err
 		}
 		l.Color, l.Dashes = grey, []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
+		p.Legend.Add([]string{"0.9: the goal against the floors", "1.0: the goal against direct starts"}[i], l)
 	}
 	p.NominalX(labels...)
 	return p.Save(8*vg.Inch, 5*vg.Inch, r.charts+"-ratios.png")

@@ -224,7 +224,7 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 			go func() {
 				defer close(dup)
 				time.Sleep(time.Duration(rand.Int64N(int64(300 * time.Millisecond))))
-				s.once(ctx, i)
+				s.Send(ctx, i)
 			}()
 			defer func() { <-dup }()
 		}
@@ -234,9 +234,9 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 		return nil, ctx.Err()
 	}
 	<-faultsDone
-	res.Acked, res.DupsSent = len(acked(sent, s.ids)), int(dups.Load())
+	res.Acked, res.DupsSent = len(acked(sent, s.IDs)), int(dups.Load())
 
-	prefix := s.ids.EventPrefix()
+	prefix := s.IDs.EventPrefix()
 	if w, err := load.WaitClosed(ctx, tc, prefix, o.n, 10*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
 		fmt.Printf("waiting for workflows: %v (%+v)\n", err, w)
 	}
@@ -252,9 +252,9 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 		return nil, err
 	}
 	res.Posts, res.DistinctKeys, res.ForeignKeys = target.Keys(prefix)
-	t := s.tally()
-	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.deliveries, t.transport, t.perURL, t.codes
-	res.DupAnswers, res.FiveXX = t.duplicates, t.fiveXX()
+	t := s.Tally()
+	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.Deliveries, t.Transport, t.PerURL, t.Codes
+	res.DupAnswers, res.FiveXX = t.Duplicates, fiveXX(t)
 	res.Elapsed, res.LoadEnd = time.Since(start), loadAverage()
 	return res, nil
 }

@@ -42,8 +42,8 @@ func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options
 	}
 	// Calibrate: 16 senders for 10 s, then until all complete.
 	start := time.Now()
-	res.CalibrationEvents = len(acked(load.Run(ctx, load.Plan{Duration: 10 * time.Second, Conc: 16}, s.once), s.ids))
-	if w, err := load.WaitClosed(ctx, tc, s.ids.EventPrefix(), res.CalibrationEvents, 5*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
+	res.CalibrationEvents = len(acked(load.Run(ctx, load.Plan{Duration: 10 * time.Second, Conc: 16}, s.Send), s.IDs))
+	if w, err := load.WaitClosed(ctx, tc, s.IDs.EventPrefix(), res.CalibrationEvents, 5*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
 		return nil, fmt.Errorf("calibration: %d workflows not closed after %.0f s (%v)", res.CalibrationEvents-w.Count, w.Seconds, err)
 	}
 	res.CalibrationCompletedTime = time.Since(start)
@@ -63,20 +63,20 @@ func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options
 	}
 	res.Sent = int(res.Offered * overloadFor.Seconds())
 	start = time.Now()
-	ackedIDs := acked(load.Run(ctx, load.Plan{N: res.Sent, Rate: res.Offered, MaxInflight: res.Sent}, s.once), s.ids)
+	ackedIDs := acked(load.Run(ctx, load.Plan{N: res.Sent, Rate: res.Offered, MaxInflight: res.Sent}, s.Send), s.IDs)
 	res.Acked = len(ackedIDs)
-	t := s.tally()
-	res.Codes, res.Transport = t.codes, t.transport
+	t := s.Tally()
+	res.Codes, res.Transport = t.Codes, t.Transport
 
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	res.ServerUp = sys.st.Running("server") && stack.HTTPReady(sys.serverURL+"/healthz")(hctx) == nil
 	cancel()
 
-	if _, err := load.WaitClosed(ctx, tc, s.ids.EventPrefix(), res.Acked, 10*time.Minute, nil); err != nil {
+	if _, err := load.WaitClosed(ctx, tc, s.IDs.EventPrefix(), res.Acked, 10*time.Minute, nil); err != nil {
 		fmt.Println("waiting for workflows:", err)
 	}
 	res.CompletionTime = time.Since(start)
-	res.Completed, err = completed(ctx, tc, s.ids.EventPrefix(), ackedIDs)
+	res.Completed, err = completed(ctx, tc, s.IDs.EventPrefix(), ackedIDs)
 	res.NotCompleted = res.Acked - res.Completed
 	return res, err
 }

@@ -207,7 +207,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// No workflow closes while the receiver is down: that is no stall.
 		recv.DownUntil, load.StallAfter = t0.Add(o.down), load.StallAfter+o.down
 	}
-	h := newHTTPTarget(o, tmpl)
+	conns := map[bool]int{true: maxInflight, false: o.conc}[o.rate > 0]
+	h := load.NewSender(o.urls, o.secret, conns, func(_ int, jobID string) []byte { return tmpl.Body(jobID) })
 	var rss *rssSampler
 	if len(o.rss) > 0 {
 		rss = startRSSSampler(ctx, o.rss, h, tc)
@@ -233,7 +234,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // runSides runs each side in turn, and prints the webhooks' ratios to the
 // others.
-func runSides(ctx context.Context, o options, p load.Plan, tc client.Client, h *httpTarget, tmpl load.Template, rep *load.Report, human io.Writer) error {
+func runSides(ctx context.Context, o options, p load.Plan, tc client.Client, h *load.Sender, tmpl load.Template, rep *load.Report, human io.Writer) error {
 	// The server's own start deadline (START_TIMEOUT's default).
 	server, err := config.LoadServer(config.Environ{"ANIMUS_WEBHOOK_SECRET": o.secret})
 	if err != nil {
@@ -242,7 +243,7 @@ func runSides(ctx context.Context, o options, p load.Plan, tc client.Client, h *
 	var workers *floorWorkers
 	defer func() { workers.Stop() }()
 	for _, name := range o.sides {
-		send, ids := h.send, h.ids
+		send, ids := h.Send, h.IDs
 		if name != "webhooks" {
 			d := &directTarget{c: tc, taskQueue: mediaflow.DefaultTaskQueue, workflowType: mediaflow.WorkflowType, timeout: server.StartTimeout,
 				tmpl: tmpl, ids: load.IDs{Token: load.NewToken()}}

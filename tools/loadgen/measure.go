@@ -146,21 +146,21 @@ type rssSampler struct {
 
 // startRSSSampler samples refs' memory, h's answers and the closed
 // workflows whose IDs start with h's prefix (one count query per sample).
-func startRSSSampler(ctx context.Context, refs []procRef, h *httpTarget, tc client.Client) *rssSampler {
+func startRSSSampler(ctx context.Context, refs []procRef, h *load.Sender, tc client.Client) *rssSampler {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &rssSampler{stop: cancel, done: make(chan struct{})}
 	start := time.Now()
 	go func() {
 		defer close(s.done)
 		for t := time.NewTicker(time.Second); ; {
-			sm := load.RSSSample{Seconds: load.Round3(time.Since(start).Seconds()), Answered: h.answered.Load(), Closed: -1, RSSMiB: map[string]float64{}}
+			sm := load.RSSSample{Seconds: load.Round3(time.Since(start).Seconds()), Answered: int64(h.Tally().Deliveries), Closed: -1, RSSMiB: map[string]float64{}}
 			for _, r := range refs {
 				if m, err := rssMiB(r.PID); err == nil {
 					sm.RSSMiB[r.Name] = m
 				}
 			}
 			cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-			if n, err := load.Count(cctx, tc, load.PrefixQuery(h.ids.EventPrefix())+` AND ExecutionStatus != "Running"`); err == nil {
+			if n, err := load.Count(cctx, tc, load.PrefixQuery(h.IDs.EventPrefix())+` AND ExecutionStatus != "Running"`); err == nil {
 				sm.Closed = n
 			}
 			ccancel()

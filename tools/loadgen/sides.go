@@ -4,12 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"strconv"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -21,7 +15,6 @@ import (
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/tools/internal/load"
-	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
 )
 
 // sideKinds are -sides' names, with the workflow type of the floors.
@@ -124,53 +117,4 @@ func (d *directTarget) send(ctx context.Context, i int) load.Outcome {
 		return load.Outcome{Code: "ok", Status: "duplicate"}
 	}
 	return load.Outcome{Code: "error:" + serviceerror.ToStatus(err).Code().String()} // error:DeadlineExceeded, error:NotFound…
-}
-
-// httpTarget posts signed events to the webhook URLs (in turn) over one
-// shared client.
-type httpTarget struct {
-	urls   []string
-	secret string
-	client *http.Client
-	tmpl   load.Template
-	ids    load.IDs
-	// answered counts the answers so far (any code), for -rss.
-	answered *atomic.Int64
-}
-
-func newHTTPTarget(o options, tmpl load.Template) *httpTarget {
-	conns := o.conc
-	if o.rate > 0 {
-		conns = maxInflight
-	}
-	tr := &http.Transport{
-		Proxy:               nil, // the target is this machine
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	return &httpTarget{urls: o.urls, secret: o.secret, tmpl: tmpl, ids: load.IDs{Token: load.NewToken()}, answered: &atomic.Int64{},
-		client: &http.Client{Transport: tr, Timeout: 15 * time.Second, // Svix waits 15 s
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (h *httpTarget) send(ctx context.Context, i int) load.Outcome {
-	a, err := svixsim.Deliver(ctx, h.client, h.urls[i%len(h.urls)], h.secret, h.ids.EventID(i), h.tmpl.Body(h.ids.JobID(i)))
-	h.answered.Add(1)
-	var ne net.Error
-	switch {
-	case err == nil:
-		return load.Outcome{Code: strconv.Itoa(a.Code), Status: a.Status}
-	case errors.Is(err, context.Canceled):
-		return load.Outcome{Code: "error:canceled"}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return load.Outcome{Code: "error:timeout"}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return load.Outcome{Code: "error:refused"}
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return load.Outcome{Code: "error:reset"}
-	}
-	return load.Outcome{Code: "error:other"}
 }

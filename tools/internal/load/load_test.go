@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/internal/samples"
+	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
 func durations(ms ...int) []time.Duration {
@@ -340,4 +342,27 @@ func TestSummarizeE2E(t *testing.T) {
 	require.Equal(t, map[string]int{"Completed": 40}, s.Statuses)
 	require.Equal(t, 60.0, s.Seconds)
 	require.Equal(t, 10.0, s.Rate, "38 closes in 3.8 s")
+}
+
+// TestSenderTallies: each attempt is signed, counted by server and
+// answer; a server that is gone is a transport error named by its kind.
+func TestSenderTallies(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	v, err := webhook.NewVerifier([]string{secret})
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if _, err := v.Verify(body, r.Header); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, `{"status":"duplicate"}`)
+	}))
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	s := NewSender([]string{srv.URL, gone.URL}, secret, 2, func(i int, jobID string) []byte { return []byte(`{"job":"` + jobID + `"}`) })
+	require.Equal(t, Outcome{Code: "200", Status: "duplicate"}, s.Send(context.Background(), 0))
+	require.Equal(t, Outcome{Code: "error:refused"}, s.Send(context.Background(), 1))
+	tally := s.Tally()
+	require.Equal(t, Tally{Deliveries: 2, Transport: 1, Duplicates: 1, Codes: map[int]int{200: 1}, PerURL: map[string]int{srv.URL: 1, gone.URL: 1}}, tally)
 }
