@@ -80,16 +80,16 @@ func (p *Peer) Handler() http.Handler {
 	return mux
 }
 
-// logged prints one line per media request: what was asked and the
-// status.
+// logged prints one line per media request: what was asked, the status
+// and the bytes sent.
 func (p *Peer) logged(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
+		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(cw, r)
 		p.mu.Lock()
 		p.counts.Media++
 		p.mu.Unlock()
-		p.printf("media  %s %s: %d", r.Method, r.URL.Path, sw.status)
+		p.printf("media  %s %s: %d, %d bytes", r.Method, r.URL.Path, cw.status, cw.n)
 	})
 }
 
@@ -168,15 +168,22 @@ func (p *Peer) printf(format string, args ...any) {
 	}
 }
 
-// statusWriter records the status written.
-type statusWriter struct {
+// countingWriter records the status and the number of body bytes written.
+type countingWriter struct {
 	http.ResponseWriter
 	status int
+	n      int
 }
 
-func (s *statusWriter) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
+func (c *countingWriter) WriteHeader(code int) {
+	c.status = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += n
+	return n, err
 }
 
 // Counts returns what was served and received so far.
