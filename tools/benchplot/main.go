@@ -59,6 +59,7 @@ type results struct {
 	dir      string
 	env      map[string]string       // env.txt's "key: value" lines
 	commands map[string]string       // commands.txt's command lines by run name
+	ran      []string                // the run names, in the order they ran
 	reports  map[string]*load.Report // by file name without ".json"
 	micro    []byte                  // micro.txt
 	skipped  []byte                  // skipped.txt: what the budget left out
@@ -79,7 +80,7 @@ func readDir(dir string) (*results, error) {
 	cmds, _ := os.ReadFile(filepath.Join(dir, "commands.txt"))
 	for line := range strings.Lines(string(cmds)) {
 		if name, cmd, ok := strings.Cut(strings.TrimSpace(line), "\t"); ok {
-			r.commands[name] = cmd
+			r.commands[name], r.ran = cmd, append(r.ran, name)
 		}
 	}
 	r.micro, _ = os.ReadFile(filepath.Join(dir, "micro.txt"))
@@ -265,49 +266,47 @@ func compareNotes(b *strings.Builder, last *load.Report, sent bool) {
 	b.WriteString("\n")
 }
 
-func (r *results) sweep(b *strings.Builder) error {
-	reps := r.series("sweep")
+// seriesSection writes the section of the series name-N (rates, body
+// sizes): its command, its chart, drawn by draw, and a row per run.
+func (r *results) seriesSection(b *strings.Builder, name, title, header string, draw func([]*load.Report) error, row func(*load.Report, *load.Side) string) error {
+	reps := r.series(name)
 	if len(reps) == 0 {
 		return nil
 	}
-	if err := r.ackVsRate(reps); err != nil {
+	if err := draw(reps); err != nil {
 		return err
 	}
-	fmt.Fprintf(b, "\n## Acknowledgement latency against offered rate\n\n`%s` (and -rate for each rate, until the server cannot keep up)\n\n"+
-		"![Acknowledgement p50 and p99 against offered rate](%s)\n\n"+
-		"| offered/s | answered/s | p50 ms | p90 ms | p99 ms | codes | |\n|---:|---:|---:|---:|---:|---|---|\n", r.commands[r.first("sweep")], r.chart("sweep"))
+	fmt.Fprintf(b, "\n## %[1]s\n\n`%[2]s` (and the same for each)\n\n![%[1]s](%[3]s)\n\n%[4]s\n", title, r.commands[r.first(name)], r.chart(name), header)
 	for _, rep := range reps {
-		s := rep.Sides["webhooks"]
-		fmt.Fprintf(b, "| %g | %.1f | %.1f | %.1f | %.1f | %s | %s |\n", rep.Rate, s.Sent.Rate, s.Sent.Latency.P50, s.Sent.Latency.P90,
-			s.Sent.Latency.P99, codes(s.Sent.Codes), map[bool]string{true: "saturated"}[s.Saturated])
+		b.WriteString(row(rep, rep.Sides["webhooks"]) + "\n")
 	}
 	return nil
 }
 
+func (r *results) sweep(b *strings.Builder) error {
+	return r.seriesSection(b, "sweep", "Acknowledgement latency against offered rate (open loop, until the server cannot keep up)",
+		"| offered/s | answered/s | p50 ms | p90 ms | p99 ms | codes | |\n|---:|---:|---:|---:|---:|---|---|", r.ackVsRate,
+		func(rep *load.Report, s *load.Side) string {
+			return fmt.Sprintf("| %g | %.1f | %.1f | %.1f | %.1f | %s | %s |", rep.Rate, s.Sent.Rate, s.Sent.Latency.P50, s.Sent.Latency.P90,
+				s.Sent.Latency.P99, codes(s.Sent.Codes), map[bool]string{true: "saturated"}[s.Saturated])
+		})
+}
+
 func (r *results) sizes(b *strings.Builder) error {
-	reps := r.series("size")
-	if len(reps) == 0 {
-		return nil
-	}
-	if err := r.bySize(reps); err != nil {
-		return err
-	}
-	fmt.Fprintf(b, "\n## Body size\n\n`%s` (and -size for each size)\n\n![Acknowledgement latency against body size](%s)\n\n"+
-		"| body | events | webhooks/s | ack p50 ms | ack p99 ms | completed/s | closed | codes |\n|---:|---:|---:|---:|---:|---:|---|---|\n",
-		r.commands[r.first("size")], r.chart("size"))
-	for _, rep := range reps {
-		s := rep.Sides["webhooks"]
-		fmt.Fprintf(b, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %d/%d %s | %s |\n", humanBytes(rep.BodyBytes), s.Sent.Requests, s.Sent.Rate,
-			s.Sent.Latency.P50, s.Sent.Latency.P99, s.E2E.Rate, s.E2E.Closed, s.E2E.Started, statuses(s.E2E.Statuses), codes(s.Sent.Codes))
-	}
-	return nil
+	return r.seriesSection(b, "size", "Acknowledgement latency against body size",
+		"| body | events | webhooks/s | ack p50 ms | ack p99 ms | completed/s | closed | codes |\n|---:|---:|---:|---:|---:|---:|---|---|", r.bySize,
+		func(rep *load.Report, s *load.Side) string {
+			return fmt.Sprintf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %d/%d %s | %s |", humanBytes(rep.BodyBytes), s.Sent.Requests, s.Sent.Rate,
+				s.Sent.Latency.P50, s.Sent.Latency.P99, s.E2E.Rate, s.E2E.Closed, s.E2E.Started, statuses(s.E2E.Statuses), codes(s.Sent.Codes))
+		})
 }
 
 // first is the name of the first run of a series, for its command.
 func (r *results) first(prefix string) string {
-	names := slices.Sorted(maps.Keys(r.commands))
-	i := slices.IndexFunc(names, func(n string) bool { return strings.HasPrefix(n, prefix+"-") })
-	return names[max(i, 0)]
+	if i := slices.IndexFunc(r.ran, func(n string) bool { return strings.HasPrefix(n, prefix+"-") }); i >= 0 {
+		return r.ran[i]
+	}
+	return ""
 }
 
 func (r *results) rss(b *strings.Builder) error {
