@@ -251,19 +251,23 @@ func compareTable(b *strings.Builder, reps []*load.Report, sent bool, n string) 
 // compareNotes says what one history of each side held, and where the CPU
 // went, in the last run.
 func compareNotes(b *strings.Builder, last *load.Report, sent bool) {
-	b.WriteString("\nTasks per workflow, from one history of each side (last run):")
+	var notes []string
 	for _, n := range append([]string{"webhooks"}, others(last)...) {
+		name := strings.Replace(n, "webhooks", "mediaflow", 1)
 		if h := last.Sides[n].History; h != nil {
-			fmt.Fprintf(b, " %s %d workflow tasks + %d activity tasks (%d events, %d markers, %d bytes);", n, h.WorkflowTasks, h.ActivityTasks, h.Events, h.Markers, h.Bytes)
+			notes = append(notes, fmt.Sprintf("%s %d workflow tasks + %d activity tasks (%d events, %d markers, %d bytes)",
+				name, h.WorkflowTasks, h.ActivityTasks, h.Events, h.Markers, h.Bytes))
 		}
 		if c := last.Sides[n].CPU; c != nil && !sent {
-			fmt.Fprintf(b, " CPU ms per event: %s.", perEvent(c))
+			notes = append(notes, fmt.Sprintf("%s CPU ms per event %s", name, perEvent(c)))
 		}
 	}
 	if rc := last.Receiver; rc != nil {
-		fmt.Fprintf(b, " The receiver served %d downloads and took %d notifications.", rc.Media, rc.Notify)
+		notes = append(notes, fmt.Sprintf("the receiver served %d downloads and took %d notifications", rc.Media, rc.Notify))
 	}
-	b.WriteString("\n")
+	if len(notes) > 0 {
+		fmt.Fprintf(b, "\nThe last run, one history of each side and the CPU time: %s.\n", strings.Join(notes, "; "))
+	}
 }
 
 // seriesSection writes the section of the series name-N (rates, body
@@ -377,13 +381,16 @@ func median(xs []float64) float64 {
 	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
 
-// perEvent is "loadgen 0.8, temporal 21.7, …, total 29.7".
+// perEvent is "29.7 (loadgen 0.8, temporal 21.7, …)", without the
+// processes that used none.
 func perEvent(c *load.CPUReport) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(c.PerEvent)) {
-		parts = append(parts, fmt.Sprintf("%s %.1f", k, c.PerEvent[k]))
+		if v := c.PerEvent[k]; k != "total" && v >= 0.05 {
+			parts = append(parts, fmt.Sprintf("%s %.1f", k, v))
+		}
 	}
-	return strings.Join(parts, ", ")
+	return fmt.Sprintf("%.1f (%s)", c.PerEvent["total"], strings.Join(parts, ", "))
 }
 
 func humanBytes(n int) string {
