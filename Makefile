@@ -100,15 +100,17 @@ chaos: temporal-cli
 chaos-cluster: temporal-cli bin/temporal-server bin/temporal-sql-tool
 	go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
 
-## bench: micro-benchmarks and load runs on 127.0.0.1 (at most 30 minutes); rewrites BENCHMARKS.md and its charts
+## bench: mediaflow against Temporal's own floor on the dev server, 127.0.0.1 (at most 30 minutes); rewrites
+## docs/bench/dev.md and its charts (BENCHMARKS.md links them)
 bench: temporal-cli
 	scripts/bench.sh
 
-## bench-quick: the same, tiny (about a minute); the report goes to bench-results/<time>/ only
+## bench-quick: the same, tiny (about a minute and a half); its page goes to bench-results/<time>/ only
 bench-quick: temporal-cli
 	QUICK=1 scripts/bench.sh
 
-## bench-cluster: the comparisons on make cluster's topology (PostgreSQL, Temporal 1.31, 2 servers, 2 workers)
+## bench-cluster: the comparisons on make cluster's topology (PostgreSQL, Temporal 1.31, 2 servers, 2 workers), in a
+## directory of its own (at most 30 minutes; needs the cluster's ports); rewrites docs/bench/cluster.md
 bench-cluster: cluster-tools
 	BENCH_MODE=cluster scripts/bench.sh
 

@@ -1,265 +1,222 @@
 #!/usr/bin/env bash
-# Reproduces BENCHMARKS.md on this machine, loopback only, unattended, in
-# at most BENCH_BUDGET seconds (default 1800: 30 minutes), then redraws its
-# charts and tables (tools/benchplot):
-#   1. micro-benchmarks: the handler's own cost (internal/httpapi) and the
-#      workflow start as the server makes it (internal/app);
-#   2. on a dev server stack of its own (tools/stack: the Temporal dev
-#      server in memory, bin/server and bin/worker), the worker with no
-#      optional step: webhook ingest against direct ExecuteWorkflow
-#      starts (loadgen -baseline), mediaflow end to end against a bare
-#      workflow of the same shape (loadgen -bare), acknowledgement latency
-#      against offered rate (loadgen -sweep) and memory over 10,000 events
-#      (loadgen -rss);
-#   3. a new stack, the worker with every step configured (media from, and
-#      notifications to, loadgen's loopback receiver): end to end against
-#      the bare workflow, and against body size.
-# Each comparison runs BENCH_RUNS times (4), alternating which side goes
-# first (an even count, so each order counts as much: the second side runs
-# on a dev server holding the first side's histories, which slows it); the
-# tables give each run and the median. Every run's command is in
-# commands.txt and its raw output in bench-results/<time>/.
+# Measures mediaflow against Temporal's own floor on this machine, on
+# loopback, unattended, in at most BENCH_BUDGET seconds (1800), each
+# comparison on a stack of its own (tools/stack: a dev server in memory,
+# or make cluster's topology in a directory of its own), then writes the
+# topology's page and charts (tools/benchplot: docs/bench/dev.md or
+# docs/bench/cluster.md). The comparisons (loadgen -sides), each run
+# BENCH_RUNS times (4), each on a new stack, the first two sides swapped
+# every other run: ingest against direct starts (the workers paused), end
+# to end against the floors (no optional step: floor0 and bare; every
+# step with NOTIFY_MAX_PER_SECOND=off: floor1 and bare; with its default:
+# floor1);
+# on the dev server also micro-benchmarks, latency against offered rate,
+# body size, memory over 10,000 events and a receiver's 3-minute outage.
+# Every command is in bench-results/<time>/commands.txt, beside its output.
 #
-#   scripts/bench.sh                      # the full report (make bench)
-#   QUICK=1 scripts/bench.sh              # a tiny version (make bench-quick): charts and
-#                                         # document go to bench-results/<time>/, not the repo
-#   BENCH_MODE=cluster scripts/bench.sh   # the comparisons on make cluster's topology
-#                                         # (make bench-cluster): PostgreSQL, Temporal 1.31,
-#                                         # two servers, two workers
+#   scripts/bench.sh                      # make bench: docs/bench/dev.md
+#   QUICK=1 scripts/bench.sh              # make bench-quick: tiny, the page stays in bench-results/<time>/
+#   BENCH_MODE=cluster scripts/bench.sh   # make bench-cluster: docs/bench/cluster.md
 #
-# Settings: BENCH_BUDGET (s), BENCH_RUNS, BENCH_SIZE (body bytes, 1024),
-# BENCH_C (32), BENCH_N (events per comparison), BENCH_RECEIVER_PORT
-# (18560), BENCH_KEEP=1 (keep the temporary directory), BENCH_NO_DOC=1 (leave BENCHMARKS.md alone),
-# BENCH_ONLY (some of: micro ingest bare-plain sweep rss bare-steps size; a
-# report of part of the sections is drawn with the other parts' results:
-# bin/benchplot -results DIR,DIR).
+# Settings: BENCH_BUDGET (s), BENCH_RUNS, BENCH_N (events per side),
+# BENCH_NO_DOC=1 (the page stays in bench-results/<time>/ too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-
-mode=${BENCH_MODE:-dev}
-quick=${QUICK:-}
-case $mode in
-dev) stack=(bin/stack bench) ;;
-cluster) stack=(bin/stack cluster) ;;
-*) echo "bench: BENCH_MODE must be dev or cluster" >&2; exit 2 ;;
-esac
-
-size=${BENCH_SIZE:-1024}
-conc=${BENCH_C:-32}
+mode=${BENCH_MODE:-dev} quick=${QUICK:-}
+[ "$mode" = dev ] || [ "$mode" = cluster ] || { echo "bench: BENCH_MODE must be dev or cluster" >&2; exit 2; }
 if [ -n "$quick" ]; then
-	budget=${BENCH_BUDGET:-300} runs=${BENCH_RUNS:-1} n=${BENCH_N:-60} ingest_n=100 big=300
-	count=1 benchtime=200x sweep_rates=10,20 sweep_d=2s sizes="1024 65536"
+	budget=${BENCH_BUDGET:-300} runs=${BENCH_RUNS:-1} n=${BENCH_N:-40} big=300
+	bench=(-count 1 -benchtime 200x) rates="10 20" rate_s=2 sizes="1024 65536" outage=(30 10s)
 else
-	budget=${BENCH_BUDGET:-1800} runs=${BENCH_RUNS:-4} n=${BENCH_N:-1000} ingest_n=1500 big=10000
-	count=3 benchtime=1s sweep_rates=25,50,100,200,300,400 sweep_d=6s sizes="1024 65536 1048576 16777216"
+	budget=${BENCH_BUDGET:-1800} runs=${BENCH_RUNS:-4} n=${BENCH_N:-500} big=10000
+	bench=(-count 3 -benchtime 1s) rates="25 50 100 200 300 400" rate_s=6 sizes="1024 65536 1048576 16777216" outage=(200 180s)
 fi
-# A fixed secret, used only by this script against its own servers.
-secret=whsec_YmVuY2gtb25seS1zZWNyZXQtZm9yLXNjcmlwdHMtYmVuY2guc2g=
+limit=20 # the outage's NOTIFY_MAX_PER_SECOND, as e2e/outage_test.go
 start_s=$SECONDS
-
-stamp=$(date +%Y%m%d-%H%M%S)${quick:+-quick}$([ "$mode" = cluster ] && echo -cluster || true)
-out=$root/bench-results/$stamp
-mkdir -p "$out"
+out=$root/bench-results/$(date +%Y%m%d-%H%M%S)${quick:+-quick}-$mode
 work=$(mktemp -d "${TMPDIR:-/tmp}/mediaflow-bench.XXXXXX")
-
+chmod 755 "$work" # the cluster's PostgreSQL runs as postgres under root
+mkdir -p "$out"
 up=
 cleanup() {
 	local code=$?
-	trap - EXIT INT TERM
+	trap - EXIT
 	[ -z "$up" ] || stack_down
-	if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+	rm -rf "$work"
 	echo "raw outputs: $out"
 	exit "$code"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# want SECTION: BENCH_ONLY is unset or names SECTION.
-want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 section() { printf '\n== %s == (%d s of %d s used; load %s)\n' "$*" "$((SECONDS - start_s))" "$budget" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 left() { echo $((budget - (SECONDS - start_s))); }
-# fits SECONDS: the budget still has SECONDS for the next step; if not,
-# the step is skipped and the report says it was not measured.
-fits() {
-	if [ "$(left)" -lt "$1" ]; then
-		echo "bench: skipped, $(left) s of the budget left and it needs about $1 s" | tee -a "$out/skipped.txt"
-		return 1
-	fi
-}
+# fits SECONDS: the budget still has them for the next step; else the
+# step is skipped, and the page says so.
+fits() { [ "$(left)" -ge "$1" ] || { echo "$2: skipped, $(left) s of the budget left and it needs about $1 s" | tee -a "$out/skipped.txt"; false; }; }
 
 {
+	echo "topology: $([ "$mode" = dev ] && echo 'the dev server' || echo 'the cluster')"
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' ':!docs/bench' 2>/dev/null || echo ' (with local changes)')"
+	echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' ':!docs/bench' || echo ' (with local changes)')"
 	echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start"
 	echo "go: $(go version | cut -d' ' -f3-)"
-	echo "mode: $mode${quick:+ quick}, $runs runs per comparison, $n events each (ingest $ingest_n), body $size B, c=$conc, budget ${budget} s"
-	echo "count: $count"
-	echo "command: ${quick:+QUICK=1 }$([ "$mode" = cluster ] && echo 'BENCH_MODE=cluster ' || true)${BENCH_ONLY:+BENCH_ONLY=\"$BENCH_ONLY\" }scripts/bench.sh"
+	echo "mode: $mode${quick:+ quick}, $runs runs per comparison, $n events per side (ingest $((3 * n))), body 1024 B, c=32, budget $budget s"
+	echo "command: $(case "$mode$quick" in dev) echo make bench ;; cluster) echo make bench-cluster ;; *) echo make bench-quick ;; esac)"
+	echo "outage_limit: $limit"
 } | tee "$out/env.txt"
 
 section "build"
 go build -o bin/ ./cmd/server ./cmd/worker ./tools/devpeer ./tools/loadgen ./tools/benchplot ./tools/stack
-echo "bin/server bin/worker bin/devpeer bin/loadgen bin/benchplot bin/stack built"
 
 # Only what this run sets: nothing from the caller's Temporal, OpenTelemetry
 # or mediaflow settings.
-for v in $(compgen -e | grep -E '^(TEMPORAL_|MEDIA_|NOTIFY_|ALERT_|RATE_LIMIT_|TLS_|TRUSTED_PROXIES|MAX_BODY|BLOB_|DEBUG_ADDR|OTEL_)' || true); do unset "$v"; done
-export ANIMUS_WEBHOOK_SECRET=$secret TEMPORAL_CONFIG_FILE=/dev/null TEMPORAL_NAMESPACE=default
-export LOG_LEVEL=warn LOG_FORMAT=text
-receiver=127.0.0.1:${BENCH_RECEIVER_PORT:-18560}
-# The worker's settings for "every step configured": media from loadgen's
-# receiver (on loopback, which downloads refuse unless allowed), and
-# notifications and alerts to it.
-steps_env=(MEDIA_DIR="$work/media" MEDIA_ALLOWED_HOSTS=127.0.0.1 NOTIFY_URL="http://$receiver/notify" ALERT_URL="http://$receiver/alert")
+for v in $(compgen -e | grep -E '^(TEMPORAL_|MEDIA_|NOTIFY_|ALERT_|RATE_LIMIT_|TLS_|TRUSTED_PROXIES|MAX_BODY|BLOB_|DEBUG_ADDR|OTEL_|WORKER_)' || true); do unset "$v"; done
+export ANIMUS_WEBHOOK_SECRET=whsec_YmVuY2gtb25seS1zZWNyZXQtZm9yLXNjcmlwdHMtYmVuY2guc2g= # this script's own servers only
+export TEMPORAL_CONFIG_FILE=/dev/null LOG_LEVEL=warn LOG_FORMAT=text
+receiver=127.0.0.1:18560
+# "Every step configured": media from loadgen's receiver (on loopback,
+# which downloads refuse unless allowed), notifications and alerts to it;
+# 16 MiB bodies need MAX_BODY_BYTES (the claim check).
+steps=(MEDIA_ALLOWED_HOSTS=127.0.0.1 NOTIFY_URL="http://$receiver/notify" ALERT_URL="http://$receiver/alert" MAX_BODY_BYTES=16777216)
+if [ "$mode" = cluster ]; then
+	plain=(CLUSTER_MEDIA_DIR= NOTIFY_URL= ALERT_URL= LOG_FORMAT=json) steps+=(CLUSTER_MEDIA_DIR="$work/media" LOG_FORMAT=json) workers=2
+	echo "temporal: temporal-server $(bin/temporal-server --version | awk '{print $NF}') on PostgreSQL (make cluster)" >>"$out/env.txt"
+	echo "mediaflow: two bin/server (taking turns), two bin/worker, PostgreSQL job store; loadgen's floors on two workers" >>"$out/env.txt"
+else
+	plain=() steps+=(MEDIA_DIR="$work/media") workers=1
+	echo "temporal: $("$(bin/stack temporal)" --version), dev server in memory" >>"$out/env.txt"
+	echo "mediaflow: bin/server, bin/worker, SQLite job store; TEMPORAL_GRPC_COMPRESSION auto (none on loopback)" >>"$out/env.txt"
+fi
 
-cpu_pids=
-urls=
-bare_workers=1
 failed=0
-# lg NAME EVENTS ARGS...: one loadgen run, its JSON in NAME.json, its
-# report in NAME.txt and on the terminal, its command in commands.txt. Its
-# waits are bounded by a minute plus a tenth of a second per event, and by
-# what is left of the budget.
+# lg NAME EVENTS ARGS...: one loadgen run against the stack up, its JSON in
+# NAME.json, its report in NAME.txt and on the terminal, its command (as
+# anyone can run it after eval "$(bin/stack bench start)": the stack's
+# addresses and pids as its exports) in commands.txt. Its waits are
+# bounded by $wait (0: acknowledgements only), else a minute plus a tenth
+# of a second per event.
 lg() {
-	local name=$1 events=$2 wait
+	local name=$1 events=$2
 	shift 2
-	wait=$((60 + events / 10))
-	wait=$((wait < $(left) ? wait : $(left)))
-	wait=$((wait > 10 ? wait : 10))
-	local cmd=(bin/loadgen -url "$urls" -temporal "$TEMPORAL_ADDRESS" -size "$size"
-		-wait "${wait}s" -drain -json -label "$name" -cpu "$cpu_pids" -bare-workers "$bare_workers" "$@")
-	# The command as anyone can run it: process IDs by name, no temporary paths.
-	printf '%s\t%s\n' "$name" "${cmd[*]}" | sed -E "s|$work|\$TMP|g; s/=[0-9]+(,| |$)/=PID\1/g; s/-server-pid [0-9]+/-server-pid PID/g; s/ -label [^ ]+//" >>"$out/commands.txt"
-	# stderr (the report) through tee, stdout (the JSON) to its file.
+	local cmd=(bin/loadgen -url "$STACK_WEBHOOK_URLS" -temporal "$TEMPORAL_ADDRESS" -size 1024 -json -cpu "$STACK_PIDS" -workers "$workers")
+	if [ "${wait:-}" = 0 ]; then cmd+=(-wait 0); else cmd+=(-wait "${wait:-$((60 + events / 10))s}" -drain); fi
+	cmd+=("$@")
+	printf '%s\t%s\n' "$name" "${cmd[*]}" | sed "s|$STACK_WEBHOOK_URLS|\$STACK_WEBHOOK_URLS|; s|$TEMPORAL_ADDRESS|\$TEMPORAL_ADDRESS|; s|$STACK_PIDS|\$STACK_PIDS|g" >>"$out/commands.txt"
 	if ! "${cmd[@]}" 2>&1 >"$out/$name.json" | tee "$out/$name.txt"; then
 		echo "bench: loadgen $name failed (see above); going on"
 		failed=$((failed + 1))
 	fi
 }
-# compare PREFIX EVENTS ARGS...: $runs runs of lg, every other one reversed.
+# compare NAME EVENTS SIDES ARGS...: $runs runs of lg, each on a stack of
+# its own with the settings in $stack (no run inherits another's histories
+# or timers), the first two sides swapped every other run: bare, the
+# heaviest, goes last. ingest pauses the workers (SIGSTOP): on shared
+# cores, a worker handling the first side's workflows would slow the
+# second side more than the first.
 compare() {
-	local prefix=$1 events=$2 i
-	shift 2
+	local name=$1 events=$2 sides=$3 i order
+	shift 3
 	for i in $(seq 1 "$runs"); do
-		fits $((events / 5 + 30)) || return 0
-		section "$prefix, run $i/$runs"
-		if ((i % 2 == 0)); then lg "$prefix-$i" "$events" "$@" -reverse; else lg "$prefix-$i" "$events" "$@"; fi
+		fits $((events * 3 / 10 + 40)) "$name-$i" || return 0
+		stack_up "${stack[@]}"
+		[ "$name" != ingest ] || kill -STOP $(workers)
+		section "$name, run $i/$runs"
+		order=$sides
+		((i % 2)) || order=$(awk -F, -v OFS=, '{ t = $1; $1 = $2; $2 = t; print }' <<<"$sides")
+		lg "$name-$i" "$events" -n "$events" -c 32 -sides "$order" "$@"
+		stack_down
 	done
 }
 
-# stack_up [ENV=VALUE...]: the stack (tools/stack: a dev server stack of
-# its own, or make cluster's) with these settings too, for the worker and
-# the server; its addresses and pids go to urls, TEMPORAL_ADDRESS, cpu_pids.
+# stack_up [ENV=VALUE...]: a stack with these settings for the worker and
+# the server; its addresses and pids in TEMPORAL_ADDRESS, STACK_WEBHOOK_URLS
+# and STACK_PIDS.
 stack_up() {
-	local exports
 	echo "== $* ==" >>"$out/stack.log"
 	up=1
 	if [ "$mode" = cluster ]; then
-		env "$@" bin/stack cluster start >>"$out/stack.log" 2>&1 && exports=$(bin/stack cluster env)
+		env CLUSTER_DIR="$work/cluster" "$@" bin/stack cluster start >>"$out/stack.log" 2>&1 && exports=$(CLUSTER_DIR="$work/cluster" bin/stack cluster env)
 	else
 		exports=$(env STACK_DIR="$work/stack" DATABASE_URL="sqlite://$work/mediaflow.db" BLOB_URL="file://$work/blobs" "$@" \
 			bin/stack bench start 2>>"$out/stack.log")
 	fi || { echo "bench: the stack did not start:"; tail -30 "$out/stack.log"; exit 1; }
 	eval "$exports"
-	urls=$STACK_WEBHOOK_URLS cpu_pids=$STACK_PIDS
-	echo "stack: webhooks $urls, Temporal $TEMPORAL_ADDRESS, pids $cpu_pids"
+	# Until a start goes through (loadgen's own floor, which the worker
+	# never sees): a new namespace reaches the caches of all of Temporal's
+	# services a few seconds after it is created.
+	for _ in $(seq 30); do
+		[[ $(bin/loadgen -url "$STACK_WEBHOOK_URLS" -temporal "$TEMPORAL_ADDRESS" -n 1 -sides floor0 -wait 30s 2>&1) != *"codes: ok=1"* ]] || break
+		sleep 1
+	done
 }
-
 stack_down() {
-	STACK_DIR="$work/stack" "${stack[@]}" stop >>"$out/stack.log" 2>&1 || true
+	kill -CONT $(workers) 2>/dev/null || true
+	if [ "$mode" = cluster ]; then CLUSTER_DIR="$work/cluster" bin/stack cluster stop; else STACK_DIR="$work/stack" bin/stack bench stop; fi >>"$out/stack.log" 2>&1 || true
+	rm -rf "$work/stack" "$work/cluster" "$work/mediaflow.db" "$work/media"
 	up=
 }
+workers() { tr , '\n' <<<"$STACK_PIDS" | sed -n 's/^worker[^=]*=//p'; }
 
-# The sections: each comparison runs on a stack started for it, the
-# worker without optional steps, then with every one configured.
-run() {
+if [ "$mode" = dev ]; then
 	# Before anything else runs, so the numbers are the code's alone.
-	if [ "$mode" = dev ] && want micro; then
-		section "micro-benchmarks (go test -bench)"
-		local micro=(go test -run '^$' -bench . -benchmem -count "$count" -benchtime "$benchtime" ./internal/httpapi/ ./internal/app/)
-		printf 'micro\t%s\n' "${micro[*]}" >>"$out/commands.txt"
-		"${micro[@]}" | tee "$out/micro.txt"
-	fi
-	if [ "$mode" = cluster ]; then
-		bare_workers=2 plain=(CLUSTER_MEDIA_DIR= LOG_FORMAT=json)
-		steps=(CLUSTER_MEDIA_DIR="$work/media" LOG_FORMAT=json "${steps_env[@]:1}")
-		echo "temporal: temporal-server $(bin/temporal-server --version 2>/dev/null | head -1 | awk '{print $NF}') on PostgreSQL (make cluster)" >>"$out/env.txt"
-		echo "mediaflow: two bin/server (:8080, :8081, taking turns), two bin/worker, PostgreSQL job store; loadgen's bare workflow on two workers" >>"$out/env.txt"
-	else
-		bare_workers=1 plain=() steps=("${steps_env[@]}")
-		echo "temporal: $("$(bin/stack temporal)" --version | head -1), dev server in memory" >>"$out/env.txt"
-		echo "mediaflow: bin/server, bin/worker, SQLite job store; TEMPORAL_GRPC_COMPRESSION auto (none on loopback)" >>"$out/env.txt"
-	fi
+	section "micro-benchmarks (go test -bench)"
+	micro=(go test -run '^$' -bench . -benchmem "${bench[@]}" ./internal/httpapi/ ./internal/app/)
+	printf 'micro\t%s\n' "${micro[*]}" >>"$out/commands.txt"
+	"${micro[@]}" | tee "$out/micro.txt"
+fi
 
-	if want ingest || want bare-plain || { [ "$mode" = dev ] && { want sweep || want rss; }; }; then
-		section "$mode: worker with no optional step, server"
-		stack_up "${plain[@]}"
-		# Ingest: the direct starts as a default SDK client makes them (gzip),
-		# then once more with loadgen's client as mediaflow's (no compression).
-		if want ingest; then
-			compare ingest "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression gzip
-			if [ -z "$quick" ] && fits 120; then
-				section "ingest, direct starts without compression as well"
-				lg ingest-same-1 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none
-				lg ingest-same-2 "$ingest_n" -c "$conc" -n "$ingest_n" -baseline -grpc-compression none -reverse
-			fi
-		fi
-		if want bare-plain; then compare bare-plain "$n" -c "$conc" -n "$n" -bare; fi
-		if [ "$mode" = dev ] && want sweep && fits 150; then
-			section "acknowledgement against offered rate ($sweep_rates/s, $sweep_d each)"
-			lg sweep 2000 -sweep "$sweep_rates" -d "$sweep_d"
-		fi
-		if [ "$mode" = dev ] && want rss && fits $((big / 40 + 60)); then
-			section "$big events (c=$conc), memory"
-			# A stack that has seen only these events: RSS "after N events",
-			# not after the sweep's overload above.
-			stack_down
-			stack_up
-			local server worker
-			server=$(tr , '\n' <<<"$cpu_pids" | sed -n 's/^server=//p') worker=$(tr , '\n' <<<"$cpu_pids" | sed -n 's/^worker=//p')
-			lg rss "$big" -c "$conc" -n "$big" -e2e -server-pid "$server" -rss "server=$server,worker=$worker"
-		fi
+stack=("${plain[@]}")
+wait=0 compare ingest $((3 * n)) direct,webhooks
+compare plain "$n" floor0,webhooks,bare
+if [ "$mode" = dev ]; then
+	stack_up
+	# Open loops at rising rates until the server cannot keep up.
+	for r in $rates; do
+		fits $((r * rate_s / 20 + 30)) "sweep-$r" || break
+		section "acknowledgement at $r/s"
+		lg "sweep-$r" $((r * rate_s)) -rate "$r" -d "${rate_s}s"
+		! grep -q '"saturated":true' "$out/sweep-$r.json" || break
+	done
+	stack_down
+	if fits $((big / 40 + 60)) rss; then
+		stack_up
+		section "$big events, memory"
+		lg rss "$big" -n "$big" -c 32 -rss "$STACK_PIDS"
 		stack_down
 	fi
-
-	want bare-steps || { [ "$mode" = dev ] && want size; } || return 0
-	# 16 MiB bodies need MAX_BODY_BYTES (up to 16 MiB; the claim check).
-	local limit=16777216 s
-	section "$mode: worker with every step configured (receiver $receiver), MAX_BODY_BYTES=$limit"
-	stack_up "${steps[@]}" MAX_BODY_BYTES=$limit
-	if want bare-steps; then compare bare-steps "$n" -c "$conc" -n "$n" -bare -receiver "$receiver"; fi
-	if [ "$mode" = dev ] && want size; then
-		echo "sizes: Bodies up to 16 MiB, MAX_BODY_BYTES=$limit." >>"$out/env.txt"
-		for s in $sizes; do
-			local events=300 c=$conc
-			if [ "$s" -ge 1048576 ]; then events=60 c=8; fi
-			if [ "$s" -ge 16777216 ]; then events=12 c=2; fi
-			[ -z "$quick" ] || events=$((events / 10 + 5))
-			fits $((events / 4 + 40)) || break
-			section "body $s B, $events events"
-			size=$s lg "size-$s" "$events" -c "$c" -n "$events" -e2e -receiver "$receiver"
-		done
-		size=${BENCH_SIZE:-1024}
-	fi
+fi
+stack=("${steps[@]}" NOTIFY_MAX_PER_SECOND=off)
+compare steps "$n" floor1,webhooks,bare -receiver "$receiver"
+if [ "$mode" = dev ]; then
+	stack_up "${stack[@]}"
+	for s in $sizes; do
+		events=300 c=32
+		[ "$s" -lt 1048576 ] || events=60 c=8
+		[ "$s" -lt 16777216 ] || events=12 c=2
+		[ -z "$quick" ] || events=$((events / 10 + 5))
+		fits $((events / 4 + 40)) "size-$s" || break
+		section "body $s B, $events events"
+		lg "size-$s" "$events" -n "$events" -c "$c" -size "$s" -receiver "$receiver"
+	done
 	stack_down
-}
-
-run
+fi
+stack=("${steps[@]}")
+compare steps50 "$n" floor1,webhooks -receiver "$receiver"
+if [ "$mode" = dev ] && fits $((${outage[1]%s} + 120)) outage; then
+	stack_up "${steps[@]}" NOTIFY_MAX_PER_SECOND=$limit
+	section "a receiver down for ${outage[1]}"
+	wait=15m lg outage "${outage[0]}" -n "${outage[0]}" -c 16 -receiver "$receiver" -receiver-down "${outage[1]}"
+	stack_down
+fi
 
 section "report"
 echo "load_end: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the end, after $((SECONDS - start_s)) s" >>"$out/env.txt"
-if [ -n "$quick" ] || [ -n "${BENCH_NO_DOC:-}" ]; then
-	# A tiny run does not replace the report: its copy goes beside the raw outputs.
-	cp BENCHMARKS.md "$out/BENCHMARKS.md"
-	bin/benchplot -results "$out" -doc "$out/BENCHMARKS.md" -images "$out/charts"
-	echo "report: $out/BENCHMARKS.md, charts in $out/charts"
-else
-	bin/benchplot -results "$out" -doc BENCHMARKS.md -images docs/bench
-	echo "report: BENCHMARKS.md, charts in docs/bench/"
-fi
-if [ "$failed" -gt 0 ]; then
-	echo "bench: $failed loadgen runs failed; the report says which were not measured"
-	exit 1
-fi
+page=docs/bench/$mode.md
+[ -z "$quick${BENCH_NO_DOC:-}" ] || page=$out/$mode.md
+mkdir -p "$(dirname "$page")"
+bin/benchplot -results "$out" -out "$page"
+echo "report: $page, its charts beside it"
+[ "$failed" -eq 0 ] || { echo "bench: $failed loadgen runs failed; the page leaves them out"; exit 1; }

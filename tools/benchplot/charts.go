@@ -4,21 +4,18 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
-// Every chart's title says what it shows, then on its own lines the
-// machine, the commit and the command that produced it.
+// Every chart's title says what it shows, then the machine, its load, the
+// commit and the date of the run that produced it.
 
 var (
 	blue   = color.RGBA{R: 31, G: 119, B: 180, A: 255}
@@ -26,230 +23,164 @@ var (
 	grey   = color.RGBA{R: 120, G: 120, B: 120, A: 255}
 )
 
-// caption is the lines under a chart's title: the machine, the commit and
-// the command, wrapped.
-func (r *results) caption(command string) string {
-	return fmt.Sprintf("%s; load %s\ncommit %s, %s\n%s", r.Env["machine"], r.Env["load"], r.Env["commit"], r.Env["date"], wrap(command, 120))
+// line is one line of a chart; a dashed one is drawn without points.
+type line struct {
+	name   string
+	xys    plotter.XYs
+	color  color.Color
+	dashed bool
 }
 
-// wrap breaks s at spaces into lines of at most width bytes.
-func wrap(s string, width int) string {
-	var lines []string
-	line := ""
-	for _, w := range strings.Fields(s) {
-		if line != "" && len(line)+1+len(w) > width {
-			lines = append(lines, line)
-			line = ""
-		}
-		if line != "" {
-			line += " "
-		}
-		line += w
-	}
-	return strings.Join(append(lines, line), "\n")
-}
-
-func newPlot(title, caption, x, y string) *plot.Plot {
+// chartOf draws lines into the chart called name: a log scale on the axes
+// whose ticker is not nil, y from 0 otherwise.
+func (r *results) chartOf(name, title, x, y string, xTicks, yTicks plot.Ticker, lines ...line) error {
 	p := plot.New()
-	p.Title.Text = title + "\n" + caption
+	p.Title.Text = fmt.Sprintf("%s\n%s; load %s\ncommit %s, %s", title, r.env["machine"], r.env["load"], r.env["commit"], r.env["date"])
 	p.Title.TextStyle.Font.Size = vg.Points(9)
-	p.X.Label.Text = x
-	p.Y.Label.Text = y
-	p.Legend.Top = true
-	p.Legend.Left = true
+	p.X.Label.Text, p.Y.Label.Text = x, y
+	p.Legend.Top, p.Y.Min = true, 0
 	p.Add(plotter.NewGrid())
-	return p
-}
-
-// addLine adds a line with points named name.
-func addLine(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dashed bool) error {
-	if len(xys) == 0 {
-		return nil
+	if xTicks != nil {
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, xTicks
 	}
-	l, pts, err := plotter.NewLinePoints(xys)
-	if err != nil {
-		return err
+	if yTicks != nil {
+		p.Y.Scale, p.Y.Tick.Marker, p.Y.Min = plot.LogScale{}, yTicks, math.Inf(1)
 	}
-	l.Color, pts.Color = c, c
-	l.Width = vg.Points(1.5)
-	if dashed {
-		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	}
-	pts.Shape = draw.CircleGlyph{}
-	p.Add(l, pts)
-	p.Legend.Add(name, l, pts)
-	return nil
-}
-
-// logTicks labels a log axis with round values.
-type logTicks struct{ unit func(float64) string }
-
-func (t logTicks) Ticks(min, max float64) []plot.Tick {
-	var ticks []plot.Tick
-	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
-		for _, m := range []float64{1, 2, 5} {
-			v := m * math.Pow(10, e)
-			if v < min*0.999 || v > max*1.001 {
-				continue
-			}
-			ticks = append(ticks, plot.Tick{Value: v, Label: t.unit(v)})
+	for _, l := range lines {
+		if len(l.xys) == 0 {
+			continue
 		}
-	}
-	return ticks
-}
-
-func plain(v float64) string { return strings.TrimSuffix(fmt.Sprintf("%g", v), ".0") }
-
-// ackVsRate draws the sweep: acknowledgement p50 and p99 against the
-// offered rate.
-func (r *results) ackVsRate(path string, rep *load.Report, command string) error {
-	p := newPlot("Acknowledgement latency against offered rate (open loop)", r.caption(command),
-		"offered rate (events/s)", "acknowledgement latency (ms, log scale)")
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = logTicks{unit: plain}
-	var p50, p99, sat plotter.XYs
-	for _, pt := range rep.Sweep {
-		p50 = append(p50, plotter.XY{X: pt.Offered, Y: math.Max(pt.HTTP.Latency.P50, 0.1)})
-		p99 = append(p99, plotter.XY{X: pt.Offered, Y: math.Max(pt.HTTP.Latency.P99, 0.1)})
-		if pt.Saturated {
-			sat = append(sat, plotter.XY{X: pt.Offered, Y: math.Max(pt.HTTP.Latency.P99, 0.1)})
-		}
-	}
-	if err := addLine(p, "p50", p50, blue, false); err != nil {
-		return err
-	}
-	if err := addLine(p, "p99", p99, orange, false); err != nil {
-		return err
-	}
-	if len(sat) > 0 {
-		s, err := plotter.NewScatter(sat)
+		ln, pts, err := plotter.NewLinePoints(l.xys)
 		if err != nil {
 			return err
 		}
-		s.Shape = draw.CrossGlyph{}
-		s.Radius = vg.Points(6)
-		s.Color = color.Black
-		p.Add(s)
-		p.Legend.Add("saturated (answers < 90% of offered, or > 1% not 200)", s)
+		ln.Color, pts.Color, ln.Width, pts.Shape = l.color, l.color, vg.Points(1.5), draw.CircleGlyph{}
+		if l.dashed {
+			ln.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			p.Add(ln)
+			p.Legend.Add(l.name, ln)
+			continue
+		}
+		p.Add(ln, pts)
+		p.Legend.Add(l.name, ln, pts)
 	}
-	return p.Save(8*vg.Inch, 5*vg.Inch, path)
+	if yTicks == nil {
+		p.Y.Max *= 1.1 // room for the legend
+	}
+	return p.Save(8*vg.Inch, 5*vg.Inch, r.charts+"-"+name+".png")
 }
 
-// bySize draws, side by side, the end-to-end rate and the acknowledgement
-// latency against the body size.
-func (r *results) bySize(path string, reps []*load.Report, command string) error {
-	slices.SortFunc(reps, func(a, b *load.Report) int { return a.BodyBytes - b.BodyBytes })
-	sizeTicks := logTicks{unit: func(v float64) string {
-		switch {
-		case v >= 1<<20:
-			return plain(v/(1<<20)) + " MiB"
-		case v >= 1<<10:
-			return plain(v/(1<<10)) + " KiB"
+// roundTicks labels a log axis with round values (1, 2, 5 × 10^n).
+var roundTicks = plot.TickerFunc(func(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			if v := m * math.Pow(10, e); v >= min*0.999 && v <= max*1.001 {
+				ticks = append(ticks, plot.Tick{Value: v, Label: strings.TrimSuffix(fmt.Sprintf("%g", v), ".0")})
+			}
 		}
-		return plain(v) + " B"
-	}}
-	// Powers of 4 from 1 KiB: the sizes measured.
-	sizeTicks2 := plot.TickerFunc(func(min, max float64) []plot.Tick {
+	}
+	return ticks
+})
+
+// latencyLines are the acknowledgement p50 and p99 of reps against x.
+func latencyLines(reps []*load.Report, x func(*load.Report) float64) []line {
+	var p50, p99 plotter.XYs
+	for _, rep := range reps {
+		l := rep.Sides["webhooks"].Sent.Latency
+		p50 = append(p50, plotter.XY{X: x(rep), Y: math.Max(l.P50, 0.1)})
+		p99 = append(p99, plotter.XY{X: x(rep), Y: math.Max(l.P99, 0.1)})
+	}
+	return []line{{"p50", p50, blue, false}, {"p99", p99, orange, false}}
+}
+
+// ackVsRate draws the acknowledgement latency against the offered rate.
+func (r *results) ackVsRate(reps []*load.Report) error {
+	return r.chartOf("sweep", "Acknowledgement latency against offered rate (open loop)", "offered rate (events/s)",
+		"acknowledgement latency (ms, log scale)", nil, roundTicks, latencyLines(reps, func(rep *load.Report) float64 { return rep.Rate })...)
+}
+
+// bySize draws the acknowledgement latency against the body size.
+func (r *results) bySize(reps []*load.Report) error {
+	sizes := plot.TickerFunc(func(min, max float64) []plot.Tick {
 		var t []plot.Tick
-		for v := 1024.0; v <= max*1.001; v *= 4 {
+		for v := 1024.0; v <= max*1.001; v *= 4 { // the sizes measured
 			if v >= min*0.999 {
-				t = append(t, plot.Tick{Value: v, Label: sizeTicks.unit(v)})
+				t = append(t, plot.Tick{Value: v, Label: humanBytes(int(v))})
 			}
 		}
 		return t
 	})
-	rate := newPlot("End to end against body size", r.caption(command), "body size (log scale)", "completed events/s")
-	ack := newPlot("Acknowledgement against body size", r.caption(command), "body size (log scale)", "acknowledgement latency (ms, log scale)")
-	for _, p := range []*plot.Plot{rate, ack} {
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = sizeTicks2
-	}
-	ack.Y.Scale = plot.LogScale{}
-	ack.Y.Tick.Marker = logTicks{unit: plain}
-	var completed, p50, p99 plotter.XYs
-	for _, rep := range reps {
-		x := float64(rep.BodyBytes)
-		if rep.E2E != nil {
-			completed = append(completed, plotter.XY{X: x, Y: rep.E2E.Rate})
-		}
-		p50 = append(p50, plotter.XY{X: x, Y: math.Max(rep.HTTP.Latency.P50, 0.1)})
-		p99 = append(p99, plotter.XY{X: x, Y: math.Max(rep.HTTP.Latency.P99, 0.1)})
-	}
-	if err := addLine(rate, "completed/s", completed, blue, false); err != nil {
-		return err
-	}
-	rate.Y.Min = 0
-	rate.Legend.Top, rate.Legend.Left = false, false
-	if err := addLine(ack, "p50", p50, blue, false); err != nil {
-		return err
-	}
-	if err := addLine(ack, "p99", p99, orange, false); err != nil {
-		return err
-	}
-	return saveTiles(path, 12*vg.Inch, 5*vg.Inch, rate, ack)
+	return r.chartOf("size", "Acknowledgement latency against body size", "body size (log scale)", "acknowledgement latency (ms, log scale)",
+		sizes, roundTicks, latencyLines(reps, func(rep *load.Report) float64 { return float64(rep.BodyBytes) })...)
 }
 
-// rss draws the server's and the worker's resident memory against the
-// events processed: answered for the server, completed for the worker.
-func (r *results) rss(path string, rep *load.Report, command string) error {
-	p := newPlot("Resident memory against events processed", r.caption(command),
-		"events (server: answered; worker: completed)", "RSS (MiB)")
+// rssChart draws the server's and the worker's resident memory against
+// the events processed: answered for the server, completed for the worker.
+func (r *results) rssChart(rep *load.Report) error {
 	var server, worker plotter.XYs
 	for _, s := range rep.RSS {
-		if v, ok := s.RSSMiB["server"]; ok {
-			server = append(server, plotter.XY{X: float64(s.Answered), Y: v})
-		}
-		if v, ok := s.RSSMiB["worker"]; ok && s.Closed >= 0 {
-			worker = append(worker, plotter.XY{X: float64(s.Closed), Y: v})
+		server = appendLast(server, float64(s.Answered), s.RSSMiB["server"])
+		if s.Closed >= 0 {
+			worker = appendLast(worker, float64(s.Closed), s.RSSMiB["worker"])
 		}
 	}
-	if err := addLine(p, "server", dedupe(server), blue, false); err != nil {
-		return err
-	}
-	if err := addLine(p, "worker", dedupe(worker), orange, false); err != nil {
-		return err
-	}
-	limit := plotter.NewFunction(func(float64) float64 { return 64 })
-	limit.Color, limit.Dashes = grey, []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(limit)
-	p.Legend.Add("64 MiB (the server's goal)", limit)
-	p.Y.Min = 0
-	p.Y.Max = math.Max(p.Y.Max, 70)
-	p.Legend.Top, p.Legend.Left = false, false
-	return p.Save(8*vg.Inch, 5*vg.Inch, path)
+	return r.chartOf("rss", "Resident memory against events processed", "events (server: answered; worker: completed)", "RSS (MiB)", nil, nil,
+		line{"server", server, blue, false}, line{"worker", worker, orange, false},
+		line{"64 MiB (the server's goal)", plotter.XYs{{X: 0, Y: 64}, {X: server[len(server)-1].X, Y: 64}}, grey, true})
 }
 
-// dedupe keeps the last sample of each x (the counts stand still while a
-// phase waits), so the line does not draw vertical strokes of noise.
-func dedupe(xys plotter.XYs) plotter.XYs {
-	var out plotter.XYs
-	for _, xy := range xys {
-		if n := len(out); n > 0 && out[n-1].X == xy.X {
-			out[n-1] = xy
-			continue
-		}
-		out = append(out, xy)
+// appendLast keeps the last sample of each x (the counts stand still while
+// a phase waits), so the line draws no vertical strokes of noise.
+func appendLast(xys plotter.XYs, x, y float64) plotter.XYs {
+	if n := len(xys); n > 0 && xys[n-1].X == x {
+		xys[n-1].Y = y
+		return xys
 	}
-	return out
+	return append(xys, plotter.XY{X: x, Y: y})
 }
 
-// saveTiles draws plots side by side into one PNG.
-func saveTiles(path string, w, h vg.Length, plots ...*plot.Plot) error {
-	img := vgimg.New(w, h)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 1, Cols: len(plots), PadX: vg.Millimeter * 6, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2,
-		PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	canvases := plot.Align([][]*plot.Plot{plots}, tiles, dc)
-	for i, p := range plots {
-		p.Draw(canvases[0][i])
+// outageChart draws the receiver's requests in each second of the run,
+// the limit, and the end of the outage.
+func (r *results) outageChart(rc *load.ReceiverCounts, limit float64) error {
+	var xys plotter.XYs
+	for s, n := range rc.PerSecond {
+		xys = append(xys, plotter.XY{X: float64(s), Y: float64(n)})
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+	end := float64(len(rc.PerSecond))
+	return r.chartOf("outage", fmt.Sprintf("Notification requests per second: the receiver down for %.0f s, then back", rc.DownSeconds),
+		"seconds from the first event", "requests to the receiver in that second", nil, nil, line{"requests", xys, blue, false},
+		line{fmt.Sprintf("NOTIFY_MAX_PER_SECOND (%g)", limit), plotter.XYs{{X: 0, Y: limit}, {X: end, Y: limit}}, grey, true},
+		line{"receiver back", plotter.XYs{{X: rc.DownSeconds, Y: 0}, {X: rc.DownSeconds, Y: limit}}, orange, true})
+}
+
+// ratioChart draws each comparison's median ratio to its floor and to the
+// bare shape (0: not compared), with the goals' lines.
+func (r *results) ratioChart(labels []string, floor, bare []float64) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("mediaflow's rate over the floor's and the bare shape's (median of the runs)\n%s; load %s\ncommit %s, %s",
+		r.env["machine"], r.env["load"], r.env["commit"], r.env["date"])
+	p.Title.TextStyle.Font.Size, p.Y.Label.Text, p.Y.Min, p.Legend.Top = vg.Points(9), "ratio", 0, true
+	p.Add(plotter.NewGrid())
+	w := vg.Points(18)
+	for i, v := range []plotter.Values{floor, bare} {
+		bars, err := plotter.NewBarChart(v, w)
+		if err != nil {
+			return err
+		}
+		bars.Color, bars.Offset = []color.Color{blue, orange}[i], w*vg.Length(2*i-1)/2
+		p.Add(bars)
+		p.Legend.Add([]string{"against its floor (ingest: direct starts)", "against the bare shape"}[i], bars)
 	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
+	for i, goal := range []float64{0.9, 1} {
+		l, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: goal}, {X: float64(len(labels)) - 0.5, Y: goal}})
+		if err != nil {
+			return err
+		}
+		l.Color, l.Dashes = grey, []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(l)
+		p.Legend.Add([]string{"0.9: the goal against the floors", "1.0: the goal against direct starts"}[i], l)
 	}
-	return f.Close()
+	p.NominalX(labels...)
+	return p.Save(8*vg.Inch, 5*vg.Inch, r.charts+"-ratios.png")
 }

@@ -1,26 +1,25 @@
-// Command benchplot turns one run of scripts/bench.sh (a bench-results/<time>
-// directory of loadgen -json reports, go test -bench output and env.txt)
-// into BENCHMARKS.md's charts and tables: it draws PNG charts with
-// gonum.org/v1/plot into -images and rewrites the generated blocks of -doc,
-// each between "<!-- bench:NAME -->" and "<!-- /bench:NAME -->", leaving
-// the rest of the document as it is.
+// Command benchplot turns one run of scripts/bench.sh (a
+// bench-results/<time> directory: env.txt, commands.txt, a loadgen -json
+// report per measurement, micro.txt) into one whole Markdown page of
+// tables, and its PNG charts (gonum.org/v1/plot) beside it, named after
+// the page: docs/bench/dev.md and docs/bench/dev-*.png for make bench,
+// docs/bench/cluster.md and docs/bench/cluster-*.png for make
+// bench-cluster. A run writes its own topology's page alone, so it never
+// erases the other's; BENCHMARKS.md links to both.
 //
-//	benchplot -results bench-results/20261129-160000 [-doc BENCHMARKS.md] [-images docs/bench]
-//
-// A dev-server run (env.txt mode: dev) fills the blocks run, micro,
-// ingest, e2e-plain, e2e-steps, sweep, size and rss; a cluster run (mode:
-// cluster) fills cluster-run, cluster-ingest, cluster-e2e-plain and
-// cluster-e2e-steps. A block whose runs are missing says so.
+//	benchplot -results bench-results/20261206-160000 -out docs/bench/dev.md
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mediaflow/mediaflow/tools/internal/load"
@@ -35,342 +34,363 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("benchplot", flag.ContinueOnError)
-	dir := fs.String("results", "", "a bench-results/<time> directory written by scripts/bench.sh; several, comma-separated, for a run made in parts (BENCH_ONLY)")
-	doc := fs.String("doc", "BENCHMARKS.md", "the document whose generated blocks are rewritten")
-	images := fs.String("images", filepath.Join("docs", "bench"), "where the PNG charts go (linked from -doc relative to its directory)")
+	dir := fs.String("results", "", "a bench-results/<time> directory written by scripts/bench.sh")
+	out := fs.String("out", "", "the page to write (its charts go beside it, named after it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return errors.New("-results is required")
+	if *dir == "" || *out == "" {
+		return errors.New("-results and -out are required")
 	}
-	r, err := loadAll(strings.Split(*dir, ","))
+	r, err := readDir(*dir)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*images, 0o755); err != nil {
-		return err
-	}
-	rel, err := filepath.Rel(filepath.Dir(*doc), *images)
+	r.charts = strings.TrimSuffix(*out, ".md")
+	page, err := r.page()
 	if err != nil {
 		return err
 	}
-	blocks, err := r.blocks(*images, filepath.ToSlash(rel))
-	if err != nil {
-		return err
-	}
-	text, err := os.ReadFile(*doc)
-	if err != nil {
-		return err
-	}
-	out, err := replaceBlocks(string(text), blocks)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *doc, err)
-	}
-	return os.WriteFile(*doc, []byte(out), 0o644)
+	return os.WriteFile(*out, []byte(page), 0o644)
 }
 
-// blocks draws the charts and returns the generated blocks' contents.
-func (r *results) blocks(images, link string) (map[string]string, error) {
-	b := map[string]string{}
-	if strings.HasPrefix(r.Env["mode"], "cluster") {
-		b["cluster-run"] = r.runTable()
-		b["cluster-ingest"] = r.ingestTable("ingest") + r.ingestTable("ingest-same")
-		b["cluster-e2e-plain"] = r.e2eTable("bare-plain")
-		b["cluster-e2e-steps"] = r.e2eTable("bare-steps")
-		return b, nil
-	}
-	b["run"] = r.runTable()
-	b["micro"] = r.microTable()
-	b["ingest"] = r.ingestTable("ingest") + r.ingestTable("ingest-same")
-	b["e2e-plain"] = r.e2eTable("bare-plain")
-	b["e2e-steps"] = r.e2eTable("bare-steps")
+// results is one bench-results/<time> directory.
+type results struct {
+	dir      string
+	env      map[string]string       // env.txt's "key: value" lines
+	commands map[string]string       // commands.txt's command lines by run name
+	ran      []string                // the run names, in the order they ran
+	reports  map[string]*load.Report // by file name without ".json"
+	micro    []byte                  // micro.txt
+	skipped  []byte                  // skipped.txt: what the budget left out
+	charts   string                  // the charts' path without "-NAME.png"
+}
 
-	if rep := r.Reports["sweep"]; rep != nil && len(rep.Sweep) > 0 {
-		if err := r.ackVsRate(filepath.Join(images, "ack-vs-rate.png"), rep, r.command("sweep")); err != nil {
+func readDir(dir string) (*results, error) {
+	r := &results{dir: dir, env: map[string]string{}, commands: map[string]string{}, reports: map[string]*load.Report{}}
+	env, err := os.ReadFile(filepath.Join(dir, "env.txt"))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a bench-results directory: %w", dir, err)
+	}
+	for line := range strings.Lines(string(env)) {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			r.env[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	cmds, _ := os.ReadFile(filepath.Join(dir, "commands.txt"))
+	for line := range strings.Lines(string(cmds)) {
+		if name, cmd, ok := strings.Cut(strings.TrimSpace(line), "\t"); ok {
+			r.commands[name], r.ran = cmd, append(r.ran, name)
+		}
+	}
+	r.micro, _ = os.ReadFile(filepath.Join(dir, "micro.txt"))
+	r.skipped, _ = os.ReadFile(filepath.Join(dir, "skipped.txt"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
 			return nil, err
 		}
-		b["sweep"] = fmt.Sprintf("![Acknowledgement p50 and p99 against offered rate](%s/ack-vs-rate.png)\n\n%s", link, r.sweepTable(rep))
-	} else {
-		b["sweep"] = r.missing("sweep")
-	}
-
-	var sizes []*load.Report
-	for name, rep := range r.Reports {
-		if strings.HasPrefix(name, "size-") {
-			sizes = append(sizes, rep)
+		var rep load.Report
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue // a run that failed: its .txt says why
 		}
-	}
-	if len(sizes) > 0 {
-		if err := r.bySize(filepath.Join(images, "size.png"), sizes, r.command("size")); err != nil {
-			return nil, err
+		if err := json.Unmarshal(b, &rep); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
-		b["size"] = fmt.Sprintf("![End-to-end rate and acknowledgement latency against body size](%s/size.png)\n\n%s", link, r.sizeTable(sizes))
-	} else {
-		b["size"] = r.missing("size-*")
+		r.reports[strings.TrimSuffix(filepath.Base(f), ".json")] = &rep
 	}
-
-	if rep := r.Reports["rss"]; rep != nil && len(rep.RSS) > 0 {
-		if err := r.rss(filepath.Join(images, "rss.png"), rep, r.command("rss")); err != nil {
-			return nil, err
-		}
-		b["rss"] = fmt.Sprintf("![Server and worker RSS against events processed](%s/rss.png)\n\n%s", link, r.rssTable(rep))
-	} else {
-		b["rss"] = r.missing("rss")
-	}
-	return b, nil
+	return r, nil
 }
 
-// command is the command line bench.sh recorded for a run name (or the
-// first of a series), in commands.txt.
-func (r *results) command(name string) string {
-	for _, n := range []string{name, name + "-1"} {
-		if cmd, ok := r.Commands[n]; ok {
-			return cmd
-		}
-	}
-	if name == "size" {
-		var names []string
-		for n := range r.Commands {
-			if strings.HasPrefix(n, "size-") {
-				names = append(names, n)
-			}
-		}
-		if len(names) > 0 {
-			sort.Strings(names)
-			return r.Commands[names[0]] + " (and -size for each size)"
-		}
-	}
-	return "scripts/bench.sh"
+// comparisons are bench.sh's series of runs (NAME-1, NAME-2, …), in the
+// page's order: the side the webhooks are compared with, and whether the
+// rate compared is the acknowledgements' (ingest) or the completions'.
+var comparisons = []struct {
+	name, title string
+	sent        bool
+}{
+	{"ingest", "Ingest: webhooks through the server against direct starts (acknowledged/s)", true},
+	{"plain", "End to end, no optional step, against the floor with no activity and the bare shape (completed/s)", false},
+	{"steps", "End to end, every step configured, `NOTIFY_MAX_PER_SECOND=off`, against the one-activity floor and the bare shape (completed/s)", false},
+	{"steps50", "End to end, every step configured, `NOTIFY_MAX_PER_SECOND` at its default (50), against the one-activity floor (completed/s)", false},
 }
 
-func (r *results) missing(name string) string {
-	return fmt.Sprintf("_Not measured in the run of %s (%s): no %s.json; see its log._\n", r.Env["date"], filepath.Base(r.Dir), name)
-}
-
-func (r *results) runTable() string {
+// page is the whole generated page.
+func (r *results) page() (string, error) {
 	var b strings.Builder
-	b.WriteString("| | |\n|---|---|\n")
-	for _, k := range []string{"date", "commit", "machine", "load", "load_end", "go", "temporal", "mediaflow", "mode", "command"} {
-		if v := r.Env[k]; v != "" {
+	fmt.Fprintf(&b, "# Benchmarks: %s\n\nGenerated by `%s` (tools/benchplot) from `bench-results/%s/`; every table and chart below comes from that one run. "+
+		"What is measured and why: [BENCHMARKS.md](../../BENCHMARKS.md).\n\n| | |\n|---|---|\n", r.env["topology"], r.env["command"], filepath.Base(r.dir))
+	for _, k := range []string{"date", "commit", "machine", "load", "load_end", "go", "temporal", "mediaflow", "mode"} {
+		if v := r.env[k]; v != "" {
 			fmt.Fprintf(&b, "| %s | %s |\n", k, strings.ReplaceAll(v, "|", `\|`))
 		}
 	}
-	var dirs []string
-	for _, d := range r.Dirs {
-		dirs = append(dirs, "`bench-results/"+filepath.Base(d)+"/`")
+	if len(r.skipped) > 0 {
+		fmt.Fprintf(&b, "\nLeft out to fit the time budget:\n\n```\n%s```\n", r.skipped)
 	}
-	fmt.Fprintf(&b, "\nRaw outputs: %s (not committed).\n", strings.Join(dirs, ", "))
-	return b.String()
-}
-
-var benchSuffix = regexp.MustCompile(`-\d+$`)
-
-// microTable gives the median of each benchmark's runs.
-func (r *results) microTable() string {
-	if len(r.Micro) == 0 {
-		return r.missing("micro (micro.txt)")
-	}
-	type agg struct{ ns, cpu, bytes, allocs []float64 }
-	byName := map[string]*agg{}
-	var names []string
-	for _, l := range r.Micro {
-		name := benchSuffix.ReplaceAllString(l.Name, "")
-		a := byName[name]
-		if a == nil {
-			a = &agg{}
-			byName[name] = a
-			names = append(names, name)
-		}
-		a.ns = append(a.ns, l.Metrics["ns/op"])
-		a.bytes = append(a.bytes, l.Metrics["B/op"])
-		a.allocs = append(a.allocs, l.Metrics["allocs/op"])
-		if v, ok := l.Metrics["cpu-ns/op"]; ok {
-			a.cpu = append(a.cpu, v)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "`%s`, median of %s:\n\n", r.command("micro"), r.Env["count"])
-	b.WriteString("| benchmark | ns/op | CPU ns/op | B/op | allocs/op |\n|---|---:|---:|---:|---:|\n")
-	for _, n := range names {
-		a := byName[n]
-		cpu := "—"
-		if len(a.cpu) > 0 {
-			cpu = fmt.Sprintf("%.0f", median(a.cpu))
-		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.0f |\n", strings.TrimPrefix(n, "Benchmark"), median(a.ns), cpu, median(a.bytes), median(a.allocs))
-	}
-	return b.String()
-}
-
-func perEvent(c map[string]*load.CPUReport, phase, proc string) string {
-	if c == nil || c[phase] == nil {
-		return "—"
-	}
-	v, ok := c[phase].PerEvent[proc]
-	if !ok {
-		return "—"
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
-// ingestTable: webhook ingest against direct starts, per run and median.
-func (r *results) ingestTable(prefix string) string {
-	reps := r.series(prefix)
-	if len(reps) == 0 {
-		if prefix == "ingest-same" {
-			return ""
-		}
-		return r.missing(prefix + "-N")
-	}
-	var b strings.Builder
-	comp := reps[0].Compression
-	fmt.Fprintf(&b, "\n`%s` (runs alternate which side goes first; loadgen's direct client: gRPC compression %s):\n\n", r.command(prefix), comp)
-	b.WriteString("| run | order | direct starts/s | webhooks/s | **ratio** | direct p99 ms | webhook p99 ms | server CPU ms/request | loadgen CPU ms/start (direct) | codes |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	var ratios, d, h, dp, hp []float64
-	for i, rep := range reps {
-		if rep.Direct == nil {
+	var tables, rows strings.Builder
+	var labels []string
+	var floor, bare []float64
+	for _, c := range comparisons {
+		reps := r.series(c.name)
+		if len(reps) == 0 {
 			continue
 		}
-		ratios, d, h = append(ratios, rep.Ratio), append(d, rep.Direct.Rate), append(h, rep.HTTP.Rate)
-		dp, hp = append(dp, rep.Direct.Latency.P99), append(hp, rep.HTTP.Latency.P99)
-		fmt.Fprintf(&b, "| %d | %s | %.1f | %.1f | %.3f | %.1f | %.1f | %s | %s | %s |\n", i+1, rep.Order, rep.Direct.Rate, rep.HTTP.Rate, rep.Ratio,
-			rep.Direct.Latency.P99, rep.HTTP.Latency.P99, perEvent(rep.CPU, "http", "server"), perEvent(rep.CPU, "direct", "loadgen"), codes(rep.HTTP.Codes))
+		fmt.Fprintf(&tables, "\n## %s\n\n`%s` (each run on a new stack, the first two sides swapped every other run; median of the runs):\n",
+			c.title, r.commands[r.first(c.name)])
+		for _, n := range others(reps[0]) {
+			ratios, cratios := compareTable(&tables, reps, c.sent, n)
+			fmt.Fprintf(&rows, "| %s | %s | **%.3f** (%.3f–%.3f) | %.3f |\n", c.name, n, median(ratios), slices.Min(ratios), slices.Max(ratios), median(cratios))
+			if n == "bare" {
+				bare[len(bare)-1] = median(ratios)
+			} else {
+				labels, floor, bare = append(labels, c.name), append(floor, median(ratios)), append(bare, 0)
+			}
+		}
+		compareNotes(&tables, reps[len(reps)-1], c.sent)
 	}
-	fmt.Fprintf(&b, "| **median** | | %.1f | %.1f | **%.3f** | %.1f | %.1f | | | |\n", median(d), median(h), median(ratios), median(dp), median(hp))
-	return b.String()
+	if rows.Len() > 0 {
+		if err := r.ratioChart(labels, floor, bare); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "\n## Ratios\n\nmediaflow's rate over the other side's (runs' median, and range), and the other side's CPU per event over mediaflow's; "+
+			"above 1, mediaflow does better.\n\n![mediaflow against the floors](%s)\n\n| comparison | against | **ratio** (range) | CPU ratio |\n|---|---|---:|---:|\n%s%s",
+			r.chart("ratios"), rows.String(), tables.String())
+	}
+	if len(r.micro) > 0 {
+		fmt.Fprintf(&b, "\n## Handler and start cost (micro-benchmarks)\n\n`%s`:\n\n```\n", r.commands["micro"])
+		for line := range strings.Lines(string(r.micro)) {
+			if strings.HasPrefix(line, "Benchmark") || strings.HasPrefix(line, "pkg:") {
+				b.WriteString(line)
+			}
+		}
+		b.WriteString("```\n")
+	}
+	for _, s := range []func(*strings.Builder) error{r.sweep, r.sizes, r.rss, r.outage} {
+		if err := s(&b); err != nil {
+			return "", err
+		}
+	}
+	return b.String(), nil
 }
 
-// e2eTable: mediaflow end to end against the bare workflow, per run and
-// median, with CPU per event and the tasks of one workflow of each.
-func (r *results) e2eTable(prefix string) string {
-	reps := r.series(prefix)
-	if len(reps) == 0 {
-		return r.missing(prefix + "-N")
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "`%s` (runs alternate which side goes first):\n\n", r.command(prefix))
-	b.WriteString("| run | order | bare completed/s | mediaflow completed/s | **ratio** | bare CPU ms/event | mediaflow CPU ms/event | CPU ratio | mediaflow closed | \n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---|\n")
-	var ratios, br, mr, cr []float64
-	for i, rep := range reps {
-		if rep.E2E == nil || rep.BareE2E == nil {
-			continue
+// series returns the reports named prefix-N (a run's number, a rate, a
+// body size), by N.
+func (r *results) series(prefix string) []*load.Report {
+	var ns []int
+	for name := range r.reports {
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, prefix+"-")); err == nil && strings.HasPrefix(name, prefix+"-") {
+			ns = append(ns, n)
 		}
-		bc, mc := cpuTotal(rep, "bare"), cpuTotal(rep, "e2e")
-		cratio := "—"
-		if bc > 0 && mc > 0 {
-			cr = append(cr, bc/mc)
-			cratio = fmt.Sprintf("%.3f", bc/mc)
+	}
+	slices.Sort(ns)
+	var out []*load.Report
+	for _, n := range ns {
+		if rep := r.reports[prefix+"-"+strconv.Itoa(n)]; rep.Sides["webhooks"] != nil {
+			out = append(out, rep)
 		}
-		ratios, br, mr = append(ratios, rep.E2EOverBare), append(br, rep.BareE2E.Rate), append(mr, rep.E2E.Rate)
-		fmt.Fprintf(&b, "| %d | %s | %.1f | %.1f | %.3f | %s | %s | %s | %d/%d %s |\n", i+1, rep.Order, rep.BareE2E.Rate, rep.E2E.Rate, rep.E2EOverBare,
-			perEvent(rep.CPU, "bare", "total"), perEvent(rep.CPU, "e2e", "total"), cratio, rep.E2E.Closed, rep.E2E.Started, statuses(rep.E2E.Statuses))
 	}
-	crm := "—"
-	if len(cr) > 0 {
-		crm = fmt.Sprintf("%.3f", median(cr))
-	}
-	fmt.Fprintf(&b, "| **median** | | %.1f | %.1f | **%.3f** | | | %s | |\n", median(br), median(mr), median(ratios), crm)
-	last := reps[len(reps)-1]
-	if m, ok := last.History["http"]; ok {
-		bare := last.History["bare"]
-		fmt.Fprintf(&b, "\nTasks per workflow, from one history of each: mediaflow %d workflow tasks + %d activity tasks (%d events, %d markers); bare %d + %d (%d events).",
-			m.WorkflowTasks, m.ActivityTasks, m.Events, m.Markers, bare.WorkflowTasks, bare.ActivityTasks, bare.Events)
-	}
-	if c := last.CPU["e2e"]; c != nil {
-		fmt.Fprintf(&b, " CPU ms per event, last run, mediaflow: %s; bare: %s.", cpuBreakdown(c), cpuBreakdown(last.CPU["bare"]))
-	}
-	if last.Receiver != nil {
-		fmt.Fprintf(&b, " The receiver served %d downloads and took %d notifications in the last run.", last.Receiver.Media, last.Receiver.Notify)
-	}
-	b.WriteString("\n")
-	return b.String()
+	return out
 }
 
-func cpuTotal(rep *load.Report, phase string) float64 {
-	if rep.CPU == nil || rep.CPU[phase] == nil {
+// others are a run's sides other than the webhooks, the floor first.
+func others(rep *load.Report) []string {
+	var out []string
+	for _, s := range []string{"direct", "floor0", "floor1", "bare"} {
+		if rep.Sides[s] != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// rate is a side's acknowledged/s (sent) or completed/s.
+func rate(s *load.Side, sent bool) float64 {
+	if sent {
+		return s.Sent.Rate
+	}
+	return s.E2E.Rate
+}
+
+// cpu is a side's CPU ms per event (sent: while sending), 0 unknown.
+func cpu(s *load.Side, sent bool) float64 {
+	c := s.CPU
+	if sent {
+		c = s.SentCPU
+	}
+	if c == nil {
 		return 0
 	}
-	return rep.CPU[phase].PerEvent["total"]
+	return c.PerEvent["total"]
 }
 
-func cpuBreakdown(c *load.CPUReport) string {
-	if c == nil {
-		return "—"
+// compareTable writes each run of a comparison against side n and the
+// medians, and returns each run's ratios: the webhooks' rate over n's,
+// and n's CPU per event over the webhooks' (both above 1 where mediaflow
+// does better).
+func compareTable(b *strings.Builder, reps []*load.Report, sent bool, n string) (ratios, cratios []float64) {
+	fmt.Fprintf(b, "\n| run | order | mediaflow/s | %s/s | **ratio** | mediaflow CPU ms/event | %s CPU ms/event | CPU ratio | mediaflow p99 ms | %s |\n"+
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n", n, n, map[bool]string{true: "answers", false: "mediaflow closed"}[sent])
+	var ms, ns []float64
+	for i, rep := range reps {
+		m, o := rep.Sides["webhooks"], rep.Sides[n]
+		ms, ns = append(ms, rate(m, sent)), append(ns, rate(o, sent))
+		ratios, cratios = append(ratios, ratio(rate(m, sent), rate(o, sent))), append(cratios, ratio(cpu(o, sent), cpu(m, sent)))
+		last := fmt.Sprintf("%.0f | %d/%d %s", m.E2E.Latency.P99, m.E2E.Closed, m.E2E.Started, statuses(m.E2E.Statuses))
+		if sent {
+			last = fmt.Sprintf("%.0f | mediaflow %s; %s %s", m.Sent.Latency.P99, codes(m.Sent.Codes), n, codes(o.Sent.Codes))
+		}
+		fmt.Fprintf(b, "| %d | %s | %.1f | %.1f | %.3f | %.2f | %.2f | %.3f | %s |\n", i+1, strings.Join(rep.Order, ","), rate(m, sent), rate(o, sent),
+			ratios[i], cpu(m, sent), cpu(o, sent), cratios[i], last)
 	}
-	var names []string
-	for n := range c.PerEvent {
-		if n != "total" {
-			names = append(names, n)
+	fmt.Fprintf(b, "| **median** | | %.1f | %.1f | **%.3f** | | | %.3f | | |\n", median(ms), median(ns), median(ratios), median(cratios))
+	return ratios, cratios
+}
+
+// compareNotes says what one history of each side held, and where the CPU
+// went, in the last run.
+func compareNotes(b *strings.Builder, last *load.Report, sent bool) {
+	var notes []string
+	for _, n := range append([]string{"webhooks"}, others(last)...) {
+		name := strings.Replace(n, "webhooks", "mediaflow", 1)
+		if h := last.Sides[n].History; h != nil {
+			notes = append(notes, fmt.Sprintf("%s %d workflow tasks + %d activity tasks (%d events, %d markers, %d bytes)",
+				name, h.WorkflowTasks, h.ActivityTasks, h.Events, h.Markers, h.Bytes))
+		}
+		if c := last.Sides[n].CPU; c != nil && !sent {
+			notes = append(notes, fmt.Sprintf("%s CPU ms per event %s", name, perEvent(c)))
 		}
 	}
-	sort.Strings(names)
-	parts := make([]string, 0, len(names))
-	for _, n := range names {
-		parts = append(parts, fmt.Sprintf("%s %.1f", n, c.PerEvent[n]))
+	if rc := last.Receiver; rc != nil {
+		notes = append(notes, fmt.Sprintf("the receiver served %d downloads and took %d notifications", rc.Media, rc.Notify))
 	}
-	return strings.Join(parts, ", ")
+	if len(notes) > 0 {
+		fmt.Fprintf(b, "\nThe last run, one history of each side and the CPU time: %s.\n", strings.Join(notes, "; "))
+	}
 }
 
-func (r *results) sweepTable(rep *load.Report) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "`%s`\n\n| offered/s | answered/s | p50 ms | p90 ms | p99 ms | codes | |\n|---:|---:|---:|---:|---:|---|---|\n", r.command("sweep"))
-	for _, pt := range rep.Sweep {
-		mark := ""
-		if pt.Saturated {
-			mark = "saturated"
-		}
-		fmt.Fprintf(&b, "| %g | %.1f | %.1f | %.1f | %.1f | %s | %s |\n", pt.Offered, pt.HTTP.Rate, pt.HTTP.Latency.P50, pt.HTTP.Latency.P90,
-			pt.HTTP.Latency.P99, codes(pt.HTTP.Codes), mark)
+// seriesSection writes the section of the series name-N (rates, body
+// sizes): its command, its chart, drawn by draw, and a row per run.
+func (r *results) seriesSection(b *strings.Builder, name, title, header string, draw func([]*load.Report) error, row func(*load.Report, *load.Side) string) error {
+	reps := r.series(name)
+	if len(reps) == 0 {
+		return nil
 	}
-	return b.String()
-}
-
-func (r *results) sizeTable(reps []*load.Report) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "`%s`\n\n| body | events | webhooks/s | ack p50 ms | ack p99 ms | completed/s | closed | codes |\n|---:|---:|---:|---:|---:|---:|---|---|\n", r.command("size"))
+	if err := draw(reps); err != nil {
+		return err
+	}
+	fmt.Fprintf(b, "\n## %[1]s\n\n`%[2]s` (and the same for each)\n\n![%[1]s](%[3]s)\n\n%[4]s\n", title, r.commands[r.first(name)], r.chart(name), header)
 	for _, rep := range reps {
-		rate, closed := "—", "—"
-		if rep.E2E != nil {
-			rate = fmt.Sprintf("%.1f", rep.E2E.Rate)
-			closed = fmt.Sprintf("%d/%d %s", rep.E2E.Closed, rep.E2E.Started, statuses(rep.E2E.Statuses))
-		}
-		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %.1f | %s | %s | %s |\n", humanBytes(rep.BodyBytes), rep.HTTP.Requests, rep.HTTP.Rate,
-			rep.HTTP.Latency.P50, rep.HTTP.Latency.P99, rate, closed, codes(rep.HTTP.Codes))
+		b.WriteString(row(rep, rep.Sides["webhooks"]) + "\n")
 	}
-	if note := r.Env["sizes"]; note != "" {
-		fmt.Fprintf(&b, "\n%s\n", note)
-	}
-	return b.String()
+	return nil
 }
 
-func (r *results) rssTable(rep *load.Report) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "`%s`\n\n", r.command("rss"))
-	if s := rep.Server; s != nil {
-		verdict := "under"
-		if s.RSSMiB >= 64 {
-			verdict = "**over**"
-		}
-		fmt.Fprintf(&b, "Server RSS %.1f MiB at the start, **%.1f MiB after %d events** (%s the 64 MiB goal), peak %.1f MiB.", s.StartRSSMiB, s.RSSMiB,
-			rep.HTTP.Requests, verdict, s.PeakMiB)
+func (r *results) sweep(b *strings.Builder) error {
+	return r.seriesSection(b, "sweep", "Acknowledgement latency against offered rate (open loop, until the server cannot keep up)",
+		"| offered/s | answered/s | p50 ms | p90 ms | p99 ms | codes | |\n|---:|---:|---:|---:|---:|---|---|", r.ackVsRate,
+		func(rep *load.Report, s *load.Side) string {
+			return fmt.Sprintf("| %g | %.1f | %.1f | %.1f | %.1f | %s | %s |", rep.Rate, s.Sent.Rate, s.Sent.Latency.P50, s.Sent.Latency.P90,
+				s.Sent.Latency.P99, codes(s.Sent.Codes), map[bool]string{true: "saturated"}[s.Saturated])
+		})
+}
+
+func (r *results) sizes(b *strings.Builder) error {
+	return r.seriesSection(b, "size", "Acknowledgement latency against body size",
+		"| body | events | webhooks/s | ack p50 ms | ack p99 ms | completed/s | closed | codes |\n|---:|---:|---:|---:|---:|---:|---|---|", r.bySize,
+		func(rep *load.Report, s *load.Side) string {
+			return fmt.Sprintf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %d/%d %s | %s |", humanBytes(rep.BodyBytes), s.Sent.Requests, s.Sent.Rate,
+				s.Sent.Latency.P50, s.Sent.Latency.P99, s.E2E.Rate, s.E2E.Closed, s.E2E.Started, statuses(s.E2E.Statuses), codes(s.Sent.Codes))
+		})
+}
+
+// first is the name of the first run of a series, for its command.
+func (r *results) first(prefix string) string {
+	if i := slices.IndexFunc(r.ran, func(n string) bool { return strings.HasPrefix(n, prefix+"-") }); i >= 0 {
+		return r.ran[i]
 	}
-	var worker, peak float64
+	return ""
+}
+
+func (r *results) rss(b *strings.Builder) error {
+	rep := r.reports["rss"]
+	if rep == nil || len(rep.RSS) < 2 {
+		return nil
+	}
+	if err := r.rssChart(rep); err != nil {
+		return err
+	}
+	peak := map[string]float64{}
 	for _, s := range rep.RSS {
-		if v, ok := s.RSSMiB["worker"]; ok {
-			worker, peak = v, max(peak, v)
+		for k, v := range s.RSSMiB {
+			peak[k] = max(peak[k], v)
 		}
 	}
-	if worker > 0 {
-		fmt.Fprintf(&b, " Worker %.1f MiB at the end, at most %.1f MiB while sampled.", worker, peak)
+	first, last, s := rep.RSS[0].RSSMiB, rep.RSS[len(rep.RSS)-1].RSSMiB, rep.Sides["webhooks"]
+	fmt.Fprintf(b, "\n## Memory\n\n`%s`\n\n![Server and worker RSS against events processed](%s)\n\n"+
+		"Server RSS %.1f MiB at the start, **%.1f MiB after %d events** (goal: under 64 MiB), at most %.1f MiB while sampled; "+
+		"worker %.1f MiB at the end, at most %.1f MiB. %d/%d workflows completed at %.1f/s.\n",
+		r.commands["rss"], r.chart("rss"), first["server"], last["server"], s.Sent.Requests, peak["server"], last["worker"], peak["worker"],
+		s.E2E.Closed, s.E2E.Started, s.E2E.Rate)
+	return nil
+}
+
+func (r *results) outage(b *strings.Builder) error {
+	rep := r.reports["outage"]
+	if rep == nil || rep.Receiver == nil || rep.Sides["webhooks"] == nil {
+		return nil
 	}
-	if rep.E2E != nil {
-		fmt.Fprintf(&b, " %d/%d workflows completed at %.1f/s.", rep.E2E.Closed, rep.E2E.Started, rep.E2E.Rate)
+	limit, _ := strconv.ParseFloat(r.env["outage_limit"], 64)
+	if err := r.outageChart(rep.Receiver, limit); err != nil {
+		return err
 	}
-	b.WriteString("\n")
-	return b.String()
+	rc, s, most := rep.Receiver, rep.Sides["webhooks"], slices.Max(append(rep.Receiver.PerSecond, 0))
+	fmt.Fprintf(b, "\n## A receiver's outage\n\n`%s`, the worker with `NOTIFY_MAX_PER_SECOND=%g`\n\n![Receiver requests per second during and after an outage](%s)\n\n"+
+		"The receiver answered 503 for the first %.0f s: %d requests in all, **at most %d in any second** (limit %g); "+
+		"%d/%d workflows %s, the last %.0f s after the first event; %d notifications received.\n",
+		r.commands["outage"], limit, r.chart("outage"), rc.DownSeconds, sum(rc.PerSecond), most, limit,
+		s.E2E.Closed, s.E2E.Started, statuses(s.E2E.Statuses), s.E2E.Seconds, rc.Notify)
+	return nil
+}
+
+// chart is the link to chart name from the page (beside it).
+func (r *results) chart(name string) string { return filepath.Base(r.charts) + "-" + name + ".png" }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func sum(xs []int) (n int) {
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+// median returns the median of xs (the mean of the middle two for an even
+// count), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+}
+
+// perEvent is "29.7 (loadgen 0.8, temporal 21.7, …)", without the
+// processes that used none.
+func perEvent(c *load.CPUReport) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c.PerEvent)) {
+		if v := c.PerEvent[k]; k != "total" && v >= 0.05 {
+			parts = append(parts, fmt.Sprintf("%s %.1f", k, v))
+		}
+	}
+	return fmt.Sprintf("%.1f (%s)", c.PerEvent["total"], strings.Join(parts, ", "))
 }
 
 func humanBytes(n int) string {
@@ -386,23 +406,3 @@ func humanBytes(n int) string {
 func codes(m map[string]int) string { return load.JoinCounts(m, "%[2]d×%[1]s", ", ") }
 
 func statuses(m map[string]int) string { return load.JoinCounts(m, "%s %d", ", ") }
-
-// replaceBlocks rewrites each "<!-- bench:NAME -->…<!-- /bench:NAME -->"
-// of doc whose NAME is in blocks. Every name must have its block.
-func replaceBlocks(doc string, blocks map[string]string) (string, error) {
-	names := make([]string, 0, len(blocks))
-	for n := range blocks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		open, close := "<!-- bench:"+n+" -->", "<!-- /bench:"+n+" -->"
-		i := strings.Index(doc, open)
-		j := strings.Index(doc, close)
-		if i < 0 || j < i {
-			return "", fmt.Errorf("no block %s … %s", open, close)
-		}
-		doc = doc[:i+len(open)] + "\n" + strings.TrimRight(blocks[n], "\n") + "\n" + doc[j:]
-	}
-	return doc, nil
-}

@@ -18,9 +18,8 @@
 //     server; faults (-faults): worker-1, temporal-server, postgresql,
 //     server-2, temporal-server.
 //
-// -report writes the figures to a Markdown file that holds both
-// topologies side by side: a run replaces its own column and keeps the
-// other's (the figures are kept in the file).
+// It prints its figures as Markdown; -report writes them into a Markdown
+// file as the section of the run's topology, keeping the rest of the file.
 //
 //	make chaos          # go run ./tools/chaos -n 500 -overload -report RELIABILITY.md
 //	make chaos-cluster  # go run ./tools/chaos -cluster -n 1000 -spread 2m -report RELIABILITY.md
@@ -51,14 +50,18 @@ import (
 const secret = "whsec_Y2hhb3MtdGVzdC1zZWNyZXQtZm9yLWxvb3BiYWNrLW9ubHk="
 
 type options struct {
-	cluster             bool
+	cluster, overload   bool
 	faults, dir, report string
 	n                   int
-	dupRate             float64
-	overload            bool
-	spread, overloadFor time.Duration
-	timeout             time.Duration
+	spread, timeout     time.Duration
 }
+
+// dupRate is the share of events also delivered concurrently as a
+// duplicate; overloadFor the length of the overload phase.
+const (
+	dupRate     = 0.3
+	overloadFor = 30 * time.Second
+)
 
 // Default fault plans, by the names of the processes killed.
 const (
@@ -73,10 +76,7 @@ func main() {
 		devFaults+"; cluster "+clusterFaults+")")
 	flag.IntVar(&o.n, "n", 500, "distinct events to send")
 	flag.DurationVar(&o.spread, "spread", 20*time.Second, "time over which the events are first sent")
-	flag.Float64Var(&o.dupRate, "dup", 0.3, "share of events also delivered concurrently as a duplicate")
 	flag.BoolVar(&o.overload, "overload", false, "also run the overload phase (dev server only)")
-	flag.DurationVar(&o.overloadFor, "overload-for", 30*time.Second, "length of the overload phase")
-	flag.StringVar(&o.dir, "dir", "", "work directory for databases and logs (default: a new temporary one)")
 	flag.StringVar(&o.report, "report", "", "write the figures to this Markdown file")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop everything after this long")
 	flag.Parse()
@@ -96,12 +96,9 @@ func main() {
 func run(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	if o.dir == "" {
-		d, err := os.MkdirTemp("", "mediaflow-chaos-")
-		if err != nil {
-			return err
-		}
-		o.dir = d
+	var err error
+	if o.dir, err = os.MkdirTemp("", "mediaflow-chaos-"); err != nil {
+		return err
 	}
 	fmt.Println("work directory (databases, logs):", o.dir)
 	// The notification target: it counts the Idempotency-Keys it receives.
@@ -128,18 +125,17 @@ func run(o options) error {
 		sys.failed()
 		return err
 	}
-	fmt.Print(faults.text())
 	var over *overloadResult
 	if o.overload && faults.ok() {
 		if over, err = overloadPhase(ctx, sys, tc, o); err != nil {
 			return err
 		}
-		fmt.Print(over.text())
 	}
+	rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
+		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
+		DupRate: dupRate, Faults: faults, Overload: over}
+	fmt.Print("\n", section(rec))
 	if o.report != "" {
-		rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
-			Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
-			DupRate: o.dupRate, Faults: faults, Overload: over}
 		if err := writeReport(o.report, rec); err != nil {
 			return err
 		}
@@ -177,21 +173,6 @@ func (r *faultResult) ok() bool {
 	return r.Acked == r.Events && r.Completed == r.Events && r.Runs == r.Events &&
 		r.Rows == r.Events && r.DistinctKeys == r.Events && r.ForeignKeys == 0 &&
 		!strings.Contains(strings.Join(r.Faults, "\n"), "FAILED")
-}
-
-func (r *faultResult) text() string {
-	return fmt.Sprintf(`fault phase: %d events, %d deliveries (%d duplicates sent concurrently, %d answered "duplicate"),
-  deliveries by server: %v
-  faults: %v
-  answers: %v, transport errors %d, 5xx %d
-  acknowledged %d, workflows completed %d (other status %d), runs %d, job rows %d
-  notify/alert POSTs %d, distinct Idempotency-Keys %d, foreign keys %d
-  lost %d, duplicated %d, time %s (last completion %s after the first send), load average %.1f → %.1f
-  result: %s
-`, r.Events, r.Deliveries, r.DupsSent, r.DupAnswers, r.PerServer, r.Faults, r.Codes, r.Transport, r.FiveXX,
-		r.Acked, r.Completed, r.OtherStatus, r.Runs, r.Rows, r.Posts, r.DistinctKeys, r.ForeignKeys,
-		r.lost(), r.duplicated(), r.Elapsed.Round(time.Millisecond), r.CompletionTime.Round(time.Millisecond),
-		r.LoadStart, r.LoadEnd, passFail(r.ok()))
 }
 
 func passFail(ok bool) string {
@@ -237,13 +218,13 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	// concurrently, as a duplicate.
 	var dups atomic.Int32
 	sent := load.Run(ctx, load.Plan{N: o.n, Rate: float64(o.n) / o.spread.Seconds(), MaxInflight: o.n}, func(ctx context.Context, i int) load.Outcome {
-		if rand.Float64() < o.dupRate {
+		if rand.Float64() < dupRate {
 			dups.Add(1)
 			dup := make(chan struct{})
 			go func() {
 				defer close(dup)
 				time.Sleep(time.Duration(rand.Int64N(int64(300 * time.Millisecond))))
-				s.once(ctx, i)
+				s.Send(ctx, i)
 			}()
 			defer func() { <-dup }()
 		}
@@ -253,9 +234,9 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 		return nil, ctx.Err()
 	}
 	<-faultsDone
-	res.Acked, res.DupsSent = len(acked(sent, s.ids)), int(dups.Load())
+	res.Acked, res.DupsSent = len(acked(sent, s.IDs)), int(dups.Load())
 
-	prefix := s.ids.EventPrefix()
+	prefix := s.IDs.EventPrefix()
 	if w, err := load.WaitClosed(ctx, tc, prefix, o.n, 10*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
 		fmt.Printf("waiting for workflows: %v (%+v)\n", err, w)
 	}
@@ -271,9 +252,9 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 		return nil, err
 	}
 	res.Posts, res.DistinctKeys, res.ForeignKeys = target.Keys(prefix)
-	t := s.tally()
-	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.deliveries, t.transport, t.perURL, t.codes
-	res.DupAnswers, res.FiveXX = t.duplicates, t.fiveXX()
+	t := s.Tally()
+	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.Deliveries, t.Transport, t.PerURL, t.Codes
+	res.DupAnswers, res.FiveXX = t.Duplicates, fiveXX(t)
 	res.Elapsed, res.LoadEnd = time.Since(start), loadAverage()
 	return res, nil
 }
@@ -302,26 +283,11 @@ func completed(ctx context.Context, tc client.Client, prefix string, only map[st
 	return n, err
 }
 
-// countRuns counts the runs of the workflows whose ID starts with prefix.
-// Visibility lags a little: it polls until the count reaches want or stays
-// put for 5 s.
+// countRuns counts the runs of the workflows whose ID starts with prefix:
+// visibility lags a little, so until it reaches want, at most 30 s.
 func countRuns(ctx context.Context, tc client.Client, prefix string, want int) (int, error) {
-	last, stable := -1, 0
-	for range 60 {
-		n, err := load.Count(ctx, tc, load.PrefixQuery(prefix))
-		if err != nil || n == want {
-			return n, err
-		}
-		if n == last {
-			if stable++; stable >= 10 {
-				return n, nil
-			}
-		} else {
-			last, stable = n, 0
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	return last, nil
+	w, err := load.WaitCount(ctx, tc, load.PrefixQuery(prefix), func(n int) bool { return n >= want }, 30*time.Second, nil)
+	return w.Count, err
 }
 
 // loadAverage is the machine's 1-minute load average (0 where /proc has

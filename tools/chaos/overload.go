@@ -31,30 +31,20 @@ func (r *overloadResult) ok() bool {
 	return r.ServerUp && r.NotCompleted == 0 && shed > 0 && r.Codes[500] == 0
 }
 
-func (r *overloadResult) text() string {
-	return fmt.Sprintf(`overload phase: sustainable %.0f events/s (%d events completed end to end in %s),
-  offered %.0f events/s for %s: %d requests, answers %v, transport errors %d
-  acknowledged %d: completed %d, not completed %d (all done %s after the phase began); server up after: %v
-  result: %s
-`, r.Sustainable, r.CalibrationEvents, r.CalibrationCompletedTime.Round(time.Millisecond),
-		r.Offered, r.Duration, r.Sent, r.Codes, r.Transport, r.Acked, r.Completed, r.NotCompleted,
-		r.CompletionTime.Round(time.Millisecond), r.ServerUp, passFail(r.ok()))
-}
-
 // overloadPhase first measures the sustainable rate (events completed end
 // to end per second, closed loop), then restarts the server limited to that
 // rate and offers four times as much, open loop, each event tried once.
 func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options) (*overloadResult, error) {
-	res := &overloadResult{Duration: o.overloadFor}
+	res := &overloadResult{Duration: overloadFor}
 	s, err := newSender(sys.urls)
 	if err != nil {
 		return nil, err
 	}
 	// Calibrate: 16 senders for 10 s, then until all complete.
 	start := time.Now()
-	res.CalibrationEvents = len(acked(load.Run(ctx, load.Plan{Duration: 10 * time.Second, Conc: 16}, s.once), s.ids))
-	if w, err := load.WaitClosed(ctx, tc, s.ids.EventPrefix(), res.CalibrationEvents, 5*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
-		return nil, fmt.Errorf("calibration: %d workflows not closed after %.0f s (%v)", res.CalibrationEvents-w.Closed, w.Seconds, err)
+	res.CalibrationEvents = len(acked(load.Run(ctx, load.Plan{Duration: 10 * time.Second, Conc: 16}, s.Send), s.IDs))
+	if w, err := load.WaitClosed(ctx, tc, s.IDs.EventPrefix(), res.CalibrationEvents, 5*time.Minute, nil); err != nil || w.TimedOut || w.Stalled {
+		return nil, fmt.Errorf("calibration: %d workflows not closed after %.0f s (%v)", res.CalibrationEvents-w.Count, w.Seconds, err)
 	}
 	res.CalibrationCompletedTime = time.Since(start)
 	res.Sustainable = float64(res.CalibrationEvents) / res.CalibrationCompletedTime.Seconds()
@@ -71,22 +61,22 @@ func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options
 	if s, err = newSender(sys.urls); err != nil {
 		return nil, err
 	}
-	res.Sent = int(res.Offered * o.overloadFor.Seconds())
+	res.Sent = int(res.Offered * overloadFor.Seconds())
 	start = time.Now()
-	ackedIDs := acked(load.Run(ctx, load.Plan{N: res.Sent, Rate: res.Offered, MaxInflight: res.Sent}, s.once), s.ids)
+	ackedIDs := acked(load.Run(ctx, load.Plan{N: res.Sent, Rate: res.Offered, MaxInflight: res.Sent}, s.Send), s.IDs)
 	res.Acked = len(ackedIDs)
-	t := s.tally()
-	res.Codes, res.Transport = t.codes, t.transport
+	t := s.Tally()
+	res.Codes, res.Transport = t.Codes, t.Transport
 
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	res.ServerUp = sys.st.Running("server") && stack.HTTPReady(sys.serverURL+"/healthz")(hctx) == nil
 	cancel()
 
-	if _, err := load.WaitClosed(ctx, tc, s.ids.EventPrefix(), res.Acked, 10*time.Minute, nil); err != nil {
+	if _, err := load.WaitClosed(ctx, tc, s.IDs.EventPrefix(), res.Acked, 10*time.Minute, nil); err != nil {
 		fmt.Println("waiting for workflows:", err)
 	}
 	res.CompletionTime = time.Since(start)
-	res.Completed, err = completed(ctx, tc, s.ids.EventPrefix(), ackedIDs)
+	res.Completed, err = completed(ctx, tc, s.IDs.EventPrefix(), ackedIDs)
 	res.NotCompleted = res.Acked - res.Completed
 	return res, err
 }

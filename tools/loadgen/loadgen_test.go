@@ -51,20 +51,22 @@ func TestParseFlags(t *testing.T) {
 		{name: "bad secret", args: []string{"-secret", "whsec_!!"}, wantErr: "invalid webhook secret"},
 		{name: "too many", args: append(base, "-n", "2000000"), wantErr: "-n"},
 		{name: "huge open loop", args: append(base, "-rate", "100000", "-d", "1h"), wantErr: "-rate"},
-		{name: "bare implies e2e", args: append(base, "-bare"), check: func(t *testing.T, o options) {
-			require.True(t, o.e2e)
+		{name: "sides", args: append(base, "-sides", "floor0, bare,webhooks"), check: func(t *testing.T, o options) {
+			require.Equal(t, []string{"floor0", "bare", "webhooks"}, o.sides)
 		}},
+		{name: "unknown side", args: append(base, "-sides", "webhooks,floor2"), wantErr: "floor2"},
+		{name: "a side twice", args: append(base, "-sides", "direct,webhooks,direct"), wantErr: "each once"},
+		{name: "no wait with a floor", args: append(base, "-sides", "floor1", "-wait", "0"), wantErr: "-wait"},
+		{name: "no wait with direct starts", args: append(base, "-sides", "direct,webhooks", "-wait", "0"), check: func(t *testing.T, o options) {
+			require.Zero(t, o.wait)
+		}},
+		{name: "outage without receiver", args: append(base, "-receiver-down", "3m"), wantErr: "-receiver"},
 		{name: "several URLs", args: append(base, "-url", "http://127.0.0.1:8080/w, http://127.0.0.1:8081/w"), check: func(t *testing.T, o options) {
 			require.Equal(t, []string{"http://127.0.0.1:8080/w", "http://127.0.0.1:8081/w"}, o.urls)
 		}},
 		{name: "one remote URL among several", args: append(base, "-url", "http://127.0.0.1:8080/w,http://10.0.0.1:8081/w"), wantErr: "not loopback"},
-		{name: "bare and baseline", args: append(base, "-bare", "-baseline"), wantErr: "give one"},
-		{name: "sweep without -d", args: append(base, "-sweep", "25,50"), wantErr: "-d"},
-		{name: "sweep with -e2e", args: append(base, "-sweep", "25,50", "-d", "5s", "-e2e"), wantErr: "-sweep"},
-		{name: "sweep descending", args: append(base, "-sweep", "50,25", "-d", "5s"), wantErr: "ascend"},
 		{name: "remote receiver", args: append(base, "-receiver", "10.0.0.1:9000"), wantErr: "not loopback"},
 		{name: "bad cpu", args: append(base, "-cpu", "server"), wantErr: "-cpu"},
-		{name: "bad compression", args: append(base, "-grpc-compression", "zstd"), wantErr: "-grpc-compression"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,29 +110,28 @@ func TestHTTPRun(t *testing.T) {
 
 	var out bytes.Buffer
 	err = run(context.Background(), []string{"-url", srv.URL + httpapi.WebhookPath, "-secret", testSecret,
-		"-n", "60", "-c", "4", "-size", "2048", "-json", "-label", "test", "-cpu", fmt.Sprintf("server=%d", os.Getpid())}, &out, io.Discard)
+		"-n", "60", "-c", "4", "-size", "2048", "-json", "-wait", "0", "-cpu", fmt.Sprintf("server=%d", os.Getpid())}, &out, io.Discard)
 	require.NoError(t, err)
 	var rep load.Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
 	// The handler runs in this process: its CPU time is the server's.
-	mem, err := readMemory(os.Getpid())
+	mem, err := rssMiB(os.Getpid())
 	require.NoError(t, err)
-	require.Positive(t, mem.RSSMiB)
-	require.GreaterOrEqual(t, mem.PeakMiB, mem.RSSMiB)
-	require.Equal(t, 60, rep.CPU["http"].Events)
-	require.Contains(t, rep.CPU["http"].MS, "server")
-	require.Contains(t, rep.CPU["http"].MS, "loadgen")
-	require.Equal(t, "test", rep.Label)
+	require.Positive(t, mem)
+	side := rep.Sides["webhooks"]
+	require.Equal(t, 60, side.SentCPU.Events)
+	require.Contains(t, side.SentCPU.MS, "server")
+	require.Contains(t, side.SentCPU.MS, "loadgen")
 	require.Equal(t, 2048, rep.BodyBytes)
-	require.Equal(t, 60, rep.HTTP.Requests)
-	require.Equal(t, map[string]int{"200": 60}, rep.HTTP.Codes)
-	require.Equal(t, map[string]int{"started": 60}, rep.HTTP.Statuses)
+	require.Equal(t, 60, side.Sent.Requests)
+	require.Equal(t, map[string]int{"200": 60}, side.Sent.Codes)
+	require.Equal(t, map[string]int{"started": 60}, side.Sent.Statuses)
 	require.EqualValues(t, 60, starter.n.Load())
 
 	// Open loop, human-readable output.
 	out.Reset()
 	err = run(context.Background(), []string{"-url", srv.URL + httpapi.WebhookPath, "-secret", testSecret,
-		"-n", "20", "-rate", "200"}, &out, io.Discard)
+		"-n", "20", "-rate", "200", "-wait", "0"}, &out, io.Discard)
 	require.NoError(t, err)
 	require.Contains(t, out.String(), "open loop at 200/s")
 	require.Contains(t, out.String(), "codes: 200=20")

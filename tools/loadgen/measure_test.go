@@ -8,8 +8,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -58,16 +56,6 @@ func TestParseProcRefs(t *testing.T) {
 	}
 }
 
-func TestParseRates(t *testing.T) {
-	r, err := parseRates("25, 50,100")
-	require.NoError(t, err)
-	require.Equal(t, []float64{25, 50, 100}, r)
-	for _, bad := range []string{"25,25", "50,25", "0", "x"} {
-		_, err := parseRates(bad)
-		require.Error(t, err, bad)
-	}
-}
-
 func TestSaturated(t *testing.T) {
 	ok := load.PhaseSummary{Requests: 1000, Rate: 99, Codes: map[string]int{"200": 1000}}
 	require.False(t, saturated(100, ok))
@@ -80,33 +68,20 @@ func TestSaturated(t *testing.T) {
 	require.True(t, saturated(100, load.PhaseSummary{}))
 }
 
-func TestShapeOf(t *testing.T) {
-	ev := func(t enumspb.EventType) *historypb.HistoryEvent { return &historypb.HistoryEvent{EventType: t} }
-	s := shapeOf("wf", []*historypb.HistoryEvent{
-		ev(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
-		ev(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED), ev(enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED), ev(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-		ev(enumspb.EVENT_TYPE_MARKER_RECORDED), ev(enumspb.EVENT_TYPE_MARKER_RECORDED),
-		ev(enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED), ev(enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED), ev(enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED),
-		ev(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED), ev(enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED), ev(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-		ev(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED),
-	})
-	require.Equal(t, 13, s.Events)
-	require.Equal(t, 2, s.WorkflowTasks)
-	require.Equal(t, 1, s.ActivityTasks)
-	require.Equal(t, 2, s.Markers)
-	require.Positive(t, s.Bytes)
-}
-
-// TestBareWorkflow: three activity tasks in a row, the event ID to each.
-func TestBareWorkflow(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: bareWorkflowType})
-	env.RegisterActivityWithOptions(noopActivity, activity.RegisterOptions{Name: bareActivityType})
-	env.OnActivity(bareActivityType, mock.Anything, "msg_1").Return(nil).Times(bareSteps)
-	env.ExecuteWorkflow(bareWorkflowType, mediaflow.MediaCompletedInput{EventID: "msg_1"})
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
-	env.AssertExpectations(t)
-	require.NoError(t, noopActivity(context.Background(), "msg_1"))
+// TestFloorWorkflows: each floor runs its number of activity tasks in a
+// row, the event ID to each.
+func TestFloorWorkflows(t *testing.T) {
+	for name, n := range floorActivities {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.RegisterWorkflowWithOptions(floorWorkflow, workflow.RegisterOptions{Name: name})
+		env.RegisterActivityWithOptions(func(context.Context, string) error { return nil }, activity.RegisterOptions{Name: noopActivity})
+		if n > 0 {
+			env.OnActivity(noopActivity, mock.Anything, "msg_1").Return(nil).Times(n)
+		}
+		env.ExecuteWorkflow(name, mediaflow.MediaCompletedInput{EventID: "msg_1"})
+		require.True(t, env.IsWorkflowCompleted(), name)
+		require.NoError(t, env.GetWorkflowError(), name)
+		env.AssertExpectations(t)
+	}
 }

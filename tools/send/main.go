@@ -66,8 +66,8 @@ func run(args []string, out, stderr io.Writer) error {
 		if body, err = os.ReadFile(*file); err == nil && len(data) > 0 {
 			body, err = svixsim.SetData(body, data)
 		}
-	} else {
-		body, err = svixsim.Sample(*sample, data)
+	} else if body, err = samples.Get(*sample); err == nil && len(data) > 0 {
+		body, err = svixsim.SetData(body, data)
 	}
 	if err != nil {
 		return err

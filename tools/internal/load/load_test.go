@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,9 +14,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/mediaflow/mediaflow/internal/animus"
 	"github.com/mediaflow/mediaflow/internal/samples"
+	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
 func durations(ms ...int) []time.Duration {
@@ -70,12 +73,11 @@ func TestSummarizePhase(t *testing.T) {
 		{I: 2, Base: start, Latency: 30 * time.Millisecond, Out: Outcome{Code: "error:refused"}},
 		{I: 3, Base: start, Latency: 40 * time.Millisecond, Out: Outcome{Code: "200", Status: "started"}},
 	}}
-	s := SummarizePhase("http", Plan{}, res)
+	s := SummarizePhase("http", res)
 	require.Equal(t, 4, s.Requests)
 	require.Equal(t, 2.0, s.Rate)
 	require.Equal(t, map[string]int{"200": 2, "503": 1, "error:refused": 1}, s.Codes)
 	require.Equal(t, map[string]int{"started": 2}, s.Statuses)
-	require.Equal(t, 1, s.Errors)
 	require.Contains(t, s.String(), "200=2 503=1 error:refused=1")
 }
 
@@ -223,13 +225,13 @@ func TestTemplateSizesAndJobIDs(t *testing.T) {
 	sample, err := samples.Get("success")
 	require.NoError(t, err)
 	d := IDs{Token: "abcdefghijkl"}
-	jobLen := len(d.JobID(0))
-	for _, size := range []int{0, 1024, 64 << 10} {
-		tmpl, err := NewTemplate(sample, size, jobLen, "")
+	require.Len(t, d.JobID(0), len(JobIDPlaceholder))
+	for _, size := range []int{0, 10, 1024, 64 << 10} {
+		tmpl, err := NewTemplate(sample, size, "")
 		require.NoError(t, err)
 		body := tmpl.Body(d.JobID(7))
-		require.Equal(t, tmpl.Size(jobLen), len(body))
-		if size > 0 {
+		require.Len(t, body, len(tmpl))
+		if size > len(sample) {
 			require.Equal(t, size, len(body), "got %d bytes, want %d", len(body), size)
 		}
 
@@ -243,17 +245,8 @@ func TestTemplateSizesAndJobIDs(t *testing.T) {
 		require.Equal(t, d.JobID(7), job.JobID)
 		require.Equal(t, "completed", job.Status)
 		require.JSONEq(t, `{"customer_id": "cus_1042", "upload_id": 88213}`, string(job.CustomPayload))
-		require.Equal(t, size > 0, bytes.Contains(job.Raw, []byte(paddingField)))
+		require.Equal(t, size > len(sample), bytes.Contains(job.Raw, []byte(paddingField)))
 	}
-}
-
-func TestTemplateSmallerThanSample(t *testing.T) {
-	sample, err := samples.Get("success")
-	require.NoError(t, err)
-	tmpl, err := NewTemplate(sample, 10, 20, "")
-	require.NoError(t, err)
-	require.Greater(t, tmpl.Size(20), 10, "the sample is never cut")
-	require.NotContains(t, string(tmpl.Body(strings.Repeat("j", 20))), paddingField)
 }
 
 func TestIDs(t *testing.T) {
@@ -275,8 +268,7 @@ func TestTemplateMediaURL(t *testing.T) {
 	sample, err := samples.Get("success")
 	require.NoError(t, err)
 	d := IDs{Token: "abcdefghijkl"}
-	jobLen := len(d.JobID(0))
-	tmpl, err := NewTemplate(sample, 2048, jobLen, "http://127.0.0.1:9/media/"+JobIDPlaceholder+".bin?a=1&b=2")
+	tmpl, err := NewTemplate(sample, 2048, "http://127.0.0.1:9/media/"+JobIDPlaceholder+".bin?a=1&b=2")
 	require.NoError(t, err)
 	body := tmpl.Body(d.JobID(3))
 	require.Len(t, body, 2048)
@@ -308,4 +300,69 @@ func TestPeerCounts(t *testing.T) {
 	require.Equal(t, ReceiverCounts{Media: 1, Notify: 3, Alert: 1}, p.Counts())
 	posts, distinct, foreign := p.Keys("msg_")
 	require.Equal(t, []int{4, 3, 1}, []int{posts, distinct, foreign})
+	require.Equal(t, []int{4}, p.PerSecond(time.Now().Add(-500*time.Millisecond)))
+}
+
+// TestPeerDown: while down, notifications and alerts are answered 503,
+// counted per second but not received.
+func TestPeerDown(t *testing.T) {
+	p := &Peer{DownUntil: time.Now().Add(time.Hour)}
+	srv, addr, err := StartPeer("127.0.0.1:0", p)
+	require.NoError(t, err)
+	defer srv.Close()
+	resp, err := http.Post("http://"+addr+NotifyPath, "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Equal(t, ReceiverCounts{}, p.Counts())
+	require.Equal(t, []int{0, 0, 1}, p.PerSecond(time.Now().Add(-2500*time.Millisecond)))
+}
+
+// TestSummarizeE2E: the rate counts the closes up to the 95th percentile
+// of the close times, so one straggler does not make it; events not of
+// the phase, or not started by it, are left out.
+func TestSummarizeE2E(t *testing.T) {
+	start := time.Unix(1000, 0)
+	d := IDs{Token: "tok"}
+	res := Result{Start: start}
+	closed := map[string]CloseInfo{"msg_other_1": {CloseTime: start}}
+	for i := range 40 {
+		res.Records = append(res.Records, Record{I: i, Base: start, Out: Outcome{Code: "200", Status: "started"}})
+		at := start.Add(time.Duration(i+1) * 100 * time.Millisecond) // 10 a second
+		if i == 39 {
+			at = start.Add(time.Minute) // a straggler
+		}
+		closed[d.EventID(i)] = CloseInfo{Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, CloseTime: at}
+	}
+	res.Records = append(res.Records, Record{I: 40, Base: start, Out: Outcome{Code: "503"}})
+	closed[d.EventID(40)] = CloseInfo{CloseTime: start}
+	s := SummarizeE2E(res, d, closed, WaitResult{})
+	require.Equal(t, 40, s.Started)
+	require.Equal(t, 40, s.Closed)
+	require.Equal(t, map[string]int{"Completed": 40}, s.Statuses)
+	require.Equal(t, 60.0, s.Seconds)
+	require.Equal(t, 10.0, s.Rate, "38 closes in 3.8 s")
+}
+
+// TestSenderTallies: each attempt is signed, counted by server and
+// answer; a server that is gone is a transport error named by its kind.
+func TestSenderTallies(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	v, err := webhook.NewVerifier([]string{secret})
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if _, err := v.Verify(body, r.Header); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, `{"status":"duplicate"}`)
+	}))
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	s := NewSender([]string{srv.URL, gone.URL}, secret, 2, func(i int, jobID string) []byte { return []byte(`{"job":"` + jobID + `"}`) })
+	require.Equal(t, Outcome{Code: "200", Status: "duplicate"}, s.Send(context.Background(), 0))
+	require.Equal(t, Outcome{Code: "error:refused"}, s.Send(context.Background(), 1))
+	tally := s.Tally()
+	require.Equal(t, Tally{Deliveries: 2, Transport: 1, Duplicates: 1, Codes: map[int]int{200: 1}, PerURL: map[string]int{srv.URL: 1, gone.URL: 1}}, tally)
 }

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,7 +30,8 @@ const MaxNoticeBytes = 1 << 20
 // serves media files (Media) under /media/ and receives the worker's
 // notifications (POST /notify) and alerts (POST /alert). Each notification
 // is answered 200, printed as one line to Out and appended to Log as one
-// JSON line (Received); Counts and Keys count what it served and received.
+// JSON line (Received); Counts, Keys and PerSecond count what it served
+// and received.
 type Peer struct {
 	// Media holds the files served under /media/, by name.
 	Media fs.FS
@@ -43,12 +43,14 @@ type Peer struct {
 	// worker adds with NOTIFY_SECRET; a notification without a valid one
 	// is answered 401, as a real receiver would.
 	Verifier *webhook.Verifier
-	// Now is the clock of Received.Time (tests fix it); nil is time.Now.
-	Now func() time.Time
+	// DownUntil, until then, answers every notification and alert 503, as
+	// a gateway in front of a stopped receiver does (loadgen's outage).
+	DownUntil time.Time
 
 	mu     sync.Mutex
 	seen   map[string]int // notifications by kind + " " + Idempotency-Key
 	counts ReceiverCounts
+	times  []time.Time // of every notification and alert request
 }
 
 // Received is one notification or alert as written to Log.
@@ -92,27 +94,32 @@ func (p *Peer) logged(h http.Handler) http.Handler {
 }
 
 func (p *Peer) receive(w http.ResponseWriter, r *http.Request, kind string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNoticeBytes))
-	if err != nil {
-		p.printf("%-6s refused: body over %d bytes or unreadable: %v", kind, MaxNoticeBytes, err)
-		answer(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large or unreadable"})
+	now := time.Now()
+	p.mu.Lock()
+	p.times = append(p.times, now)
+	p.mu.Unlock()
+	if now.Before(p.DownUntil) {
+		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	rec := Received{Time: p.now().UTC(), Kind: kind, IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: "unsigned"}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNoticeBytes))
+	if err != nil {
+		p.refuse(w, http.StatusRequestEntityTooLarge, kind, fmt.Sprintf("body over %d bytes or unreadable: %v", MaxNoticeBytes, err))
+		return
+	}
+	// Marshalled, the body is compacted to one line.
+	rec := Received{Time: now.UTC(), Kind: kind, IdempotencyKey: r.Header.Get("Idempotency-Key"), Signature: "unsigned", Body: body}
 	if p.Verifier != nil {
 		if _, err := p.Verifier.Verify(body, r.Header); err != nil {
-			p.printf("%-6s refused (401): %v; is NOTIFY_SECRET the same for the worker and devpeer?", kind, err)
-			answer(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+			p.refuse(w, http.StatusUnauthorized, kind, err.Error()+"; is NOTIFY_SECRET the same for the worker and devpeer?")
 			return
 		}
 		rec.Signature = "verified"
 	}
 	if !json.Valid(body) {
-		p.printf("%-6s refused (400): the body is not JSON", kind)
-		answer(w, http.StatusBadRequest, map[string]string{"error": "body is not JSON"})
+		p.refuse(w, http.StatusBadRequest, kind, "the body is not JSON")
 		return
 	}
-	rec.Body = compact(body)
 	p.mu.Lock()
 	if p.seen == nil {
 		p.seen = map[string]int{}
@@ -130,35 +137,23 @@ func (p *Peer) receive(w http.ResponseWriter, r *http.Request, kind string) {
 	p.mu.Unlock()
 	if err != nil {
 		// The worker retries a 5xx: the notification is not lost.
-		p.printf("%-6s not written to the log: %v", kind, err)
-		answer(w, http.StatusInternalServerError, map[string]string{"error": "could not write the log"})
+		p.refuse(w, http.StatusInternalServerError, kind, "could not write the log: "+err.Error())
 		return
 	}
-	p.printf("%-6s %s", kind, summary(rec))
-	answer(w, http.StatusOK, map[string]string{"status": "received"})
-}
-
-// summary is the printed line of a notification: the notice's own text,
-// and what the log does not make obvious.
-func summary(rec Received) string {
 	var n struct {
 		Text    string `json:"text"`
 		EventID string `json:"event_id"`
 	}
-	json.Unmarshal(rec.Body, &n)
-	s := fmt.Sprintf("event %s: %s (signature %s)", n.EventID, n.Text, rec.Signature)
-	if rec.Repeat {
-		s += " [repeat: this Idempotency-Key was received before]"
-	}
-	return s
+	json.Unmarshal(body, &n)
+	p.printf("%-6s event %s: %s (signature %s)%s", kind, n.EventID, n.Text, rec.Signature,
+		map[bool]string{true: " [repeat: this Idempotency-Key was received before]"}[rec.Repeat])
+	answer(w, http.StatusOK, map[string]string{"status": "received"})
 }
 
-func compact(body []byte) json.RawMessage {
-	var b bytes.Buffer
-	if err := json.Compact(&b, body); err != nil {
-		return body
-	}
-	return b.Bytes()
+// refuse answers code with why, and prints it.
+func (p *Peer) refuse(w http.ResponseWriter, code int, kind, why string) {
+	p.printf("%-6s refused (%d): %s", kind, code, why)
+	answer(w, code, map[string]string{"error": why})
 }
 
 func answer(w http.ResponseWriter, code int, v any) {
@@ -167,25 +162,17 @@ func answer(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func (p *Peer) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
 func (p *Peer) printf(format string, args ...any) {
-	if p.Out == nil {
-		return
+	if p.Out != nil {
+		fmt.Fprintf(p.Out, format+"\n", args...)
 	}
-	fmt.Fprintf(p.Out, format+"\n", args...)
 }
 
 // countingWriter records the status and the number of body bytes written.
 type countingWriter struct {
 	http.ResponseWriter
 	status int
-	n      int64
+	n      int
 }
 
 func (c *countingWriter) WriteHeader(code int) {
@@ -195,7 +182,7 @@ func (c *countingWriter) WriteHeader(code int) {
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.ResponseWriter.Write(b)
-	c.n += int64(n)
+	c.n += n
 	return n, err
 }
 
@@ -204,6 +191,22 @@ func (p *Peer) Counts() ReceiverCounts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.counts
+}
+
+// PerSecond counts the notification and alert requests (answered 503
+// while down included) in each second from t0.
+func (p *Peer) PerSecond(t0 time.Time) []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var counts []int
+	for _, at := range p.times {
+		s := max(int(at.Sub(t0)/time.Second), 0)
+		for len(counts) <= s {
+			counts = append(counts, 0)
+		}
+		counts[s]++
+	}
+	return counts
 }
 
 // Keys returns the notifications and alerts received, their distinct

@@ -58,26 +58,22 @@ type PhaseSummary struct {
 	Seconds  float64 `json:"seconds"`
 	// Rate is requests answered per second, first request due to last
 	// answer.
-	Rate       float64        `json:"requests_per_s"`
-	TargetRate float64        `json:"target_rate,omitempty"`
-	Latency    Latency        `json:"latency_ms"`
-	Codes      map[string]int `json:"codes"`
-	Statuses   map[string]int `json:"statuses,omitempty"`
-	// Errors counts the requests that got no answer (transport errors).
-	Errors int `json:"errors"`
+	Rate    float64 `json:"requests_per_s"`
+	Latency Latency `json:"latency_ms"`
+	// Codes counts the answers by HTTP status ("200"), "ok" for a direct
+	// start, "error:KIND" for none.
+	Codes    map[string]int `json:"codes"`
+	Statuses map[string]int `json:"statuses,omitempty"`
 }
 
-func SummarizePhase(name string, p Plan, r Result) PhaseSummary {
-	s := PhaseSummary{Name: name, Requests: len(r.Records), Codes: map[string]int{}, Statuses: map[string]int{}, TargetRate: p.Rate}
+func SummarizePhase(name string, r Result) PhaseSummary {
+	s := PhaseSummary{Name: name, Requests: len(r.Records), Codes: map[string]int{}, Statuses: map[string]int{}}
 	lat := make([]time.Duration, 0, len(r.Records))
 	for _, rec := range r.Records {
 		lat = append(lat, rec.Latency)
 		s.Codes[rec.Out.Code]++
 		if rec.Out.Status != "" {
 			s.Statuses[rec.Out.Status]++
-		}
-		if strings.HasPrefix(rec.Out.Code, "error") {
-			s.Errors++
 		}
 	}
 	s.Latency = Summarize(lat)
@@ -94,16 +90,10 @@ func Round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 func (s PhaseSummary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-6s %d requests in %.2f s = %.1f/s", s.Name, s.Requests, s.Seconds, s.Rate)
-	if s.TargetRate > 0 {
-		fmt.Fprintf(&b, " (target %.1f/s)", s.TargetRate)
-	}
 	fmt.Fprintf(&b, "\n       ack latency ms: %s", s.Latency)
 	fmt.Fprintf(&b, "\n       codes: %s", Counts(s.Codes))
 	if len(s.Statuses) > 0 {
 		fmt.Fprintf(&b, "; answers: %s", Counts(s.Statuses))
-	}
-	if s.Errors > 0 {
-		fmt.Fprintf(&b, "; %d transport errors", s.Errors)
 	}
 	return b.String()
 }

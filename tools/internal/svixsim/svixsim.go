@@ -1,6 +1,6 @@
-// Package svixsim acts as Svix for mediaflow's tools: it builds event
-// bodies from the built-in samples and delivers them signed, as Svix does
-// (svix-id, svix-timestamp, svix-signature from webhook.Sign).
+// Package svixsim acts as Svix for mediaflow's tools: it sets an event
+// body's data members and delivers it signed, as Svix does (svix-id,
+// svix-timestamp, svix-signature from webhook.Sign).
 package svixsim
 
 import (
@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
@@ -59,18 +58,6 @@ func Deliver(ctx context.Context, c *http.Client, url, secret, id string, body [
 		a.Status = status.Status
 	}
 	return a, nil
-}
-
-// Sample returns the named built-in sample (samples.Names) with the given
-// data members replaced, e.g. {"job_id": "j1", "status": "failed"}; with
-// none it is the sample as stored. Replacing re-encodes the JSON (numbers
-// kept as written).
-func Sample(name string, data map[string]any) ([]byte, error) {
-	body, err := samples.Get(name)
-	if err != nil || len(data) == 0 {
-		return body, err
-	}
-	return SetData(body, data)
 }
 
 // SetData returns body with the given members of its data object set,

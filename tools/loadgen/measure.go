@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strconv"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
@@ -26,16 +30,13 @@ type procRef struct {
 }
 
 // selfName is loadgen's own entry in a CPU report: its HTTP client, or the
-// bare workflow's worker and starts.
+// direct starts and the floors' workers.
 const selfName = "loadgen"
 
 // parseProcRefs reads "name=pid,name=pid".
 func parseProcRefs(s string) ([]procRef, error) {
 	var out []procRef
-	for part := range strings.SplitSeq(s, ",") {
-		if part = strings.TrimSpace(part); part == "" {
-			continue
-		}
+	for _, part := range list(s) {
 		name, pid, ok := strings.Cut(part, "=")
 		n, err := strconv.Atoi(pid)
 		if !ok || name == "" || err != nil || n <= 0 {
@@ -104,8 +105,11 @@ func sampleCPU(refs []procRef) cpuSample {
 }
 
 // cpuBetween reports the CPU used from a to b by the processes present in
-// both, over events.
+// both, over events; nil when -cpu names none.
 func cpuBetween(a, b cpuSample, events int) *load.CPUReport {
+	if len(a.CPU) < 2 {
+		return nil
+	}
 	r := &load.CPUReport{Seconds: load.Round3(b.At.Sub(a.At).Seconds()), Events: events, MS: map[string]float64{}, PerEvent: map[string]float64{}}
 	var total time.Duration
 	for name, end := range b.CPU {
@@ -123,15 +127,81 @@ func cpuBetween(a, b cpuSample, events int) *load.CPUReport {
 	return r
 }
 
-// readMemory is pid's resident memory now (VmRSS) and at most (VmHWM).
-func readMemory(pid int) (load.MemoryReport, error) {
-	st, err := procfs.NewProc(pid)
-	if err == nil {
-		var s procfs.ProcStatus
-		if s, err = st.NewStatus(); err == nil {
-			mib := func(b uint64) float64 { return math.Round(float64(b)/(1<<20)*10) / 10 }
-			return load.MemoryReport{PID: pid, RSSMiB: mib(s.VmRSS), PeakMiB: mib(s.VmHWM)}, nil
+// rssMiB is pid's resident memory now (VmRSS), in MiB.
+func rssMiB(pid int) (float64, error) {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return 0, err
+	}
+	s, err := p.NewStatus()
+	return math.Round(float64(s.VmRSS)/(1<<20)*10) / 10, err
+}
+
+// rssSampler samples every second until stopped.
+type rssSampler struct {
+	stop    context.CancelFunc
+	done    chan struct{}
+	samples []load.RSSSample
+}
+
+// startRSSSampler samples refs' memory, h's answers and the closed
+// workflows whose IDs start with h's prefix (one count query per sample).
+func startRSSSampler(ctx context.Context, refs []procRef, h *load.Sender, tc client.Client) *rssSampler {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &rssSampler{stop: cancel, done: make(chan struct{})}
+	start := time.Now()
+	go func() {
+		defer close(s.done)
+		for t := time.NewTicker(time.Second); ; {
+			sm := load.RSSSample{Seconds: load.Round3(time.Since(start).Seconds()), Answered: int64(h.Tally().Deliveries), Closed: -1, RSSMiB: map[string]float64{}}
+			for _, r := range refs {
+				if m, err := rssMiB(r.PID); err == nil {
+					sm.RSSMiB[r.Name] = m
+				}
+			}
+			cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+			if n, err := load.Count(cctx, tc, load.PrefixQuery(h.IDs.EventPrefix())+` AND ExecutionStatus != "Running"`); err == nil {
+				sm.Closed = n
+			}
+			ccancel()
+			s.samples = append(s.samples, sm)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// Stop ends the sampling and returns the samples.
+func (s *rssSampler) Stop() []load.RSSSample {
+	s.stop()
+	<-s.done
+	return s.samples
+}
+
+// fetchShape reads workflow id's history and counts its events.
+func fetchShape(ctx context.Context, c client.Client, id string) (load.HistoryShape, error) {
+	s := load.HistoryShape{WorkflowID: id}
+	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return s, fmt.Errorf("history of %s: %w", id, err)
+		}
+		s.Events++
+		s.Bytes += proto.Size(e)
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			s.WorkflowTasks++
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			s.ActivityTasks++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			s.Markers++
 		}
 	}
-	return load.MemoryReport{}, fmt.Errorf("-server-pid: %w", err)
+	return s, nil
 }
