@@ -16,6 +16,7 @@ import (
 	"github.com/mediaflow/mediaflow"
 	"github.com/mediaflow/mediaflow/activities"
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/httpapi"
 	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/internal/telemetry"
 	"github.com/mediaflow/mediaflow/workflows"
@@ -44,6 +45,8 @@ type Worker struct {
 	deliveries worker.Worker
 	metrics    *http.Server
 	metricsL   net.Listener
+	debug      *http.Server
+	debugL     net.Listener
 }
 
 // NewWorker builds the worker from cfg: it opens the store (applying its
@@ -79,6 +82,12 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 			return nil, fmt.Errorf("metrics: WORKER_METRICS_ADDR: %w", err)
 		}
 		w.metrics = telemetry.MetricsServer(cfg.MetricsAddr, in.registry)
+	}
+	if cfg.DebugAddr != "" {
+		if w.debugL, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			return nil, fmt.Errorf("WORKER_DEBUG_ADDR: %w", err)
+		}
+		w.debug = &http.Server{Handler: httpapi.ProfilerHandler(), ReadHeaderTimeout: 5 * time.Second}
 	}
 
 	wf := workflows.Workflow{
@@ -150,6 +159,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.metrics != nil {
 		go serve(w.in.logger, "metrics server", w.metrics, w.metricsL)
 	}
+	if w.debug != nil {
+		go serve(w.in.logger, "profiler", w.debug, w.debugL)
+	}
 	t, c := w.in.temporal, w.cfg
 	w.in.logger.Info("worker starting", "temporal", t.HostPort, "namespace", t.Namespace, "grpc_compression", c.GRPCCompression, "task_queue", c.TaskQueue,
 		"media_dir", c.MediaDir, "notify", c.NotifyURL != "", "alert", c.AlertURL != "", "signed", c.NotifySecret != "",
@@ -175,7 +187,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	return w.worker.Run(stop)
 }
 
-// Close releases what NewWorker opened: the metrics listener, the
+// Close releases what NewWorker opened: the metrics and profiler listeners, the
 // Temporal client, the store, the blob store, and the tracing exporter,
 // flushed last.
 func (w *Worker) Close() {
@@ -184,6 +196,12 @@ func (w *Worker) Close() {
 	}
 	if w.metricsL != nil {
 		w.metricsL.Close()
+	}
+	if w.debug != nil {
+		w.debug.Close()
+	}
+	if w.debugL != nil {
+		w.debugL.Close()
 	}
 	if w.Client != nil {
 		w.Client.Close()

@@ -186,6 +186,10 @@ type Worker struct {
 	// to "" or "off" it is empty after LoadWorker, and the worker serves
 	// no metrics.
 	MetricsAddr string `env:"WORKER_METRICS_ADDR"`
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof: CPU,
+	// allocations, goroutines) there, from WORKER_DEBUG_ADDR; keep it on
+	// loopback. Empty: off.
+	DebugAddr string `env:"WORKER_DEBUG_ADDR"`
 	// DatabaseRetryWindow, DownloadRetryWindow and DeliveryRetryWindow
 	// are how long each kind of step retries before its workflow fails (Go
 	// durations): the local steps that use the job database (and tell a
