@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -53,7 +54,7 @@ func TemporalMetrics(reg prometheus.Registerer, logger *slog.Logger) (client.Met
 		Meter:                provider.Meter("temporal-sdk-go"),
 		UseMonotonicCounters: true,
 		OnError:              func(err error) { logger.Warn("temporal metrics", "error", err) },
-	})}, nil
+	}), tagged: &taggedHandlers{m: map[string]client.MetricsHandler{}, limit: maxTagged}, instruments: &sync.Map{}}, nil
 }
 
 // TemporalTracing returns the Temporal SDK's OpenTelemetry tracing
