@@ -108,10 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.rss, err = parseProcRefs(rss); err != nil {
 		return o, fmt.Errorf("-rss: %w", err)
 	}
-	if err := o.check(); err != nil {
-		return o, err
-	}
-	return o, nil
+	return o, o.check()
 }
 
 func (o options) check() error {
@@ -209,13 +206,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	conns := map[bool]int{true: maxInflight, false: o.conc}[o.rate > 0]
 	h := load.NewSender(o.urls, o.secret, conns, func(_ int, jobID string) []byte { return tmpl.Body(jobID) })
-	var rss *rssSampler
+	var stopRSS func() []load.RSSSample
 	if len(o.rss) > 0 {
-		rss = startRSSSampler(ctx, o.rss, h, tc)
+		stopRSS = sampleRSS(ctx, o.rss, h, tc)
 	}
 	err = runSides(ctx, o, p, tc, h, tmpl, &rep, human)
-	if rss != nil {
-		rep.RSS = rss.Stop()
+	if stopRSS != nil {
+		rep.RSS = stopRSS()
 	}
 	if err != nil {
 		return err
