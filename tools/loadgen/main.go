@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"testing/fstest"
 	"time"
+	"unicode"
 
 	"go.temporal.io/sdk/client"
 
@@ -146,15 +147,9 @@ func (o options) check() error {
 	return nil
 }
 
-// list splits a comma-separated flag.
+// list splits a comma-separated flag; spaces around its items are ignored.
 func list(s string) []string {
-	var out []string
-	for part := range strings.SplitSeq(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
