@@ -1,25 +1,16 @@
 #!/usr/bin/env bash
 # Measures mediaflow against Temporal's own floor on this machine, on
-# loopback, unattended, in at most BENCH_BUDGET seconds (1800), each
-# comparison on a stack of its own (tools/stack: a dev server in memory,
-# or make cluster's topology in a directory of its own), then writes the
-# topology's page and charts (tools/benchplot: docs/bench/dev.md or
-# docs/bench/cluster.md). The comparisons (loadgen -sides), each run
-# BENCH_RUNS times (4), each on a new stack, the first two sides swapped
-# every other run: ingest against direct starts (the workers paused), end
-# to end against the floors (no optional step: floor0 and bare; every
-# step with NOTIFY_MAX_PER_SECOND=off: floor1 and bare; with its default:
-# floor1);
-# on the dev server also micro-benchmarks, latency against offered rate,
-# body size, memory over 10,000 events and a receiver's 3-minute outage.
-# Every command is in bench-results/<time>/commands.txt, beside its output.
+# loopback, unattended, in at most BENCH_BUDGET seconds: the comparisons
+# (loadgen -sides, see compare below) on both topologies; on the dev server
+# also micro-benchmarks, latency against offered rate, body size, memory
+# over 10,000 events and a receiver's 3-minute outage. Then tools/benchplot
+# writes the topology's page and charts. Every command is in
+# bench-results/<time>/commands.txt, beside its output. What each
+# measures: BENCHMARKS.md; the settings: docs/performance.md.
 #
 #   scripts/bench.sh                      # make bench: docs/bench/dev.md
 #   QUICK=1 scripts/bench.sh              # make bench-quick: tiny, the page stays in bench-results/<time>/
 #   BENCH_MODE=cluster scripts/bench.sh   # make bench-cluster: docs/bench/cluster.md
-#
-# Settings: BENCH_BUDGET (s), BENCH_RUNS, BENCH_N (events per side),
-# BENCH_NO_DOC=1 (the page stays in bench-results/<time>/ too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -110,12 +101,12 @@ lg() {
 		failed=$((failed + 1))
 	fi
 }
-# compare NAME EVENTS SIDES ARGS...: $runs runs of lg, each on a stack of
-# its own with the settings in $stack (no run inherits another's histories
-# or timers), the first two sides swapped every other run: bare, the
-# heaviest, goes last. ingest pauses the workers (SIGSTOP): on shared
-# cores, a worker handling the first side's workflows would slow the
-# second side more than the first.
+# compare NAME EVENTS SIDES ARGS...: $runs (BENCH_RUNS) runs of lg, each
+# on a stack of its own with the settings in $stack (no run inherits
+# another's histories or timers), the first two sides swapped every other
+# run: bare, the heaviest, goes last. ingest pauses the workers (SIGSTOP):
+# on shared cores, a worker handling the first side's workflows would slow
+# the second side more than the first.
 compare() {
 	local name=$1 events=$2 sides=$3 i order
 	shift 3

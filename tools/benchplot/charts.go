@@ -34,12 +34,8 @@ type line struct {
 // chartOf draws lines into the chart called name: a log scale on the axes
 // whose ticker is not nil, y from 0 otherwise.
 func (r *results) chartOf(name, title, x, y string, xTicks, yTicks plot.Ticker, lines ...line) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s\n%s; load %s\ncommit %s, %s", title, r.env["machine"], r.env["load"], r.env["commit"], r.env["date"])
-	p.Title.TextStyle.Font.Size = vg.Points(9)
-	p.X.Label.Text, p.Y.Label.Text = x, y
-	p.Legend.Top, p.Y.Min = true, 0
-	p.Add(plotter.NewGrid())
+	p := r.newPlot(title, y)
+	p.X.Label.Text = x
 	if xTicks != nil {
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, xTicks
 	}
@@ -68,6 +64,16 @@ func (r *results) chartOf(name, title, x, y string, xTicks, yTicks plot.Ticker, 
 		p.Y.Max *= 1.1 // room for the legend
 	}
 	return p.Save(8*vg.Inch, 5*vg.Inch, r.charts+"-"+name+".png")
+}
+
+// newPlot is a chart with title and the run's machine, load, commit and
+// date under it, a grid, the legend at the top and y from 0.
+func (r *results) newPlot(title, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s\n%s; load %s\ncommit %s, %s", title, r.env["machine"], r.env["load"], r.env["commit"], r.env["date"])
+	p.Title.TextStyle.Font.Size, p.Y.Label.Text, p.Y.Min, p.Legend.Top = vg.Points(9), y, 0, true
+	p.Add(plotter.NewGrid())
+	return p
 }
 
 // roundTicks labels a log axis with round values (1, 2, 5 × 10^n).
@@ -157,11 +163,7 @@ func (r *results) outageChart(rc *load.ReceiverCounts, limit float64) error {
 // ratioChart draws each comparison's median ratio to its floor and to the
 // bare shape (0: not compared), with the goals' lines.
 func (r *results) ratioChart(labels []string, floor, bare []float64) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("mediaflow's rate over the floor's and the bare shape's (median of the runs)\n%s; load %s\ncommit %s, %s",
-		r.env["machine"], r.env["load"], r.env["commit"], r.env["date"])
-	p.Title.TextStyle.Font.Size, p.Y.Label.Text, p.Y.Min, p.Legend.Top = vg.Points(9), "ratio", 0, true
-	p.Add(plotter.NewGrid())
+	p := r.newPlot("mediaflow's rate over the floor's and the bare shape's (median of the runs)", "ratio")
 	w := vg.Points(18)
 	for i, v := range []plotter.Values{floor, bare} {
 		bars, err := plotter.NewBarChart(v, w)

@@ -205,24 +205,17 @@ func others(rep *load.Report) []string {
 	return out
 }
 
-// rate is a side's acknowledged/s (sent) or completed/s.
-func rate(s *load.Side, sent bool) float64 {
+// measures are a side's acknowledged/s (sent) or completed/s, and its CPU
+// ms per event (sent: while sending; 0: unknown).
+func measures(s *load.Side, sent bool) (rate, cpu float64) {
+	rate, c := s.E2E.Rate, s.CPU
 	if sent {
-		return s.Sent.Rate
+		rate, c = s.Sent.Rate, s.SentCPU
 	}
-	return s.E2E.Rate
-}
-
-// cpu is a side's CPU ms per event (sent: while sending), 0 unknown.
-func cpu(s *load.Side, sent bool) float64 {
-	c := s.CPU
-	if sent {
-		c = s.SentCPU
+	if c != nil {
+		cpu = c.PerEvent["total"]
 	}
-	if c == nil {
-		return 0
-	}
-	return c.PerEvent["total"]
+	return rate, cpu
 }
 
 // compareTable writes each run of a comparison against side n and the
@@ -235,14 +228,16 @@ func compareTable(b *strings.Builder, reps []*load.Report, sent bool, n string) 
 	var ms, ns []float64
 	for i, rep := range reps {
 		m, o := rep.Sides["webhooks"], rep.Sides[n]
-		ms, ns = append(ms, rate(m, sent)), append(ns, rate(o, sent))
-		ratios, cratios = append(ratios, ratio(rate(m, sent), rate(o, sent))), append(cratios, ratio(cpu(o, sent), cpu(m, sent)))
+		mRate, mCPU := measures(m, sent)
+		oRate, oCPU := measures(o, sent)
+		ms, ns = append(ms, mRate), append(ns, oRate)
+		ratios, cratios = append(ratios, ratio(mRate, oRate)), append(cratios, ratio(oCPU, mCPU))
 		last := fmt.Sprintf("%.0f | %d/%d %s", m.E2E.Latency.P99, m.E2E.Closed, m.E2E.Started, statuses(m.E2E.Statuses))
 		if sent {
 			last = fmt.Sprintf("%.0f | mediaflow %s; %s %s", m.Sent.Latency.P99, codes(m.Sent.Codes), n, codes(o.Sent.Codes))
 		}
-		fmt.Fprintf(b, "| %d | %s | %.1f | %.1f | %.3f | %.2f | %.2f | %.3f | %s |\n", i+1, strings.Join(rep.Order, ","), rate(m, sent), rate(o, sent),
-			ratios[i], cpu(m, sent), cpu(o, sent), cratios[i], last)
+		fmt.Fprintf(b, "| %d | %s | %.1f | %.1f | %.3f | %.2f | %.2f | %.3f | %s |\n", i+1, strings.Join(rep.Order, ","), mRate, oRate,
+			ratios[i], mCPU, oCPU, cratios[i], last)
 	}
 	fmt.Fprintf(b, "| **median** | | %.1f | %.1f | **%.3f** | | | %.3f | | |\n", median(ms), median(ns), median(ratios), median(cratios))
 	return ratios, cratios

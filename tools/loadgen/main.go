@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"testing/fstest"
 	"time"
+	"unicode"
 
 	"go.temporal.io/sdk/client"
 
@@ -108,10 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.rss, err = parseProcRefs(rss); err != nil {
 		return o, fmt.Errorf("-rss: %w", err)
 	}
-	if err := o.check(); err != nil {
-		return o, err
-	}
-	return o, nil
+	return o, o.check()
 }
 
 func (o options) check() error {
@@ -149,15 +147,9 @@ func (o options) check() error {
 	return nil
 }
 
-// list splits a comma-separated flag.
+// list splits a comma-separated flag; spaces around its items are ignored.
 func list(s string) []string {
-	var out []string
-	for part := range strings.SplitSeq(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -209,13 +201,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	conns := map[bool]int{true: maxInflight, false: o.conc}[o.rate > 0]
 	h := load.NewSender(o.urls, o.secret, conns, func(_ int, jobID string) []byte { return tmpl.Body(jobID) })
-	var rss *rssSampler
+	var stopRSS func() []load.RSSSample
 	if len(o.rss) > 0 {
-		rss = startRSSSampler(ctx, o.rss, h, tc)
+		stopRSS = sampleRSS(ctx, o.rss, h, tc)
 	}
 	err = runSides(ctx, o, p, tc, h, tmpl, &rep, human)
-	if rss != nil {
-		rep.RSS = rss.Stop()
+	if stopRSS != nil {
+		rep.RSS = stopRSS()
 	}
 	if err != nil {
 		return err

@@ -121,7 +121,7 @@ func cpuBetween(a, b cpuSample, events int) *load.CPUReport {
 	r.MS["total"] = load.Round3(float64(total) / 1e6)
 	for name, v := range r.MS {
 		if events > 0 {
-			r.PerEvent[name] = math.Round(v/float64(events)*1000) / 1000
+			r.PerEvent[name] = load.Round3(v / float64(events))
 		}
 	}
 	return r
@@ -137,22 +137,19 @@ func rssMiB(pid int) (float64, error) {
 	return math.Round(float64(s.VmRSS)/(1<<20)*10) / 10, err
 }
 
-// rssSampler samples every second until stopped.
-type rssSampler struct {
-	stop    context.CancelFunc
-	done    chan struct{}
-	samples []load.RSSSample
-}
-
-// startRSSSampler samples refs' memory, h's answers and the closed
-// workflows whose IDs start with h's prefix (one count query per sample).
-func startRSSSampler(ctx context.Context, refs []procRef, h *load.Sender, tc client.Client) *rssSampler {
+// sampleRSS samples refs' memory, h's answers and the closed workflows
+// whose IDs start with h's prefix (one count query per sample) every
+// second until the function it returns is called, which returns the
+// samples.
+func sampleRSS(ctx context.Context, refs []procRef, h *load.Sender, tc client.Client) (stop func() []load.RSSSample) {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &rssSampler{stop: cancel, done: make(chan struct{})}
-	start := time.Now()
+	var samples []load.RSSSample
+	done := make(chan struct{})
 	go func() {
-		defer close(s.done)
-		for t := time.NewTicker(time.Second); ; {
+		defer close(done)
+		t, start := time.NewTicker(time.Second), time.Now()
+		defer t.Stop()
+		for {
 			sm := load.RSSSample{Seconds: load.Round3(time.Since(start).Seconds()), Answered: int64(h.Tally().Deliveries), Closed: -1, RSSMiB: map[string]float64{}}
 			for _, r := range refs {
 				if m, err := rssMiB(r.PID); err == nil {
@@ -160,27 +157,23 @@ func startRSSSampler(ctx context.Context, refs []procRef, h *load.Sender, tc cli
 				}
 			}
 			cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-			if n, err := load.Count(cctx, tc, load.PrefixQuery(h.IDs.EventPrefix())+` AND ExecutionStatus != "Running"`); err == nil {
+			if n, err := load.Count(cctx, tc, load.ClosedQuery(h.IDs.EventPrefix())); err == nil {
 				sm.Closed = n
 			}
 			ccancel()
-			s.samples = append(s.samples, sm)
+			samples = append(samples, sm)
 			select {
 			case <-ctx.Done():
-				t.Stop()
 				return
 			case <-t.C:
 			}
 		}
 	}()
-	return s
-}
-
-// Stop ends the sampling and returns the samples.
-func (s *rssSampler) Stop() []load.RSSSample {
-	s.stop()
-	<-s.done
-	return s.samples
+	return func() []load.RSSSample {
+		cancel()
+		<-done
+		return samples
+	}
 }
 
 // fetchShape reads workflow id's history and counts its events.

@@ -50,7 +50,7 @@ type Record struct {
 	Out     Outcome
 }
 
-// phaseResult is what runPhase saw.
+// Result is what Run saw.
 type Result struct {
 	Start, End time.Time // first request due, last answer
 	Records    []Record
@@ -59,7 +59,7 @@ type Result struct {
 // SendFunc sends request i and says what it got.
 type SendFunc func(ctx context.Context, i int) Outcome
 
-// runPhase sends requests per p until the count or time bound is reached
+// Run sends requests per p until the count or time bound is reached
 // or ctx is done; requests in flight are always waited for.
 func Run(ctx context.Context, p Plan, send SendFunc) Result {
 	if p.Rate > 0 {
@@ -164,19 +164,14 @@ func runOpenLoop(ctx context.Context, p Plan, send SendFunc, wait func(context.C
 	return res
 }
 
+// sleepUntil waits until t or until ctx is done, and says which (ctx's
+// error).
 func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
 	select {
-	case <-timer.C:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+	case <-time.After(time.Until(t)):
 	}
+	return ctx.Err()
 }
 
 func lastAnswer(rs []Record, start time.Time) time.Time {

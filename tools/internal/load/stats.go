@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// latencyStats are percentiles of a set of durations, in milliseconds.
+// Latency holds percentiles of a set of durations, in milliseconds.
 type Latency struct {
 	P50  float64 `json:"p50"`
 	P90  float64 `json:"p90"`

@@ -36,6 +36,11 @@ func PrefixQuery(prefix string) string {
 	return "WorkflowId STARTS_WITH " + strconv.Quote(prefix)
 }
 
+// ClosedQuery matches the closed workflows whose ID starts with prefix.
+func ClosedQuery(prefix string) string {
+	return PrefixQuery(prefix) + ` AND ExecutionStatus != "Running"`
+}
+
 // WaitResult says how a wait ended: Count is the last count seen.
 type WaitResult struct {
 	Count    int     `json:"count,omitempty"`
@@ -47,7 +52,7 @@ type WaitResult struct {
 // WaitClosed waits until want workflows whose ID starts with prefix are
 // closed (visible as such in Temporal's visibility store), at most bound.
 func WaitClosed(ctx context.Context, c client.Client, prefix string, want int, bound time.Duration, progress io.Writer) (WaitResult, error) {
-	return WaitCount(ctx, c, PrefixQuery(prefix)+` AND ExecutionStatus != "Running"`, func(n int) bool { return n >= want }, bound, progress)
+	return WaitCount(ctx, c, ClosedQuery(prefix), func(n int) bool { return n >= want }, bound, progress)
 }
 
 // Drain waits until no workflow of taskQueue is running, so that a phase
@@ -105,10 +110,7 @@ type CloseInfo struct {
 // their close time, a thousand per page.
 func ListClosed(ctx context.Context, c client.Client, prefix string) (map[string]CloseInfo, error) {
 	out := map[string]CloseInfo{}
-	req := &workflowservice.ListWorkflowExecutionsRequest{
-		PageSize: 1000,
-		Query:    PrefixQuery(prefix) + ` AND ExecutionStatus != "Running"`,
-	}
+	req := &workflowservice.ListWorkflowExecutionsRequest{PageSize: 1000, Query: ClosedQuery(prefix)}
 	for {
 		resp, err := c.ListWorkflow(ctx, req)
 		if err != nil {
