@@ -54,9 +54,8 @@ type Stack struct {
 	// otherwise a start truncates its log.
 	Append bool
 
-	mu    sync.Mutex
-	pids  map[string]int
-	exits map[int]chan struct{} // closed when a child of this process has exited
+	mu   sync.Mutex
+	pids map[string]int
 }
 
 // Logf prints a phase line.
@@ -186,7 +185,7 @@ func (s *Stack) Wait(ctx context.Context) error {
 // Running reports whether the process called name runs.
 func (s *Stack) Running(name string) bool {
 	pid := s.Pid(name)
-	return pid != 0 && !s.gone(pid)
+	return pid != 0 && !gone(pid)
 }
 
 // Pid is the process called name's pid (0: never started), as the pids
@@ -240,17 +239,13 @@ func (s *Stack) launch(p *Proc) error {
 		log.Close()
 		return fmt.Errorf("starting %s: %w", p.Name, err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); log.Close(); close(exited) }()
+	go func() { cmd.Wait(); log.Close() }()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.exits == nil {
-		s.exits = map[int]chan struct{}{}
-	}
 	if s.pids == nil {
 		s.pids = map[string]int{}
 	}
-	s.pids[p.Name], s.exits[cmd.Process.Pid] = cmd.Process.Pid, exited
+	s.pids[p.Name] = cmd.Process.Pid
 	var b strings.Builder
 	for _, n := range s.Names() {
 		if pid, ok := s.pids[n]; ok {
@@ -270,7 +265,7 @@ func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
 	defer cancel()
 	pid := s.Pid(p.Name)
 	for err := error(nil); ; {
-		if s.gone(pid) {
+		if gone(pid) {
 			return fmt.Errorf("%s exited; the end of %s:\n%s", p.Name, s.log(p.Name), tail(s.log(p.Name)))
 		}
 		if p.Ready != nil {
@@ -294,7 +289,7 @@ func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
 // for it to exit, sending SIGKILL after its grace period.
 func (s *Stack) stop(p *Proc, kill bool) {
 	pid := s.Pid(p.Name)
-	if p.Once || pid == 0 || s.gone(pid) {
+	if p.Once || pid == 0 || gone(pid) {
 		return
 	}
 	if kill {
@@ -303,7 +298,7 @@ func (s *Stack) stop(p *Proc, kill bool) {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
 	grace := cmp.Or(p.Grace, 15*time.Second)
-	for t := time.Now(); !s.gone(pid); time.Sleep(100 * time.Millisecond) {
+	for t := time.Now(); !gone(pid); time.Sleep(100 * time.Millisecond) {
 		if !kill && time.Since(t) > grace {
 			s.Logf("%s still running after %s: SIGKILL", p.Name, grace)
 			syscall.Kill(-pid, syscall.SIGKILL)
@@ -312,20 +307,9 @@ func (s *Stack) stop(p *Proc, kill bool) {
 	}
 }
 
-// gone reports whether pid has exited: a child of this process once
-// reaped, another once it no longer exists or is a zombie.
-func (s *Stack) gone(pid int) bool {
-	s.mu.Lock()
-	exited, ok := s.exits[pid]
-	s.mu.Unlock()
-	if ok {
-		select {
-		case <-exited:
-			return true
-		default:
-			return false
-		}
-	}
+// gone reports whether pid has exited: it no longer exists, or is a
+// zombie (a child of this process not reaped yet, or another's).
+func gone(pid int) bool {
 	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return true
