@@ -19,11 +19,10 @@
 #
 # Unmarked blocks (a tunnel, a secret of yours) are not run. The first
 # marked block must be the background one. The ports of make dev must be
-# free. The copy finds the Temporal CLI as make dev does (tools/stack
-# temporal: TEMPORAL_CLI, bin/temporal, or a recent enough one on the
-# PATH); this tree's bin/temporal is linked into it, so that it does not
-# build one again; with none, the copy builds it, as a fresh clone does
-# (about 8 min on 2 cores).
+# free. The Temporal CLI that make dev here would run (tools/stack
+# temporal: bin/temporal, or a recent enough one on the PATH) is linked
+# into the copy as bin/temporal, so that it does not build one again; with
+# none, the copy builds it, as a fresh clone does (about 8 min on 2 cores).
 #
 # Bounds: 20 min for the background block to be ready when it builds the
 # Temporal CLI (10 min otherwise), BLOCK_TIMEOUT (300 s) per block, 120 s
@@ -50,24 +49,6 @@ if [ ${#files[@]} -eq 0 ]; then
 	for f in "$repo"/docs/*.md; do files+=("docs/$(basename "$f")"); done
 fi
 
-# extract FILE DIR: writes each marked block of FILE into DIR as N.sh,
-# with its marker in N.marker and its line number in N.line (N = 1, 2, …).
-extract() {
-	awk -v dir="$2" '
-		/^<!-- readme-check( .*)? -->[ \t]*$/ { marker = $0; mline = NR; next }
-		marker != "" && !inblock && /^```(sh|bash)[ \t]*$/ {
-			inblock = 1; n++
-			print marker > (dir "/" n ".marker"); close(dir "/" n ".marker")
-			print mline > (dir "/" n ".line"); close(dir "/" n ".line")
-			printf "" > (dir "/" n ".sh")
-			next
-		}
-		inblock && /^```[ \t]*$/ { close(dir "/" n ".sh"); inblock = 0; marker = ""; next }
-		inblock { print >> (dir "/" n ".sh"); next }
-		{ marker = "" }
-	' "$1"
-}
-
 # A newcomer's shell: none of mediaflow's settings, nothing of Temporal's.
 for v in $(compgen -e); do
 	case $v in
@@ -85,10 +66,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mediaflow-readme-check.XXXXXX")
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 	tar --null -T - -cf -) | tar -xf - -C "$work"
 ready_limit=600
-if [ -e "$repo/bin/temporal" ]; then
-	mkdir -p "$work/bin"
-	ln -s "$(realpath "$repo/bin/temporal")" "$work/bin/temporal"
-elif ! "$repo/bin/stack" temporal >/dev/null; then
+if temporal=$("$repo/bin/stack" temporal); then
+	mkdir -p "$work/bin" && ln -s "$temporal" "$work/bin/temporal"
+else
 	echo "readme-check: no Temporal CLI here: the copy builds one, as a fresh clone does."
 	ready_limit=1200
 fi
@@ -109,9 +89,9 @@ finish() {
 			echo "readme-check: still running after 60 s; killing its process group"
 			kill -KILL -- "-$bg_pid" 2>/dev/null || true
 			failed="make dev did not stop within 60 s of SIGTERM"
-		elif ! bin/stack check >/dev/null; then
+		elif ! taken=$(bin/stack check); then
 			echo "readme-check: stopped, but a port is still taken:"
-			bin/stack check || true
+			echo "$taken"
 			failed="a port of make dev is still taken after it stopped"
 		fi
 	fi
@@ -166,18 +146,32 @@ run_block() {
 	done
 }
 
+# run_file FILE: runs each marked block of FILE, in order (its stdin is
+# not the blocks').
+marker_re='^<!-- readme-check( .*)? -->[[:space:]]*$' open_re='^```(sh|bash)[[:space:]]*$' close_re='^```[[:space:]]*$'
+run_file() {
+	local l lineno=0 marker= mline= cmds= inblock=
+	while IFS= read -r l; do
+		lineno=$((lineno + 1))
+		if [ -n "$inblock" ] && [[ $l =~ $close_re ]]; then
+			run_block "$1" "$mline" "$marker" "${cmds%$'\n'}" </dev/null
+			inblock= marker= n=$((n + 1))
+		elif [ -n "$inblock" ]; then
+			cmds+=$l$'\n'
+		elif [[ $l =~ $marker_re ]]; then
+			marker=$l mline=$lineno
+		elif [ -n "$marker" ] && [[ $l =~ $open_re ]]; then
+			inblock=1 cmds=
+		else
+			marker=
+		fi
+	done <"$1"
+}
+
 n=0
 for f in "${files[@]}"; do
 	[ -f "$f" ] || fail "no file $f"
-	blocks=$(mktemp -d)
-	extract "$f" "$blocks"
-	i=1
-	while [ -f "$blocks/$i.sh" ]; do
-		run_block "$f" "$(cat "$blocks/$i.line")" "$(cat "$blocks/$i.marker")" "$(cat "$blocks/$i.sh")"
-		i=$((i + 1))
-		n=$((n + 1))
-	done
-	rm -rf "$blocks"
+	run_file "$f"
 done
 [ "$n" -gt 0 ] || fail "no marked block in ${files[*]}"
 [ -n "$bg_pid" ] || fail "no background block (make dev) among the $n marked blocks"
