@@ -54,8 +54,7 @@ type Stack struct {
 	// otherwise a start truncates its log.
 	Append bool
 
-	mu   sync.Mutex
-	pids map[string]int
+	mu sync.Mutex // Out's
 }
 
 // Logf prints a phase line.
@@ -115,6 +114,8 @@ func (s *Stack) Start(ctx context.Context) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
+	os.Remove(filepath.Join(s.Dir, "pids")) // an earlier run's, which did not stop
+
 	for i := range s.Procs {
 		if err := s.launch(&s.Procs[i]); err != nil {
 			return err
@@ -188,20 +189,20 @@ func (s *Stack) Running(name string) bool {
 	return pid != 0 && !gone(pid)
 }
 
-// Pid is the process called name's pid (0: never started), as the pids
-// file says: another invocation may have restarted it.
-func (s *Stack) Pid(name string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if raw, err := os.ReadFile(filepath.Join(s.Dir, "pids")); err == nil {
-		s.pids = map[string]int{}
-		for line := range strings.Lines(string(raw)) {
-			if n, pid, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
-				s.pids[n], _ = strconv.Atoi(pid)
-			}
+// Pid is the process called name's pid as the pids file says (another
+// invocation may have restarted it); 0: not started, or stopped.
+func (s *Stack) Pid(name string) int { return s.pids()[name] }
+
+// pids are the processes the pids file names.
+func (s *Stack) pids() map[string]int {
+	pids := map[string]int{}
+	raw, _ := os.ReadFile(filepath.Join(s.Dir, "pids"))
+	for line := range strings.Lines(string(raw)) {
+		if n, pid, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			pids[n], _ = strconv.Atoi(pid)
 		}
 	}
-	return s.pids[name]
+	return pids
 }
 
 // launch starts p (runs it, when Once), its output appended to its log.
@@ -240,15 +241,11 @@ func (s *Stack) launch(p *Proc) error {
 		return fmt.Errorf("starting %s: %w", p.Name, err)
 	}
 	go func() { cmd.Wait(); log.Close() }()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pids == nil {
-		s.pids = map[string]int{}
-	}
-	s.pids[p.Name] = cmd.Process.Pid
+	pids := s.pids()
+	pids[p.Name] = cmd.Process.Pid
 	var b strings.Builder
 	for _, n := range s.Names() {
-		if pid, ok := s.pids[n]; ok {
+		if pid, ok := pids[n]; ok {
 			fmt.Fprintf(&b, "%s %d\n", n, pid)
 		}
 	}
