@@ -66,7 +66,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mediaflow-readme-check.XXXXXX")
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 	tar --null -T - -cf -) | tar -xf - -C "$work"
 ready_limit=600
-if temporal=$("$repo/bin/stack" temporal); then
+if temporal=$(cd "$repo" && bin/stack temporal); then
 	mkdir -p "$work/bin" && ln -s "$temporal" "$work/bin/temporal"
 else
 	echo "readme-check: no Temporal CLI here: the copy builds one, as a fresh clone does."

@@ -333,14 +333,12 @@ type prefixer struct {
 
 func (p *prefixer) Write(b []byte) (int, error) {
 	p.buf = append(p.buf, b...)
-	for {
-		line, rest, ok := bytes.Cut(p.buf, []byte("\n"))
-		if !ok {
-			return len(b), nil
-		}
-		p.s.mu.Lock()
-		fmt.Fprintf(p.s.Out, "%s%s\n", p.prefix, line)
-		p.s.mu.Unlock()
-		p.buf = rest
+	whole := bytes.LastIndexByte(p.buf, '\n') + 1
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	for line := range bytes.Lines(p.buf[:whole]) {
+		fmt.Fprintf(p.s.Out, "%s%s", p.prefix, line)
 	}
+	p.buf = p.buf[whole:]
+	return len(b), nil
 }
