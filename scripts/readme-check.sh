@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# Runs the newcomer's path for real: the commands of the README (and of
-# the docs) that are marked for it, in order, in a fresh copy of this tree,
-# against the make dev they start. Then checks what a newcomer should have
-# by then (a completed workflow, the downloaded clip, a delivered
-# notification, nothing left running or failed), and stops everything.
-# CI runs it after make test (.ci/run); make readme-check runs it by hand.
+# Runs the newcomer's path for real: the docs' marked commands in a fresh
+# copy of this tree, against the make dev they start; what it runs and
+# checks: docs/local-dev.md#the-docs-commands-checked. CI runs it after
+# make test (.ci/run); make readme-check runs it by hand.
 #
 #	scripts/readme-check.sh [FILE.md…]      default: README.md, then docs/*.md
 #
@@ -119,9 +117,8 @@ run_block() {
 	sed 's/^/  $ /' <<<"$cmds"
 	if [[ $marker == *" background"* ]]; then
 		[ -n "$bg_pid" ] && fail "$file:$line: a second background block; make dev is already running"
-		local until
-		until=$(grep -o 'until="[^"]*"' <<<"$marker" | sed 's/^until="//; s/"$//')
-		[ -n "$until" ] || fail "$file:$line: a background block needs until=\"…\""
+		[[ $marker =~ until=\"([^\"]+)\" ]] || fail "$file:$line: a background block needs until=\"…\""
+		local until=${BASH_REMATCH[1]}
 		set -m
 		bash -c "$cmds" </dev/null >"$bg_out" 2>&1 &
 		bg_pid=$!

@@ -13,11 +13,11 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 
-pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)}
-if [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ]; then
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)}
+if [ -x "$PG_BIN/initdb" ]; then
 	# Tests that stop and start PostgreSQL make clusters of their own
 	# with these binaries (internal/dbtest).
-	export PG_BIN=$pgbin
+	export PG_BIN
 else
 	unset PG_BIN
 fi

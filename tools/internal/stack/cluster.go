@@ -248,7 +248,6 @@ func cluster(ctx context.Context, root string, t0 time.Time, args []string) erro
 		return err
 	}
 	st := &Stack{Dir: c.Dir, Procs: procs, Out: os.Stdout, T0: t0, Append: true}
-	_, noPids := os.Stat(filepath.Join(c.Dir, "pids"))
 	switch cmd {
 	case "run", "start":
 		if err := clusterStart(ctx, c, st); err != nil {
@@ -293,7 +292,7 @@ func cluster(ctx context.Context, root string, t0 time.Time, args []string) erro
 			return usage("restart NAME [--kill] [--down SECONDS]; NAME one of: " + strings.Join(st.Names(), ", "))
 		}
 		switch {
-		case noPids != nil:
+		case len(st.pids()) == 0:
 			return errors.New("the cluster is not running (make cluster-start)")
 		case recorded.Digest != c.settings().Digest && (strings.HasPrefix(args[0], "worker-") || strings.HasPrefix(args[0], "server-")):
 			// A server restarted with another secret would refuse every delivery.
@@ -373,7 +372,7 @@ func clusterStart(ctx context.Context, c Cluster, st *Stack) error {
 }
 
 func clusterStop(st *Stack) {
-	if _, err := os.Stat(filepath.Join(st.Dir, "pids")); err != nil {
+	if len(st.pids()) == 0 {
 		fmt.Println("Nothing to stop.")
 		return
 	}
