@@ -94,11 +94,7 @@ finish() {
 		fi
 	fi
 	if [ -n "$failed" ] || [ "$code" -ne 0 ]; then
-		for log in "$bg_out" data/*.log; do
-			[ -f "$log" ] || continue
-			echo "----- the end of $log"
-			tail -n 25 "$log"
-		done
+		tail -v -n 25 "$bg_out" data/*.log 2>/dev/null || true # the end of each, after its name
 		echo "readme-check: FAILED${failed:+: $failed}; the copy is kept in $work"
 		exit 1
 	fi

@@ -117,10 +117,7 @@ func (s *Stack) Start(ctx context.Context) error {
 	os.Remove(filepath.Join(s.Dir, "pids")) // an earlier run's, which did not stop
 
 	for i := range s.Procs {
-		if err := s.launch(&s.Procs[i]); err != nil {
-			return err
-		}
-		if err := s.await(ctx, &s.Procs[i], time.Now()); err != nil {
+		if err := s.launch(ctx, &s.Procs[i]); err != nil {
 			return err
 		}
 	}
@@ -149,10 +146,7 @@ func (s *Stack) Restart(ctx context.Context, name string, kill bool, down time.D
 		return ctx.Err()
 	case <-time.After(down):
 	}
-	if err := s.launch(p); err != nil {
-		return err
-	}
-	return s.await(ctx, p, time.Now())
+	return s.launch(ctx, p)
 }
 
 // Stop stops what runs, in the reverse order of the start.
@@ -205,8 +199,9 @@ func (s *Stack) pids() map[string]int {
 	return pids
 }
 
-// launch starts p (runs it, when Once), its output appended to its log.
-func (s *Stack) launch(p *Proc) error {
+// launch starts p, its output appended to its log, and waits until it is
+// ready (runs it, when Once).
+func (s *Stack) launch(ctx context.Context, p *Proc) error {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if s.Append {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
@@ -249,15 +244,16 @@ func (s *Stack) launch(p *Proc) error {
 			fmt.Fprintf(&b, "%s %d\n", n, pid)
 		}
 	}
-	return os.WriteFile(filepath.Join(s.Dir, "pids"), []byte(b.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(s.Dir, "pids"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return s.await(ctx, p)
 }
 
 // await waits until p is ready, at most two minutes; it fails at once when
 // p exits.
-func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
-	if p.Once {
-		return nil
-	}
+func (s *Stack) await(ctx context.Context, p *Proc) error {
+	since := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	pid := s.Pid(p.Name)
