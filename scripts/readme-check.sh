@@ -41,12 +41,6 @@ for tool in go make curl timeout git; do
 	command -v "$tool" >/dev/null || { echo "readme-check: needs $tool"; exit 1; }
 done
 
-files=("$@")
-if [ ${#files[@]} -eq 0 ]; then
-	files=(README.md)
-	for f in "$repo"/docs/*.md; do files+=("docs/$(basename "$f")"); done
-fi
-
 # A newcomer's shell: none of mediaflow's settings, nothing of Temporal's.
 for v in $(compgen -e); do
 	case $v in
@@ -72,6 +66,7 @@ else
 fi
 echo "readme-check: fresh copy in $work"
 cd "$work"
+[ $# -gt 0 ] || set -- README.md docs/*.md
 
 bg_pid=
 bg_out=$work/background.out
@@ -162,11 +157,11 @@ run_file() {
 }
 
 n=0
-for f in "${files[@]}"; do
+for f in "$@"; do
 	[ -f "$f" ] || fail "no file $f"
 	run_file "$f"
 done
-[ "$n" -gt 0 ] || fail "no marked block in ${files[*]}"
+[ "$n" -gt 0 ] || fail "no marked block in $*"
 [ -n "$bg_pid" ] || fail "no background block (make dev) among the $n marked blocks"
 
 # What the newcomer has by now, whatever the blocks showed.
