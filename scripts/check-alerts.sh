@@ -11,10 +11,7 @@ cd "$(dirname "$0")/.."
 dir=deploy/prometheus
 
 if ! command -v promtool >/dev/null; then
-	if [ -n "${CI:-}" ]; then
-		echo "check-alerts: promtool is not installed (apt-get install prometheus; .ci/run does)"
-		exit 1
-	fi
+	[ -z "${CI:-}" ] || { echo "check-alerts: promtool is not installed (apt-get install prometheus; .ci/run does)"; exit 1; }
 	echo "check-alerts: promtool not installed, alert checks skipped (apt-get install prometheus)"
 	exit 0
 fi

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# Runs the newcomer's path for real: the commands of the README (and of
-# the docs) that are marked for it, in order, in a fresh copy of this tree,
-# against the make dev they start. Then checks what a newcomer should have
-# by then (a completed workflow, the downloaded clip, a delivered
-# notification, nothing left running or failed), and stops everything.
-# CI runs it after make test (.ci/run); make readme-check runs it by hand.
+# Runs the newcomer's path for real: the docs' marked commands in a fresh
+# copy of this tree, against the make dev they start; what it runs and
+# checks: docs/local-dev.md#the-docs-commands-checked. CI runs it after
+# make test (.ci/run); make readme-check runs it by hand.
 #
 #	scripts/readme-check.sh [FILE.md…]      default: README.md, then docs/*.md
 #
@@ -19,11 +17,10 @@
 #
 # Unmarked blocks (a tunnel, a secret of yours) are not run. The first
 # marked block must be the background one. The ports of make dev must be
-# free. The copy finds the Temporal CLI as make dev does (tools/stack
-# temporal: TEMPORAL_CLI, bin/temporal, or a recent enough one on the
-# PATH); this tree's bin/temporal is linked into it, so that it does not
-# build one again; with none, the copy builds it, as a fresh clone does
-# (about 8 min on 2 cores).
+# free. The Temporal CLI that make dev here would run (tools/stack
+# temporal: bin/temporal, or a recent enough one on the PATH) is linked
+# into the copy as bin/temporal, so that it does not build one again; with
+# none, the copy builds it, as a fresh clone does (about 8 min on 2 cores).
 #
 # Bounds: 20 min for the background block to be ready when it builds the
 # Temporal CLI (10 min otherwise), BLOCK_TIMEOUT (300 s) per block, 120 s
@@ -44,30 +41,6 @@ for tool in go make curl timeout git; do
 	command -v "$tool" >/dev/null || { echo "readme-check: needs $tool"; exit 1; }
 done
 
-files=("$@")
-if [ ${#files[@]} -eq 0 ]; then
-	files=(README.md)
-	for f in "$repo"/docs/*.md; do files+=("docs/$(basename "$f")"); done
-fi
-
-# extract FILE DIR: writes each marked block of FILE into DIR as N.sh,
-# with its marker in N.marker and its line number in N.line (N = 1, 2, …).
-extract() {
-	awk -v dir="$2" '
-		/^<!-- readme-check( .*)? -->[ \t]*$/ { marker = $0; mline = NR; next }
-		marker != "" && !inblock && /^```(sh|bash)[ \t]*$/ {
-			inblock = 1; n++
-			print marker > (dir "/" n ".marker"); close(dir "/" n ".marker")
-			print mline > (dir "/" n ".line"); close(dir "/" n ".line")
-			printf "" > (dir "/" n ".sh")
-			next
-		}
-		inblock && /^```[ \t]*$/ { close(dir "/" n ".sh"); inblock = 0; marker = ""; next }
-		inblock { print >> (dir "/" n ".sh"); next }
-		{ marker = "" }
-	' "$1"
-}
-
 # A newcomer's shell: none of mediaflow's settings, nothing of Temporal's.
 for v in $(compgen -e); do
 	case $v in
@@ -85,15 +58,15 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mediaflow-readme-check.XXXXXX")
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 	tar --null -T - -cf -) | tar -xf - -C "$work"
 ready_limit=600
-if [ -e "$repo/bin/temporal" ]; then
-	mkdir -p "$work/bin"
-	ln -s "$(realpath "$repo/bin/temporal")" "$work/bin/temporal"
-elif ! "$repo/bin/stack" temporal >/dev/null; then
+if temporal=$(cd "$repo" && bin/stack temporal); then
+	mkdir -p "$work/bin" && ln -s "$temporal" "$work/bin/temporal"
+else
 	echo "readme-check: no Temporal CLI here: the copy builds one, as a fresh clone does."
 	ready_limit=1200
 fi
 echo "readme-check: fresh copy in $work"
 cd "$work"
+[ $# -gt 0 ] || set -- README.md docs/*.md
 
 bg_pid=
 bg_out=$work/background.out
@@ -109,18 +82,14 @@ finish() {
 			echo "readme-check: still running after 60 s; killing its process group"
 			kill -KILL -- "-$bg_pid" 2>/dev/null || true
 			failed="make dev did not stop within 60 s of SIGTERM"
-		elif ! bin/stack check >/dev/null; then
+		elif ! taken=$(bin/stack check); then
 			echo "readme-check: stopped, but a port is still taken:"
-			bin/stack check || true
+			echo "$taken"
 			failed="a port of make dev is still taken after it stopped"
 		fi
 	fi
 	if [ -n "$failed" ] || [ "$code" -ne 0 ]; then
-		for log in "$bg_out" data/*.log; do
-			[ -f "$log" ] || continue
-			echo "----- the end of $log"
-			tail -n 25 "$log"
-		done
+		tail -v -n 25 "$bg_out" data/*.log 2>/dev/null || true # the end of each, after its name
 		echo "readme-check: FAILED${failed:+: $failed}; the copy is kept in $work"
 		exit 1
 	fi
@@ -139,9 +108,8 @@ run_block() {
 	sed 's/^/  $ /' <<<"$cmds"
 	if [[ $marker == *" background"* ]]; then
 		[ -n "$bg_pid" ] && fail "$file:$line: a second background block; make dev is already running"
-		local until
-		until=$(grep -o 'until="[^"]*"' <<<"$marker" | sed 's/^until="//; s/"$//')
-		[ -n "$until" ] || fail "$file:$line: a background block needs until=\"…\""
+		[[ $marker =~ until=\"([^\"]+)\" ]] || fail "$file:$line: a background block needs until=\"…\""
+		local until=${BASH_REMATCH[1]}
 		set -m
 		bash -c "$cmds" </dev/null >"$bg_out" 2>&1 &
 		bg_pid=$!
@@ -166,20 +134,34 @@ run_block() {
 	done
 }
 
+# run_file FILE: runs each marked block of FILE, in order (its stdin is
+# not the blocks').
+marker_re='^<!-- readme-check( .*)? -->[[:space:]]*$' open_re='^```(sh|bash)[[:space:]]*$' close_re='^```[[:space:]]*$'
+run_file() {
+	local l lineno=0 marker= mline= cmds= inblock=
+	while IFS= read -r l; do
+		lineno=$((lineno + 1))
+		if [ -n "$inblock" ] && [[ $l =~ $close_re ]]; then
+			run_block "$1" "$mline" "$marker" "${cmds%$'\n'}" </dev/null
+			inblock= marker= n=$((n + 1))
+		elif [ -n "$inblock" ]; then
+			cmds+=$l$'\n'
+		elif [[ $l =~ $marker_re ]]; then
+			marker=$l mline=$lineno
+		elif [ -n "$marker" ] && [[ $l =~ $open_re ]]; then
+			inblock=1 cmds=
+		else
+			marker=
+		fi
+	done <"$1"
+}
+
 n=0
-for f in "${files[@]}"; do
+for f in "$@"; do
 	[ -f "$f" ] || fail "no file $f"
-	blocks=$(mktemp -d)
-	extract "$f" "$blocks"
-	i=1
-	while [ -f "$blocks/$i.sh" ]; do
-		run_block "$f" "$(cat "$blocks/$i.line")" "$(cat "$blocks/$i.marker")" "$(cat "$blocks/$i.sh")"
-		i=$((i + 1))
-		n=$((n + 1))
-	done
-	rm -rf "$blocks"
+	run_file "$f"
 done
-[ "$n" -gt 0 ] || fail "no marked block in ${files[*]}"
+[ "$n" -gt 0 ] || fail "no marked block in $*"
 [ -n "$bg_pid" ] || fail "no background block (make dev) among the $n marked blocks"
 
 # What the newcomer has by now, whatever the blocks showed.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 )
 
 // MinDevServer is the oldest dev server accepted from a `temporal` on the
@@ -46,7 +45,9 @@ func FindCLI(root string) (CLI, error) {
 	if err != nil {
 		return c, err
 	}
-	if v := version(c.Server); slices.Compare(v[:], MinDevServer[:]) < 0 {
+	var v [3]int
+	fmt.Sscanf(c.Server, "%d.%d.%d", &v[0], &v[1], &v[2]) // checked by serverVersion
+	if slices.Compare(v[:], MinDevServer[:]) < 0 {
 		return CLI{}, fmt.Errorf("no %s, and the temporal on the PATH (%s) embeds dev server %s, older than %d.%d",
 			local, p, c.Server, MinDevServer[0], MinDevServer[1])
 	}
@@ -71,14 +72,6 @@ func inspect(path, source string) (CLI, error) {
 		return CLI{}, fmt.Errorf("%s --version names no dev server: %q", abs, out)
 	}
 	return CLI{Path: abs, Server: string(m[1]), Source: source}, nil
-}
-
-// version splits "1.29.1" (checked by serverVersion) into its numbers.
-func version(s string) (v [3]int) {
-	for i, part := range regexp.MustCompile(`\d+`).FindAllString(s, 3) {
-		v[i], _ = strconv.Atoi(part)
-	}
-	return v
 }
 
 // Root is the repository: the first directory holding go.mod at or above

@@ -43,10 +43,7 @@ func CheckURL(raw string) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("scheme %q: want http or https", u.Scheme)
 	}
-	if !IsLoopback(u.Hostname()) {
-		return fmt.Errorf("host %q is not loopback (127.0.0.0/8, ::1, localhost); the tools only target this machine", u.Hostname())
-	}
-	return nil
+	return checkLoopback(u.Hostname())
 }
 
 // CheckHostPort refuses a host:port whose host is not loopback.
@@ -55,17 +52,13 @@ func CheckHostPort(hostPort string) error {
 	if err != nil {
 		return err
 	}
-	if !IsLoopback(host) {
-		return fmt.Errorf("host %q is not loopback (127.0.0.0/8, ::1, localhost); the tools only target this machine", host)
-	}
-	return nil
+	return checkLoopback(host)
 }
 
-// IsLoopback reports whether host is localhost or a loopback IP.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
+// checkLoopback refuses a host that is neither localhost nor a loopback IP.
+func checkLoopback(host string) error {
+	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback() {
+		return nil
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return fmt.Errorf("host %q is not loopback (127.0.0.0/8, ::1, localhost); the tools only target this machine", host)
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -70,8 +71,14 @@ func (c Cluster) Procs() ([]Proc, error) {
 		{Name: "initdb", Once: true, User: pgUser, Env: pg, Args: []string{"sh", "-c", `[ -f "$PGHOST/PG_VERSION" ] || printf '%s\n' "$POSTGRES_PASSWORD" | ` +
 			`"$PG_BIN/initdb" -D "$PGHOST" -U temporal --pwfile=/dev/stdin --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8`}},
 		{Name: "postgresql", User: pgUser, Env: env, Ports: []Port{{"127.0.0.1:" + port, "PostgreSQL (PG_PORT)"}},
-			Args:  []string{filepath.Join(c.PGBin, "postgres"), "-D", data, "-c", "listen_addresses=127.0.0.1", "-p", port, "-k", data},
-			Ready: func(ctx context.Context) error { return pingPostgres(ctx, data, port) }},
+			Args: []string{filepath.Join(c.PGBin, "postgres"), "-D", data, "-c", "listen_addresses=127.0.0.1", "-p", port, "-k", data},
+			Ready: func(ctx context.Context) error {
+				conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=temporal dbname=postgres", data, port))
+				if err == nil {
+					conn.Close(ctx)
+				}
+				return err
+			}},
 		// mediaflow's role and database, by the script the postgres image
 		// runs when its data volume is created (docker-compose.yml mounts it).
 		sh("postgresql-init", `psql -d postgres -tAc "select 1 from pg_roles where rolname = 'mediaflow'" | grep -q 1 || sh "$1/deploy/postgres/init-mediaflow.sh"`, With(pg, "POSTGRES_USER=temporal", "MEDIAFLOW_DB_PASSWORD="+c.MediaflowPassword)),
@@ -134,14 +141,6 @@ func ports(what string, ports ...int) []Port {
 	return out
 }
 
-func pingPostgres(ctx context.Context, socketDir, port string) error {
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=temporal dbname=postgres", socketDir, port))
-	if err == nil {
-		conn.Close(ctx)
-	}
-	return err
-}
-
 // postgresUser is the user postgres when this runs as root (PostgreSQL
 // refuses root), else nil: this user.
 func postgresUser() (*syscall.Credential, error) {
@@ -201,32 +200,37 @@ type settings struct {
 
 // makeCluster is make cluster's stack, its settings from the environment
 // (docs/production.md); recorded takes PG_PORT and CLUSTER_UI from what the
-// start recorded. digest is this environment's.
-func makeCluster(root string, recorded bool) (c Cluster, set settings, digest string, err error) {
-	dir := filepath.Join(root, getenv("CLUSTER_DIR", "data/cluster"))
-	if filepath.IsAbs(getenv("CLUSTER_DIR", "")) {
-		dir = os.Getenv("CLUSTER_DIR")
+// start recorded, which it returns (zero: none).
+func makeCluster(root string, recorded bool) (c Cluster, set settings, err error) {
+	dir := os.Getenv("CLUSTER_DIR")
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, cmp.Or(dir, "data/cluster"))
 	}
-	if set.PGPort, err = strconv.Atoi(getenv("PG_PORT", "5433")); err != nil {
-		return c, set, "", fmt.Errorf("PG_PORT: %w", err)
+	if c.PGPort, err = strconv.Atoi(cmp.Or(os.Getenv("PG_PORT"), "5433")); err != nil {
+		return c, set, fmt.Errorf("PG_PORT: %w", err)
 	}
-	set.UI = getenv("CLUSTER_UI", "on") != "off"
-	if raw, err := os.ReadFile(filepath.Join(dir, "settings")); err == nil && recorded {
-		json.Unmarshal(raw, &set)
+	c.UI = os.Getenv("CLUSTER_UI") != "off"
+	if raw, err := os.ReadFile(filepath.Join(dir, "settings")); err == nil && recorded && json.Unmarshal(raw, &set) == nil {
+		c.PGPort, c.UI = set.PGPort, set.UI
 	}
 	cliPath, _ := findCLI(root)
-	c = Cluster{Root: root, Dir: dir, CLI: cliPath.Path, PGBin: PGBin(), PGPort: set.PGPort, UI: set.UI,
-		Secret:            getenv("ANIMUS_WEBHOOK_SECRET", os.Getenv("DEV_SECRET")),
-		PostgresPassword:  getenv("POSTGRES_PASSWORD", "cluster-local-only"),
-		MediaflowPassword: getenv("MEDIAFLOW_DB_PASSWORD", "cluster-local-only"),
-		Env:               With(os.Environ(), "LOG_FORMAT="+getenv("LOG_FORMAT", "json"), "BLOB_URL="+getenv("BLOB_URL", "file://"+dir+"/blobs")),
+	c = Cluster{Root: root, Dir: dir, CLI: cliPath.Path, PGBin: PGBin(), PGPort: c.PGPort, UI: c.UI,
+		Secret:            cmp.Or(os.Getenv("ANIMUS_WEBHOOK_SECRET"), os.Getenv("DEV_SECRET")),
+		PostgresPassword:  cmp.Or(os.Getenv("POSTGRES_PASSWORD"), "cluster-local-only"),
+		MediaflowPassword: cmp.Or(os.Getenv("MEDIAFLOW_DB_PASSWORD"), "cluster-local-only"),
+		Env:               With(os.Environ(), "LOG_FORMAT="+cmp.Or(os.Getenv("LOG_FORMAT"), "json"), "BLOB_URL="+cmp.Or(os.Getenv("BLOB_URL"), "file://"+dir+"/blobs")),
 		Worker: []string{"NOTIFY_URL=" + lookup("NOTIFY_URL", "http://127.0.0.1:8090/notify"), "ALERT_URL=" + lookup("ALERT_URL", "http://127.0.0.1:8090/alert"),
 			"NOTIFY_SECRET=" + os.Getenv("NOTIFY_SECRET"), "MEDIA_DIR=" + lookup("CLUSTER_MEDIA_DIR", dir+"/media"),
 			"MEDIA_ALLOWED_HOSTS=" + lookup("MEDIA_ALLOWED_HOSTS", "127.0.0.1"),
 			// The build just made takes the new workflows.
 			"WORKER_VERSIONING=" + lookup("WORKER_VERSIONING", "latest")}}
-	digest = fmt.Sprintf("%x", sha256.Sum256([]byte(strings.Join(append(c.Worker, c.Secret, env(c.Env, "BLOB_URL")), "\n"))))
-	return c, set, digest, nil
+	return c, set, nil
+}
+
+// settings are what start records for the commands after it.
+func (c Cluster) settings() settings {
+	digest := sha256.Sum256([]byte(strings.Join(append(c.Worker, c.Secret, env(c.Env, "BLOB_URL")), "\n")))
+	return settings{PGPort: c.PGPort, UI: c.UI, Digest: fmt.Sprintf("%x", digest)}
 }
 
 // cluster runs a command of make cluster (docs/production.md).
@@ -235,7 +239,7 @@ func cluster(ctx context.Context, root string, t0 time.Time, args []string) erro
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	c, set, digest, err := makeCluster(root, cmd != "run" && cmd != "start")
+	c, recorded, err := makeCluster(root, cmd != "run" && cmd != "start")
 	if err != nil {
 		return err
 	}
@@ -244,11 +248,9 @@ func cluster(ctx context.Context, root string, t0 time.Time, args []string) erro
 		return err
 	}
 	st := &Stack{Dir: c.Dir, Procs: procs, Out: os.Stdout, T0: t0, Append: true}
-	_, noPids := os.Stat(filepath.Join(c.Dir, "pids"))
 	switch cmd {
 	case "run", "start":
-		set.Digest = digest
-		if err := clusterStart(ctx, c, st, set); err != nil {
+		if err := clusterStart(ctx, c, st); err != nil {
 			if !errors.Is(err, cli.ErrReported) {
 				fmt.Printf("%v\nStart failed: stopping what started.\n", err)
 				clusterStop(st)
@@ -290,9 +292,9 @@ func cluster(ctx context.Context, root string, t0 time.Time, args []string) erro
 			return usage("restart NAME [--kill] [--down SECONDS]; NAME one of: " + strings.Join(st.Names(), ", "))
 		}
 		switch {
-		case noPids != nil:
+		case len(st.pids()) == 0:
 			return errors.New("the cluster is not running (make cluster-start)")
-		case set.Digest != digest && (strings.HasPrefix(args[0], "worker-") || strings.HasPrefix(args[0], "server-")):
+		case recorded.Digest != c.settings().Digest && (strings.HasPrefix(args[0], "worker-") || strings.HasPrefix(args[0], "server-")):
 			// A server restarted with another secret would refuse every delivery.
 			return fmt.Errorf("restart %s: ANIMUS_WEBHOOK_SECRET, NOTIFY_URL, ALERT_URL, NOTIFY_SECRET, CLUSTER_MEDIA_DIR, MEDIA_ALLOWED_HOSTS or BLOB_URL differ from start's; run restart with the environment start had", args[0])
 		}
@@ -303,7 +305,7 @@ func cluster(ctx context.Context, root string, t0 time.Time, args []string) erro
 	return nil
 }
 
-func clusterStart(ctx context.Context, c Cluster, st *Stack, set settings) error {
+func clusterStart(ctx context.Context, c Cluster, st *Stack) error {
 	var missing []string
 	for _, b := range []string{"temporal-server", "temporal-sql-tool", "temporal-ui-server"} {
 		if _, err := os.Stat(filepath.Join(c.Root, "bin", b)); err != nil && (c.UI || b != "temporal-ui-server") {
@@ -333,7 +335,7 @@ func clusterStart(ctx context.Context, c Cluster, st *Stack, set settings) error
 		fmt.Println(". make dev, or a cluster already running (make cluster-stop)?")
 		return cli.ErrReported
 	}
-	raw, _ := json.Marshal(set)
+	raw, _ := json.Marshal(c.settings())
 	if err := c.Prepare(); err != nil {
 		return err
 	}
@@ -370,7 +372,7 @@ func clusterStart(ctx context.Context, c Cluster, st *Stack, set settings) error
 }
 
 func clusterStop(st *Stack) {
-	if _, err := os.Stat(filepath.Join(st.Dir, "pids")); err != nil {
+	if len(st.pids()) == 0 {
 		fmt.Println("Nothing to stop.")
 		return
 	}

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -70,12 +71,12 @@ func (d Dev) bin(name string) string { return filepath.Join(d.Root, "bin", name)
 // turns an optional step off), else make dev's; the optional steps go to
 // devpeer, whose host downloads may then reach.
 func makeDev(root string) Dev {
-	peer := getenv("DEVPEER_ADDR", "127.0.0.1:8090")
+	peer := cmp.Or(os.Getenv("DEVPEER_ADDR"), "127.0.0.1:8090")
 	host, _, _ := net.SplitHostPort(peer)
 	return Dev{Root: root, Dir: "data", Temporal: "127.0.0.1:7233", UI: "127.0.0.1:8233", Devpeer: peer, Echo: true,
-		Codec: getenv("CODEC_ADDR", "127.0.0.1:8234"), HTTP: getenv("HTTP_ADDR", "127.0.0.1:8080"),
+		Codec: cmp.Or(os.Getenv("CODEC_ADDR"), "127.0.0.1:8234"), HTTP: cmp.Or(os.Getenv("HTTP_ADDR"), "127.0.0.1:8080"),
 		Metrics: lookup("WORKER_METRICS_ADDR", "127.0.0.1:9091"),
-		Env: With(os.Environ(), "ANIMUS_WEBHOOK_SECRET="+getenv("ANIMUS_WEBHOOK_SECRET", os.Getenv("DEV_SECRET")),
+		Env: With(os.Environ(), "ANIMUS_WEBHOOK_SECRET="+cmp.Or(os.Getenv("ANIMUS_WEBHOOK_SECRET"), os.Getenv("DEV_SECRET")),
 			"MEDIA_DIR="+lookup("MEDIA_DIR", "data/media"), "MEDIA_ALLOWED_HOSTS="+lookup("MEDIA_ALLOWED_HOSTS", host),
 			"NOTIFY_URL="+lookup("NOTIFY_URL", "http://"+peer+"/notify"), "ALERT_URL="+lookup("ALERT_URL", "http://"+peer+"/alert"),
 			// The build just made takes the new workflows.
@@ -164,7 +165,7 @@ mediaflow is running (ready in %s):
   MEDIA_DIR=%s  NOTIFY_URL=%s  ALERT_URL=%s
   logs         data/temporal.log, data/worker.log, data/server.log, data/devpeer.log;
                notifications received: data/notifications.log
-`, clock(time.Since(t0)), d.HTTP, d.Codec, d.Devpeer, env(d.Env, "MEDIA_DIR"), orOff(env(d.Env, "NOTIFY_URL")), orOff(env(d.Env, "ALERT_URL")))
+`, clock(time.Since(t0)), d.HTTP, d.Codec, d.Devpeer, env(d.Env, "MEDIA_DIR"), cmp.Or(env(d.Env, "NOTIFY_URL"), "(off)"), cmp.Or(env(d.Env, "ALERT_URL"), "(off)"))
 	if s := env(d.Env, "ANIMUS_WEBHOOK_SECRET"); s == os.Getenv("DEV_SECRET") {
 		fmt.Printf("  secret       %s (dev only)\n", s)
 	}
@@ -181,11 +182,4 @@ More: docs/local-dev.md. Ctrl-C stops everything.
 		return cli.ErrReported
 	}
 	return nil // Ctrl-C is how a user stops it: a clean exit, not an error
-}
-
-func orOff(s string) string {
-	if s == "" {
-		return "(off)"
-	}
-	return s
 }

@@ -67,17 +67,16 @@ func bench(ctx context.Context, root string, t0 time.Time, cmd string) error {
 	if d.Dir == "" {
 		return usage("bench start|stop, with STACK_DIR set")
 	}
+	c, err := localtemporal.FindCLI(root)
+	d.CLI = c.Path
 	st := &Stack{Dir: d.Dir, Procs: d.Procs(), Out: os.Stderr, T0: t0}
-	if cmd == "stop" {
+	switch {
+	case cmd == "stop":
 		st.Stop()
 		return nil
-	}
-	c, err := localtemporal.FindCLI(root)
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	d.CLI = c.Path
-	st.Procs = d.Procs()
 	if err := st.Start(ctx); err != nil {
 		st.Stop()
 		return err
@@ -138,12 +137,11 @@ func Build(root string, packages ...string) error {
 
 // With is env with each of kv ("KEY=value") set, replacing KEY's value.
 func With(env []string, kv ...string) []string {
-	out := slices.Clone(env)
 	for _, s := range kv {
 		key, _, _ := strings.Cut(s, "=")
-		out = append(Without(out, key), s)
+		env = append(Without(env, key), s) // Without copies env
 	}
-	return out
+	return env
 }
 
 // Without is env without keys.
@@ -162,14 +160,6 @@ func env(environ []string, key string) string {
 		}
 	}
 	return ""
-}
-
-// getenv is the variable's value, or def when it is unset or empty.
-func getenv(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // lookup is the variable's value, or def when it is unset: an empty value

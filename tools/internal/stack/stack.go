@@ -54,9 +54,7 @@ type Stack struct {
 	// otherwise a start truncates its log.
 	Append bool
 
-	mu    sync.Mutex
-	pids  map[string]int
-	exits map[int]chan struct{} // closed when a child of this process has exited
+	mu sync.Mutex // Out's
 }
 
 // Logf prints a phase line.
@@ -116,11 +114,10 @@ func (s *Stack) Start(ctx context.Context) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
+	os.Remove(filepath.Join(s.Dir, "pids")) // an earlier run's, which did not stop
+
 	for i := range s.Procs {
-		if err := s.launch(&s.Procs[i]); err != nil {
-			return err
-		}
-		if err := s.await(ctx, &s.Procs[i], time.Now()); err != nil {
+		if err := s.launch(ctx, &s.Procs[i]); err != nil {
 			return err
 		}
 	}
@@ -149,10 +146,7 @@ func (s *Stack) Restart(ctx context.Context, name string, kill bool, down time.D
 		return ctx.Err()
 	case <-time.After(down):
 	}
-	if err := s.launch(p); err != nil {
-		return err
-	}
-	return s.await(ctx, p, time.Now())
+	return s.launch(ctx, p)
 }
 
 // Stop stops what runs, in the reverse order of the start.
@@ -186,27 +180,28 @@ func (s *Stack) Wait(ctx context.Context) error {
 // Running reports whether the process called name runs.
 func (s *Stack) Running(name string) bool {
 	pid := s.Pid(name)
-	return pid != 0 && !s.gone(pid)
+	return pid != 0 && !gone(pid)
 }
 
-// Pid is the process called name's pid (0: never started), as the pids
-// file says: another invocation may have restarted it.
-func (s *Stack) Pid(name string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if raw, err := os.ReadFile(filepath.Join(s.Dir, "pids")); err == nil {
-		s.pids = map[string]int{}
-		for line := range strings.Lines(string(raw)) {
-			if n, pid, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
-				s.pids[n], _ = strconv.Atoi(pid)
-			}
+// Pid is the process called name's pid as the pids file says (another
+// invocation may have restarted it); 0: not started, or stopped.
+func (s *Stack) Pid(name string) int { return s.pids()[name] }
+
+// pids are the processes the pids file names.
+func (s *Stack) pids() map[string]int {
+	pids := map[string]int{}
+	raw, _ := os.ReadFile(filepath.Join(s.Dir, "pids"))
+	for line := range strings.Lines(string(raw)) {
+		if n, pid, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			pids[n], _ = strconv.Atoi(pid)
 		}
 	}
-	return s.pids[name]
+	return pids
 }
 
-// launch starts p (runs it, when Once), its output appended to its log.
-func (s *Stack) launch(p *Proc) error {
+// launch starts p, its output appended to its log, and waits until it is
+// ready (runs it, when Once).
+func (s *Stack) launch(ctx context.Context, p *Proc) error {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if s.Append {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
@@ -240,37 +235,30 @@ func (s *Stack) launch(p *Proc) error {
 		log.Close()
 		return fmt.Errorf("starting %s: %w", p.Name, err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); log.Close(); close(exited) }()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.exits == nil {
-		s.exits = map[int]chan struct{}{}
-	}
-	if s.pids == nil {
-		s.pids = map[string]int{}
-	}
-	s.pids[p.Name], s.exits[cmd.Process.Pid] = cmd.Process.Pid, exited
+	go func() { cmd.Wait(); log.Close() }()
+	pids := s.pids()
+	pids[p.Name] = cmd.Process.Pid
 	var b strings.Builder
 	for _, n := range s.Names() {
-		if pid, ok := s.pids[n]; ok {
+		if pid, ok := pids[n]; ok {
 			fmt.Fprintf(&b, "%s %d\n", n, pid)
 		}
 	}
-	return os.WriteFile(filepath.Join(s.Dir, "pids"), []byte(b.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(s.Dir, "pids"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return s.await(ctx, p)
 }
 
 // await waits until p is ready, at most two minutes; it fails at once when
 // p exits.
-func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
-	if p.Once {
-		return nil
-	}
+func (s *Stack) await(ctx context.Context, p *Proc) error {
+	since := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	pid := s.Pid(p.Name)
 	for err := error(nil); ; {
-		if s.gone(pid) {
+		if gone(pid) {
 			return fmt.Errorf("%s exited; the end of %s:\n%s", p.Name, s.log(p.Name), tail(s.log(p.Name)))
 		}
 		if p.Ready != nil {
@@ -294,7 +282,7 @@ func (s *Stack) await(ctx context.Context, p *Proc, since time.Time) error {
 // for it to exit, sending SIGKILL after its grace period.
 func (s *Stack) stop(p *Proc, kill bool) {
 	pid := s.Pid(p.Name)
-	if p.Once || pid == 0 || s.gone(pid) {
+	if p.Once || pid == 0 || gone(pid) {
 		return
 	}
 	if kill {
@@ -303,7 +291,7 @@ func (s *Stack) stop(p *Proc, kill bool) {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
 	grace := cmp.Or(p.Grace, 15*time.Second)
-	for t := time.Now(); !s.gone(pid); time.Sleep(100 * time.Millisecond) {
+	for t := time.Now(); !gone(pid); time.Sleep(100 * time.Millisecond) {
 		if !kill && time.Since(t) > grace {
 			s.Logf("%s still running after %s: SIGKILL", p.Name, grace)
 			syscall.Kill(-pid, syscall.SIGKILL)
@@ -312,20 +300,9 @@ func (s *Stack) stop(p *Proc, kill bool) {
 	}
 }
 
-// gone reports whether pid has exited: a child of this process once
-// reaped, another once it no longer exists or is a zombie.
-func (s *Stack) gone(pid int) bool {
-	s.mu.Lock()
-	exited, ok := s.exits[pid]
-	s.mu.Unlock()
-	if ok {
-		select {
-		case <-exited:
-			return true
-		default:
-			return false
-		}
-	}
+// gone reports whether pid has exited: it no longer exists, or is a
+// zombie (a child of this process not reaped yet, or another's).
+func gone(pid int) bool {
 	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return true
@@ -352,14 +329,12 @@ type prefixer struct {
 
 func (p *prefixer) Write(b []byte) (int, error) {
 	p.buf = append(p.buf, b...)
-	for {
-		line, rest, ok := bytes.Cut(p.buf, []byte("\n"))
-		if !ok {
-			return len(b), nil
-		}
-		p.s.mu.Lock()
-		fmt.Fprintf(p.s.Out, "%s%s\n", p.prefix, line)
-		p.s.mu.Unlock()
-		p.buf = rest
+	whole := bytes.LastIndexByte(p.buf, '\n') + 1
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	for line := range bytes.Lines(p.buf[:whole]) {
+		fmt.Fprintf(p.s.Out, "%s%s", p.prefix, line)
 	}
+	p.buf = p.buf[whole:]
+	return len(b), nil
 }
