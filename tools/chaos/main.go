@@ -131,9 +131,9 @@ func run(o options) error {
 			return err
 		}
 	}
-	rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
-		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
-		DupRate: dupRate, Faults: faults, Overload: over}
+	rec := sys.rec
+	rec.Command, rec.Date = "go run ./tools/chaos "+strings.Join(os.Args[1:], " "), time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	rec.Cores, rec.Go, rec.DupRate, rec.Faults, rec.Overload = runtime.NumCPU(), runtime.Version(), dupRate, faults, over
 	fmt.Print("\n", section(rec))
 	if o.report != "" {
 		if err := writeReport(o.report, rec); err != nil {
@@ -150,14 +150,13 @@ func run(o options) error {
 
 // faultResult holds the figures of the fault phase.
 type faultResult struct {
-	Events, Acked, Completed, OtherStatus, Runs, Rows int
-	Deliveries, DupsSent, DupAnswers, Transport       int
-	Codes                                             map[int]int
-	PerServer                                         map[string]int // deliveries by webhook URL
-	FiveXX                                            int
-	Faults                                            []string
-	Posts, DistinctKeys, ForeignKeys                  int
-	Elapsed, CompletionTime                           time.Duration
+	Events, Acked, Completed, Runs, Rows        int
+	Deliveries, DupsSent, DupAnswers, Transport int
+	Codes                                       map[int]int
+	PerServer                                   map[string]int // deliveries by webhook URL
+	Faults                                      []string
+	Posts, DistinctKeys, ForeignKeys            int
+	Elapsed, CompletionTime                     time.Duration
 	// LoadStart and LoadEnd are the machine's 1-minute load average when
 	// the phase began and ended: on a shared machine, the others' share.
 	LoadStart, LoadEnd float64
@@ -175,12 +174,7 @@ func (r *faultResult) ok() bool {
 		!strings.Contains(strings.Join(r.Faults, "\n"), "FAILED")
 }
 
-func passFail(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "FAIL"
-}
+var passFail = map[bool]string{true: "PASS", false: "FAIL"}
 
 // faultPhase sends the events over o.spread, open loop, while the faults
 // happen at evenly spaced points of that window, one after the other; then
@@ -228,7 +222,7 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 			}()
 			defer func() { <-dup }()
 		}
-		return s.deliver(ctx, i)
+		return deliver(ctx, s, i)
 	})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -244,8 +238,10 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	if res.Completed, err = completed(ctx, tc, prefix, nil); err != nil {
 		return nil, err
 	}
-	res.OtherStatus = o.n - res.Completed
-	if res.Runs, err = countRuns(ctx, tc, prefix, o.n); err != nil {
+	// Visibility lags a little: the runs are counted until they reach n,
+	// at most 30 s.
+	runs, err := load.WaitCount(ctx, tc, load.PrefixQuery(prefix), func(n int) bool { return n >= o.n }, 30*time.Second, nil)
+	if res.Runs = runs.Count; err != nil {
 		return nil, err
 	}
 	if res.Rows, err = sys.countRows(ctx); err != nil {
@@ -254,7 +250,7 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	res.Posts, res.DistinctKeys, res.ForeignKeys = target.Keys(prefix)
 	t := s.Tally()
 	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.Deliveries, t.Transport, t.PerURL, t.Codes
-	res.DupAnswers, res.FiveXX = t.Duplicates, fiveXX(t)
+	res.DupAnswers = t.Duplicates
 	res.Elapsed, res.LoadEnd = time.Since(start), loadAverage()
 	return res, nil
 }
@@ -281,13 +277,6 @@ func completed(ctx context.Context, tc client.Client, prefix string, only map[st
 		}
 	}
 	return n, err
-}
-
-// countRuns counts the runs of the workflows whose ID starts with prefix:
-// visibility lags a little, so until it reaches want, at most 30 s.
-func countRuns(ctx context.Context, tc client.Client, prefix string, want int) (int, error) {
-	w, err := load.WaitCount(ctx, tc, load.PrefixQuery(prefix), func(n int) bool { return n >= want }, 30*time.Second, nil)
-	return w.Count, err
 }
 
 // loadAverage is the machine's 1-minute load average (0 where /proc has

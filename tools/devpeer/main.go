@@ -55,11 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	flags.SetOutput(stderr)
 	addr := flags.String("addr", "127.0.0.1:8090", "listen address, loopback only")
 	logPath := flags.String("log", "data/notifications.log", "append each notification and alert received to this file, as a JSON line")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage
+	if err := cli.Parse(flags, args); err != nil {
+		return err
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "devpeer: unexpected arguments: %v\n", flags.Args())

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,11 +39,8 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	flags.SetOutput(stderr)
 	dbPath := flags.String("db", "", "SQLite file (default: DATABASE_URL's, else "+sqlitePath(config.DefaultDatabaseURL)+")")
 	limit := flags.Int("limit", 20, "at most this many rows, newest first")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage
+	if err := cli.Parse(flags, args); err != nil {
+		return err
 	}
 	path := *dbPath
 	if path == "" {
@@ -92,7 +90,7 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 		if mediaPath != "" {
 			bytes = fmt.Sprint(size)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, dash(mediaPath), bytes, updated)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, cmp.Or(mediaPath, "-"), bytes, updated)
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -109,11 +107,4 @@ func sqlitePath(url string) string {
 	p := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
 	p, _, _ = strings.Cut(p, "?")
 	return p
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -44,11 +44,8 @@ func run(args []string, out, stderr io.Writer) error {
 	mediaURL := fs.String("media-url", "", "set data.media_url")
 	times := fs.Int("times", 1, "deliver the same event this many times (a redelivery is a duplicate)")
 	printBody := fs.Bool("print", false, "print the body before sending it")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if *secret == "" {
 		return errors.New("--secret or ANIMUS_WEBHOOK_SECRET is required")
@@ -60,13 +57,11 @@ func run(args []string, out, stderr io.Writer) error {
 			data[name] = v
 		}
 	}
-	var body []byte
-	var err error
+	body, err := samples.Get(*sample)
 	if *file != "" {
-		if body, err = os.ReadFile(*file); err == nil && len(data) > 0 {
-			body, err = svixsim.SetData(body, data)
-		}
-	} else if body, err = samples.Get(*sample); err == nil && len(data) > 0 {
+		body, err = os.ReadFile(*file)
+	}
+	if err == nil && len(data) > 0 {
 		body, err = svixsim.SetData(body, data)
 	}
 	if err != nil {
