@@ -24,7 +24,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
-	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 func main() {
@@ -62,7 +62,7 @@ func run(args []string, out, stderr io.Writer) error {
 		body, err = os.ReadFile(*file)
 	}
 	if err == nil && len(data) > 0 {
-		body, err = svixsim.SetData(body, data)
+		body, err = load.SetData(body, data)
 	}
 	if err != nil {
 		return err
@@ -78,7 +78,7 @@ func run(args []string, out, stderr io.Writer) error {
 	failed := false
 	for range *times {
 		// Like Svix: same ID and body on every attempt, a new timestamp.
-		a, err := svixsim.Deliver(context.Background(), client, *url, *secret, *id, body)
+		a, err := load.Deliver(context.Background(), client, *url, *secret, *id, body)
 		if err != nil {
 			return err
 		}
