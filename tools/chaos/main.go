@@ -150,13 +150,11 @@ func run(o options) error {
 
 // faultResult holds the figures of the fault phase.
 type faultResult struct {
-	Events, Acked, Completed, Runs, Rows        int
-	Deliveries, DupsSent, DupAnswers, Transport int
-	Codes                                       map[int]int
-	PerServer                                   map[string]int // deliveries by webhook URL
-	Faults                                      []string
-	Posts, DistinctKeys, ForeignKeys            int
-	Elapsed, CompletionTime                     time.Duration
+	load.Tally                                     // the deliveries, by webhook URL and answer
+	Events, Acked, Completed, Runs, Rows, DupsSent int
+	Faults                                         []string
+	Posts, DistinctKeys, ForeignKeys               int
+	Elapsed, CompletionTime                        time.Duration
 	// LoadStart and LoadEnd are the machine's 1-minute load average when
 	// the phase began and ended: on a shared machine, the others' share.
 	LoadStart, LoadEnd float64
@@ -248,10 +246,7 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 		return nil, err
 	}
 	res.Posts, res.DistinctKeys, res.ForeignKeys = target.Keys(prefix)
-	t := s.Tally()
-	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.Deliveries, t.Transport, t.PerURL, t.Codes
-	res.DupAnswers = t.Duplicates
-	res.Elapsed, res.LoadEnd = time.Since(start), loadAverage()
+	res.Tally, res.Elapsed, res.LoadEnd = s.Tally(), time.Since(start), loadAverage()
 	return res, nil
 }
 

@@ -27,6 +27,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver, as the worker uses
 
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
@@ -37,7 +38,7 @@ func main() {
 func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	flags := flag.NewFlagSet("jobs", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	dbPath := flags.String("db", "", "SQLite file (default: DATABASE_URL's, else "+sqlitePath(config.DefaultDatabaseURL)+")")
+	dbPath := flags.String("db", "", "SQLite file (default: DATABASE_URL's, else "+store.SQLitePath(config.DefaultDatabaseURL)+")")
 	limit := flags.Int("limit", 20, "at most this many rows, newest first")
 	if err := cli.Parse(flags, args); err != nil {
 		return err
@@ -51,7 +52,7 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 		if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 			return errors.New("DATABASE_URL names PostgreSQL: read it with psql (select job_id, status, event_id, media_path from jobs)")
 		}
-		path = sqlitePath(url)
+		path = store.SQLitePath(url)
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no database at %s yet: the worker creates it when it starts (make dev)", path)
@@ -99,12 +100,4 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	w.Flush()
 	fmt.Fprintf(out, "%d row(s) from %s\n", n, path)
 	return nil
-}
-
-// sqlitePath is the file of a SQLite DATABASE_URL ("sqlite://path",
-// "file:path" or a bare path), as the worker reads it.
-func sqlitePath(url string) string {
-	p := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
-	p, _, _ = strings.Cut(p, "?")
-	return p
 }
