@@ -37,12 +37,14 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 	"github.com/mediaflow/mediaflow/tools/internal/load"
 	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
@@ -87,10 +89,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chaos: -overload runs on the dev server only")
 		os.Exit(2)
 	}
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "chaos:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.ExitCode("chaos", run(o), os.Stderr))
 }
 
 func run(o options) error {
@@ -185,9 +184,8 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	res := &faultResult{Events: o.n, LoadStart: loadAverage()}
 	start := time.Now()
 	plan := strings.Split(o.faults, ",")
-	faultsDone := make(chan struct{})
-	go func() {
-		defer close(faultsDone)
+	var faulting sync.WaitGroup
+	faulting.Go(func() {
 		for i, name := range plan {
 			select {
 			case <-ctx.Done():
@@ -204,7 +202,7 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 				t0.Sub(start).Round(100*time.Millisecond), time.Since(t0).Round(100*time.Millisecond)))
 			fmt.Println("fault:", res.Faults[len(res.Faults)-1])
 		}
-	}()
+	})
 
 	// Each event is delivered along Svix's schedule; some also once more,
 	// concurrently, as a duplicate.
@@ -212,20 +210,19 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	sent := load.Run(ctx, load.Plan{N: o.n, Rate: float64(o.n) / o.spread.Seconds(), MaxInflight: o.n}, func(ctx context.Context, i int) load.Outcome {
 		if rand.Float64() < dupRate {
 			dups.Add(1)
-			dup := make(chan struct{})
-			go func() {
-				defer close(dup)
+			var dup sync.WaitGroup
+			dup.Go(func() {
 				time.Sleep(time.Duration(rand.Int64N(int64(300 * time.Millisecond))))
 				s.Send(ctx, i)
-			}()
-			defer func() { <-dup }()
+			})
+			defer dup.Wait()
 		}
 		return deliver(ctx, s, i)
 	})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	<-faultsDone
+	faulting.Wait()
 	res.Acked, res.DupsSent = len(acked(sent, s.IDs)), int(dups.Load())
 
 	prefix := s.IDs.EventPrefix()
