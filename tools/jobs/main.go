@@ -12,7 +12,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -63,7 +62,7 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	}
 	defer db.Close()
 
-	q := `SELECT job_id, status, event_id, COALESCE(media_path, ''), COALESCE(media_size, 0), updated_at FROM jobs`
+	q := `SELECT job_id, status, event_id, COALESCE(media_path, '-'), COALESCE(CAST(media_size AS TEXT), '-'), updated_at FROM jobs`
 	var qargs []any
 	if ids := flags.Args(); len(ids) > 0 {
 		q += ` WHERE job_id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
@@ -82,16 +81,11 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	fmt.Fprintln(w, "JOB_ID\tSTATUS\tEVENT_ID\tMEDIA_PATH\tMEDIA_BYTES\tUPDATED_AT (UTC)")
 	n := 0
 	for rows.Next() {
-		var jobID, status, eventID, mediaPath, updated string
-		var size int64
+		var jobID, status, eventID, mediaPath, size, updated string
 		if err := rows.Scan(&jobID, &status, &eventID, &mediaPath, &size, &updated); err != nil {
 			return err
 		}
-		bytes := "-"
-		if mediaPath != "" {
-			bytes = fmt.Sprint(size)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, cmp.Or(mediaPath, "-"), bytes, updated)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, mediaPath, size, updated)
 		n++
 	}
 	if err := rows.Err(); err != nil {
