@@ -119,12 +119,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &s, nil
 }
 
+// SQLitePath is the file a SQLite url names: "sqlite://path", "file:path"
+// or a bare path, any "?query" dropped.
+func SQLitePath(url string) string {
+	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
+	path, _, _ = strings.Cut(path, "?")
+	return path
+}
+
 func openSQLite(url string) (db *sql.DB, path string, err error) {
-	path = strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	if path == "" {
+	if path = SQLitePath(url); path == "" {
 		return nil, "", errors.New("sqlite: empty path")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -157,3 +157,16 @@ func TestOpenPostgresHidesPassword(t *testing.T) {
 	require.ErrorContains(t, err, "postgres: connecting")
 	require.NotContains(t, err.Error(), "hunter2")
 }
+
+// TestSQLitePath: the three spellings of a SQLite DATABASE_URL name the
+// same file, a query (pragmas) apart, and Open writes where they say.
+func TestSQLitePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "jobs.db")
+	for _, u := range []string{"sqlite://" + path, "file:" + path + "?mode=rwc", path} {
+		require.Equal(t, path, SQLitePath(u), u)
+	}
+	s, err := Open(context.Background(), "file:"+path+"?_pragma=foo")
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.FileExists(t, path)
+}

@@ -37,12 +37,14 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/mediaflow/mediaflow/tools/internal/cli"
 	"github.com/mediaflow/mediaflow/tools/internal/load"
 	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
@@ -87,10 +89,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chaos: -overload runs on the dev server only")
 		os.Exit(2)
 	}
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "chaos:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.ExitCode("chaos", run(o), os.Stderr))
 }
 
 func run(o options) error {
@@ -131,9 +130,9 @@ func run(o options) error {
 			return err
 		}
 	}
-	rec := record{Setup: sys.setup, Command: "go run ./tools/chaos " + strings.Join(os.Args[1:], " "),
-		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cores: runtime.NumCPU(), Go: runtime.Version(),
-		DupRate: dupRate, Faults: faults, Overload: over}
+	rec := sys.rec
+	rec.Command, rec.Date = "go run ./tools/chaos "+strings.Join(os.Args[1:], " "), time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	rec.Cores, rec.Go, rec.DupRate, rec.Faults, rec.Overload = runtime.NumCPU(), runtime.Version(), dupRate, faults, over
 	fmt.Print("\n", section(rec))
 	if o.report != "" {
 		if err := writeReport(o.report, rec); err != nil {
@@ -150,14 +149,11 @@ func run(o options) error {
 
 // faultResult holds the figures of the fault phase.
 type faultResult struct {
-	Events, Acked, Completed, OtherStatus, Runs, Rows int
-	Deliveries, DupsSent, DupAnswers, Transport       int
-	Codes                                             map[int]int
-	PerServer                                         map[string]int // deliveries by webhook URL
-	FiveXX                                            int
-	Faults                                            []string
-	Posts, DistinctKeys, ForeignKeys                  int
-	Elapsed, CompletionTime                           time.Duration
+	load.Tally                                     // the deliveries, by webhook URL and answer
+	Events, Acked, Completed, Runs, Rows, DupsSent int
+	Faults                                         []string
+	Posts, DistinctKeys, ForeignKeys               int
+	Elapsed, CompletionTime                        time.Duration
 	// LoadStart and LoadEnd are the machine's 1-minute load average when
 	// the phase began and ended: on a shared machine, the others' share.
 	LoadStart, LoadEnd float64
@@ -175,12 +171,7 @@ func (r *faultResult) ok() bool {
 		!strings.Contains(strings.Join(r.Faults, "\n"), "FAILED")
 }
 
-func passFail(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "FAIL"
-}
+var passFail = map[bool]string{true: "PASS", false: "FAIL"}
 
 // faultPhase sends the events over o.spread, open loop, while the faults
 // happen at evenly spaced points of that window, one after the other; then
@@ -193,9 +184,8 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	res := &faultResult{Events: o.n, LoadStart: loadAverage()}
 	start := time.Now()
 	plan := strings.Split(o.faults, ",")
-	faultsDone := make(chan struct{})
-	go func() {
-		defer close(faultsDone)
+	var faulting sync.WaitGroup
+	faulting.Go(func() {
 		for i, name := range plan {
 			select {
 			case <-ctx.Done():
@@ -212,7 +202,7 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 				t0.Sub(start).Round(100*time.Millisecond), time.Since(t0).Round(100*time.Millisecond)))
 			fmt.Println("fault:", res.Faults[len(res.Faults)-1])
 		}
-	}()
+	})
 
 	// Each event is delivered along Svix's schedule; some also once more,
 	// concurrently, as a duplicate.
@@ -220,20 +210,19 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	sent := load.Run(ctx, load.Plan{N: o.n, Rate: float64(o.n) / o.spread.Seconds(), MaxInflight: o.n}, func(ctx context.Context, i int) load.Outcome {
 		if rand.Float64() < dupRate {
 			dups.Add(1)
-			dup := make(chan struct{})
-			go func() {
-				defer close(dup)
+			var dup sync.WaitGroup
+			dup.Go(func() {
 				time.Sleep(time.Duration(rand.Int64N(int64(300 * time.Millisecond))))
 				s.Send(ctx, i)
-			}()
-			defer func() { <-dup }()
+			})
+			defer dup.Wait()
 		}
-		return s.deliver(ctx, i)
+		return deliver(ctx, s, i)
 	})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	<-faultsDone
+	faulting.Wait()
 	res.Acked, res.DupsSent = len(acked(sent, s.IDs)), int(dups.Load())
 
 	prefix := s.IDs.EventPrefix()
@@ -244,18 +233,17 @@ func faultPhase(ctx context.Context, sys *system, tc client.Client, target *load
 	if res.Completed, err = completed(ctx, tc, prefix, nil); err != nil {
 		return nil, err
 	}
-	res.OtherStatus = o.n - res.Completed
-	if res.Runs, err = countRuns(ctx, tc, prefix, o.n); err != nil {
+	// Visibility lags a little: the runs are counted until they reach n,
+	// at most 30 s.
+	runs, err := load.WaitCount(ctx, tc, load.PrefixQuery(prefix), func(n int) bool { return n >= o.n }, 30*time.Second, nil)
+	if res.Runs = runs.Count; err != nil {
 		return nil, err
 	}
 	if res.Rows, err = sys.countRows(ctx); err != nil {
 		return nil, err
 	}
 	res.Posts, res.DistinctKeys, res.ForeignKeys = target.Keys(prefix)
-	t := s.Tally()
-	res.Deliveries, res.Transport, res.PerServer, res.Codes = t.Deliveries, t.Transport, t.PerURL, t.Codes
-	res.DupAnswers, res.FiveXX = t.Duplicates, fiveXX(t)
-	res.Elapsed, res.LoadEnd = time.Since(start), loadAverage()
+	res.Tally, res.Elapsed, res.LoadEnd = s.Tally(), time.Since(start), loadAverage()
 	return res, nil
 }
 
@@ -281,13 +269,6 @@ func completed(ctx context.Context, tc client.Client, prefix string, only map[st
 		}
 	}
 	return n, err
-}
-
-// countRuns counts the runs of the workflows whose ID starts with prefix:
-// visibility lags a little, so until it reaches want, at most 30 s.
-func countRuns(ctx context.Context, tc client.Client, prefix string, want int) (int, error) {
-	w, err := load.WaitCount(ctx, tc, load.PrefixQuery(prefix), func(n int) bool { return n >= want }, 30*time.Second, nil)
-	return w.Count, err
 }
 
 // loadAverage is the machine's 1-minute load average (0 where /proc has

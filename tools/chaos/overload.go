@@ -17,8 +17,7 @@ type overloadResult struct {
 	Offered                  float64 // events/s offered during the phase
 	Duration                 time.Duration
 	Sent, Acked              int
-	Codes                    map[int]int
-	Transport                int
+	load.Tally               // the answers
 	Completed, NotCompleted  int
 	ServerUp                 bool
 	CompletionTime           time.Duration
@@ -64,9 +63,7 @@ func overloadPhase(ctx context.Context, sys *system, tc client.Client, o options
 	res.Sent = int(res.Offered * overloadFor.Seconds())
 	start = time.Now()
 	ackedIDs := acked(load.Run(ctx, load.Plan{N: res.Sent, Rate: res.Offered, MaxInflight: res.Sent}, s.Send), s.IDs)
-	res.Acked = len(ackedIDs)
-	t := s.Tally()
-	res.Codes, res.Transport = t.Codes, t.Transport
+	res.Acked, res.Tally = len(ackedIDs), s.Tally()
 
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	res.ServerUp = sys.st.Running("server") && stack.HTTPReady(sys.serverURL+"/healthz")(hctx) == nil

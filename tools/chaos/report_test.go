@@ -10,7 +10,7 @@ import (
 )
 
 func testRecord(topology string, events int) record {
-	return record{Setup: setup{Topology: topology, Temporal: "temporal " + topology}, Command: "go run ./tools/chaos",
+	return record{Topology: topology, Temporal: "temporal " + topology, Command: "go run ./tools/chaos",
 		Faults: &faultResult{Events: events, Acked: events, Completed: events, Runs: events, Rows: events,
 			DistinctKeys: events, Posts: events, Faults: []string{topology + " fault"}}}
 }

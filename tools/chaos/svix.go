@@ -16,13 +16,10 @@ import (
 var svixSchedule = []time.Duration{0, 50 * time.Millisecond, 3 * time.Second, 18 * time.Second,
 	72 * time.Second, 180 * time.Second, 360 * time.Second, 360 * time.Second}
 
-// sender delivers events as Svix does (load.Sender), each attempt to one
-// of the servers at random, and redelivers along Svix's schedule. One
-// event in five is a failed job, so that both paths (notify and alert)
-// run.
-type sender struct{ *load.Sender }
-
-func newSender(urls []string) (*sender, error) {
+// newSender delivers events as Svix does, each attempt to one of the
+// servers at random. One event in five is a failed job, so that both
+// paths (notify and alert) run.
+func newSender(urls []string) (*load.Sender, error) {
 	var t [2]load.Template // a completed job's event, a failed job's
 	for i, name := range []string{"success", "failure"} {
 		body, err := samples.Get(name)
@@ -35,12 +32,12 @@ func newSender(urls []string) (*sender, error) {
 	}
 	s := load.NewSender(urls, secret, 64, func(i int, jobID string) []byte { return t[i%5/4].Body(jobID) })
 	s.Random = true
-	return &sender{s}, nil
+	return s, nil
 }
 
-// deliver tries event i along the schedule until it is acknowledged (2xx),
-// and returns the last answer.
-func (s *sender) deliver(ctx context.Context, i int) load.Outcome {
+// deliver tries event i along Svix's schedule until it is acknowledged
+// (2xx), and returns the last answer.
+func deliver(ctx context.Context, s *load.Sender, i int) load.Outcome {
 	var out load.Outcome
 	for _, wait := range svixSchedule {
 		// Jitter as Svix does, so retries do not arrive in lockstep.
@@ -55,15 +52,4 @@ func (s *sender) deliver(ctx context.Context, i int) load.Outcome {
 		}
 	}
 	return out
-}
-
-// fiveXX counts the 5xx answers of t.
-func fiveXX(t load.Tally) int {
-	n := 0
-	for code, c := range t.Codes {
-		if code >= 500 {
-			n += c
-		}
-	}
-	return n
 }

@@ -24,7 +24,7 @@ type system struct {
 	urls      []string
 	temporal  string
 	database  string // mediaflow's job store, with its password
-	setup     setup  // for the report
+	rec       record // what it is, for the report
 	serverURL string // the dev server topology's server, for the overload phase
 }
 
@@ -63,14 +63,14 @@ func startSystem(ctx context.Context, o options, targetURL string) (*system, err
 		}
 		s.st.Dir, s.urls, s.temporal = c.Dir, c.WebhookURLs(), stack.ClusterTemporal
 		s.database = strings.Replace(c.DatabaseURL(), "mediaflow@", "mediaflow:"+c.MediaflowPassword+"@", 1)
-		s.setup = setup{Topology: "cluster", Temporal: clusterVersion(root),
+		s.rec = record{Topology: "cluster", Temporal: clusterVersion(root),
 			Mediaflow: "two workers, two servers, a PostgreSQL job store (`make cluster`'s); each delivery goes to either server"}
 	} else {
 		d := stack.Dev{Root: root, Dir: o.dir, CLI: cli.Path, Temporal: stack.FreeAddr(), HTTP: stack.FreeAddr(), Metrics: stack.FreeAddr(),
 			Env: stack.With(env, append(notify, "ANIMUS_WEBHOOK_SECRET="+secret, "DATABASE_URL=sqlite://"+filepath.Join(o.dir, "jobs.db"))...)}
 		s.st.Procs, s.urls, s.temporal = d.Procs(), []string{"http://" + d.HTTP + "/webhooks/animus"}, d.Temporal
 		s.database, s.serverURL = "sqlite://"+filepath.Join(o.dir, "jobs.db"), "http://"+d.HTTP
-		s.setup = setup{Topology: "dev server", Temporal: "Temporal CLI, dev server " + cli.Server + ", a database file",
+		s.rec = record{Topology: "dev server", Temporal: "Temporal CLI, dev server " + cli.Server + ", a database file",
 			Mediaflow: "one worker, one server (`bin/worker`, `bin/server`), SQLite job store"}
 	}
 	if err := s.st.Start(ctx); err != nil {

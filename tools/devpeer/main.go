@@ -55,11 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	flags.SetOutput(stderr)
 	addr := flags.String("addr", "127.0.0.1:8090", "listen address, loopback only")
 	logPath := flags.String("log", "data/notifications.log", "append each notification and alert received to this file, as a JSON line")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage
+	if err := cli.Parse(flags, args); err != nil {
+		return err
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "devpeer: unexpected arguments: %v\n", flags.Args())
@@ -86,8 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return fmt.Errorf("--addr: %w", err)
 	}
 	base := "http://" + listening
-	fmt.Fprintf(stdout, "media on %s%s %s; notifications to %s%s and %s%s, logged to %s\n",
-		base, load.MediaPath, mediaNames(p.Media), base, load.NotifyPath, base, load.AlertPath, *logPath)
+	names, _ := fs.Glob(p.Media, "*")
+	fmt.Fprintf(stdout, "media on %s%s %v; notifications to %s%s and %s%s, logged to %s\n",
+		base, load.MediaPath, names, base, load.NotifyPath, base, load.AlertPath, *logPath)
 	if ready != nil {
 		ready <- listening
 	}
@@ -115,8 +113,3 @@ func newPeer(out io.Writer) (*load.Peer, error) {
 
 // errNotLoopback is returned for an address that is not on this machine.
 var errNotLoopback = errors.New("devpeer listens on loopback only (127.0.0.1, ::1, localhost)")
-
-func mediaNames(fsys fs.FS) string {
-	names, _ := fs.Glob(fsys, "*")
-	return fmt.Sprint(names)
-}

@@ -26,6 +26,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver, as the worker uses
 
 	"github.com/mediaflow/mediaflow/internal/config"
+	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
@@ -36,13 +37,10 @@ func main() {
 func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	flags := flag.NewFlagSet("jobs", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	dbPath := flags.String("db", "", "SQLite file (default: DATABASE_URL's, else "+sqlitePath(config.DefaultDatabaseURL)+")")
+	dbPath := flags.String("db", "", "SQLite file (default: DATABASE_URL's, else "+store.SQLitePath(config.DefaultDatabaseURL)+")")
 	limit := flags.Int("limit", 20, "at most this many rows, newest first")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage
+	if err := cli.Parse(flags, args); err != nil {
+		return err
 	}
 	path := *dbPath
 	if path == "" {
@@ -53,7 +51,7 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 		if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 			return errors.New("DATABASE_URL names PostgreSQL: read it with psql (select job_id, status, event_id, media_path from jobs)")
 		}
-		path = sqlitePath(url)
+		path = store.SQLitePath(url)
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no database at %s yet: the worker creates it when it starts (make dev)", path)
@@ -64,7 +62,7 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	}
 	defer db.Close()
 
-	q := `SELECT job_id, status, event_id, COALESCE(media_path, ''), COALESCE(media_size, 0), updated_at FROM jobs`
+	q := `SELECT job_id, status, event_id, COALESCE(media_path, '-'), COALESCE(CAST(media_size AS TEXT), '-'), updated_at FROM jobs`
 	var qargs []any
 	if ids := flags.Args(); len(ids) > 0 {
 		q += ` WHERE job_id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
@@ -83,16 +81,11 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	fmt.Fprintln(w, "JOB_ID\tSTATUS\tEVENT_ID\tMEDIA_PATH\tMEDIA_BYTES\tUPDATED_AT (UTC)")
 	n := 0
 	for rows.Next() {
-		var jobID, status, eventID, mediaPath, updated string
-		var size int64
+		var jobID, status, eventID, mediaPath, size, updated string
 		if err := rows.Scan(&jobID, &status, &eventID, &mediaPath, &size, &updated); err != nil {
 			return err
 		}
-		bytes := "-"
-		if mediaPath != "" {
-			bytes = fmt.Sprint(size)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, dash(mediaPath), bytes, updated)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", jobID, status, eventID, mediaPath, size, updated)
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -101,19 +94,4 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	w.Flush()
 	fmt.Fprintf(out, "%d row(s) from %s\n", n, path)
 	return nil
-}
-
-// sqlitePath is the file of a SQLite DATABASE_URL ("sqlite://path",
-// "file:path" or a bare path), as the worker reads it.
-func sqlitePath(url string) string {
-	p := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
-	p, _, _ = strings.Cut(p, "?")
-	return p
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -24,7 +24,7 @@ import (
 
 	"github.com/mediaflow/mediaflow/internal/samples"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
-	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
+	"github.com/mediaflow/mediaflow/tools/internal/load"
 )
 
 func main() {
@@ -44,11 +44,8 @@ func run(args []string, out, stderr io.Writer) error {
 	mediaURL := fs.String("media-url", "", "set data.media_url")
 	times := fs.Int("times", 1, "deliver the same event this many times (a redelivery is a duplicate)")
 	printBody := fs.Bool("print", false, "print the body before sending it")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if *secret == "" {
 		return errors.New("--secret or ANIMUS_WEBHOOK_SECRET is required")
@@ -60,14 +57,12 @@ func run(args []string, out, stderr io.Writer) error {
 			data[name] = v
 		}
 	}
-	var body []byte
-	var err error
+	body, err := samples.Get(*sample)
 	if *file != "" {
-		if body, err = os.ReadFile(*file); err == nil && len(data) > 0 {
-			body, err = svixsim.SetData(body, data)
-		}
-	} else if body, err = samples.Get(*sample); err == nil && len(data) > 0 {
-		body, err = svixsim.SetData(body, data)
+		body, err = os.ReadFile(*file)
+	}
+	if err == nil && len(data) > 0 {
+		body, err = load.SetData(body, data)
 	}
 	if err != nil {
 		return err
@@ -83,7 +78,7 @@ func run(args []string, out, stderr io.Writer) error {
 	failed := false
 	for range *times {
 		// Like Svix: same ID and body on every attempt, a new timestamp.
-		a, err := svixsim.Deliver(context.Background(), client, *url, *secret, *id, body)
+		a, err := load.Deliver(context.Background(), client, *url, *secret, *id, body)
 		if err != nil {
 			return err
 		}

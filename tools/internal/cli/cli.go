@@ -1,5 +1,5 @@
-// Package cli holds what the tools' mains share: how a run's error becomes
-// the process's exit status.
+// Package cli holds what the tools' mains share: how their flags are
+// parsed, and how a run's error becomes the process's exit status.
 package cli
 
 import (
@@ -32,4 +32,14 @@ func ExitCode(name string, err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, name+":", err)
 		return 1
 	}
+}
+
+// Parse parses args with fs (whose output has the usage and the flag
+// package's complaints): nil, flag.ErrHelp for -h/--help, else ErrUsage.
+func Parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return ErrUsage
+	}
+	return err
 }

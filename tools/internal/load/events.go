@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
 )
 
 // paddingField is the extra field added inside data to reach a size; the
@@ -59,16 +57,16 @@ func NewTemplate(sample []byte, size int, mediaURL string) (Template, error) {
 	if mediaURL != "" {
 		members["media_url"] = mediaURL
 	}
-	b, err := svixsim.SetData(sample, members)
+	b, err := SetData(sample, members)
 	if err != nil || size <= len(b) {
 		return b, err
 	}
 	members[paddingField] = ""
-	if b, err = svixsim.SetData(sample, members); err != nil {
+	if b, err = SetData(sample, members); err != nil {
 		return nil, err
 	}
 	members[paddingField] = strings.Repeat("x", max(size-len(b), 0))
-	return svixsim.SetData(sample, members)
+	return SetData(sample, members)
 }
 
 // Body returns the body of the event with jobID.

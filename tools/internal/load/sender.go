@@ -1,8 +1,11 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -12,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mediaflow/mediaflow/tools/internal/svixsim"
+	"github.com/mediaflow/mediaflow/internal/webhook"
 )
 
 // Sender delivers events as Svix does: signed, with a new timestamp on
@@ -55,7 +58,7 @@ func (s *Sender) Send(ctx context.Context, i int) Outcome {
 	if s.Random {
 		url = s.URLs[rand.IntN(len(s.URLs))]
 	}
-	a, err := svixsim.Deliver(ctx, s.client, url, s.Secret, s.IDs.EventID(i), s.Body(i, s.IDs.JobID(i)))
+	a, err := Deliver(ctx, s.client, url, s.Secret, s.IDs.EventID(i), s.Body(i, s.IDs.JobID(i)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tally.Deliveries++
@@ -87,4 +90,71 @@ func (s *Sender) Tally() Tally {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tally
+}
+
+// Answer is the server's answer to one delivery.
+type Answer struct {
+	// Code is the HTTP status.
+	Code int
+	// Status is the JSON answer's "status" field ("started", "duplicate",
+	// "ignored"), empty for an error answer.
+	Status string
+	// Body is the answer as sent, at most 64 KiB.
+	Body []byte
+}
+
+// Deliver makes one delivery attempt of event id with body to url, signed
+// with secret at the current time (a new timestamp on every attempt, as
+// Svix does). It fails on a bad secret or a transport error.
+func Deliver(ctx context.Context, c *http.Client, url, secret, id string, body []byte) (Answer, error) {
+	h, err := webhook.Sign(secret, id, time.Now(), body)
+	if err != nil {
+		return Answer{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return Answer{}, err
+	}
+	req.Header = h
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return Answer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return Answer{}, err
+	}
+	a := Answer{Code: resp.StatusCode, Body: bytes.TrimSpace(b)}
+	var status struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(b, &status) == nil {
+		a.Status = status.Status
+	}
+	return a, nil
+}
+
+// SetData returns body with the given members of its data object set,
+// re-encoded (numbers as written).
+func SetData(body []byte, members map[string]any) ([]byte, error) {
+	var event map[string]any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&event); err != nil {
+		return nil, fmt.Errorf("body is not JSON: %w", err)
+	}
+	data, ok := event["data"].(map[string]any)
+	if !ok {
+		return nil, errors.New("body has no data object")
+	}
+	for k, v := range members {
+		data[k] = v
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // a URL's & stays as it is
+	err := enc.Encode(event)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 }
