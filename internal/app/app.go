@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
@@ -102,9 +103,57 @@ func temporalOptions(shared config.Shared, logger *slog.Logger) client.Options {
 	return topts
 }
 
-// serve runs srv on l until it is shut down, logging a failure.
-func serve(logger *slog.Logger, what string, srv *http.Server, l net.Listener) {
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Error(what, "error", err)
+// sideListener is an HTTP server on a listener of its own beside the
+// webhooks' (the metrics, the profiler, the codec endpoint); nil when its
+// address is empty (off).
+type sideListener struct {
+	what string
+	srv  *http.Server
+	l    net.Listener
+}
+
+// listenSide listens on addr (none when it is "") for srv; the error names
+// setting, the variable that gave addr.
+func listenSide(what, setting, addr string, srv *http.Server) (*sideListener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	return &sideListener{what: what, srv: srv, l: l}, nil
+}
+
+// sideServer is an *http.Server for h with the header timeout every
+// listener of ours has.
+func sideServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+}
+
+// serve serves in the background until close, logging a failure.
+func (x *sideListener) serve(logger *slog.Logger) {
+	if x == nil {
+		return
+	}
+	go func() {
+		if err := x.srv.Serve(x.l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error(x.what, "error", err)
+		}
+	}()
+}
+
+// addr is the address listened on (its port resolved), "" when off.
+func (x *sideListener) addr() string {
+	if x == nil {
+		return ""
+	}
+	return x.l.Addr().String()
+}
+
+func (x *sideListener) close() {
+	if x != nil {
+		x.srv.Close()
+		x.l.Close()
 	}
 }

@@ -41,10 +41,8 @@ type Server struct {
 	attrs    *searchAttrs
 	http     *http.Server
 	listener net.Listener
-	debug    *http.Server
-	debugL   net.Listener
-	codec    *http.Server
-	codecL   net.Listener
+	debug    *sideListener
+	codec    *sideListener
 }
 
 // NewServer builds the server from cfg and listens on cfg.HTTPAddr (and
@@ -87,17 +85,12 @@ func NewServer(ctx context.Context, cfg config.Server, opts Options) (_ *Server,
 	if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	if cfg.DebugAddr != "" {
-		s.debug = &http.Server{Handler: httpapi.ProfilerHandler(), ReadHeaderTimeout: 5 * time.Second}
-		if s.debugL, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
-			return nil, fmt.Errorf("DEBUG_ADDR: %w", err)
-		}
+	if s.debug, err = listenSide("profiler", "DEBUG_ADDR", cfg.DebugAddr, sideServer(httpapi.ProfilerHandler())); err != nil {
+		return nil, err
 	}
-	if cfg.CodecAddr != "" {
-		s.codec = &http.Server{Handler: claimcheck.Handler(in.codec, cfg.CodecOrigins, in.logger), ReadHeaderTimeout: 5 * time.Second}
-		if s.codecL, err = net.Listen("tcp", cfg.CodecAddr); err != nil {
-			return nil, fmt.Errorf("CODEC_ADDR: %w", err)
-		}
+	codec := sideServer(claimcheck.Handler(in.codec, cfg.CodecOrigins, in.logger))
+	if s.codec, err = listenSide("codec endpoint", "CODEC_ADDR", cfg.CodecAddr, codec); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -115,22 +108,13 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 
 // CodecAddr is the address of the codec endpoint (CODEC_ADDR with its
 // port resolved), "" when off.
-func (s *Server) CodecAddr() string {
-	if s.codecL == nil {
-		return ""
-	}
-	return s.codecL.Addr().String()
-}
+func (s *Server) CodecAddr() string { return s.codec.addr() }
 
 // Run serves until ctx is done, then stops taking requests and finishes
 // those in flight (at most 20 s). It returns the listener's error, if any.
 func (s *Server) Run(ctx context.Context) error {
-	if s.debug != nil {
-		go serve(s.in.logger, "profiler", s.debug, s.debugL)
-	}
-	if s.codec != nil {
-		go serve(s.in.logger, "codec endpoint", s.codec, s.codecL)
-	}
+	s.debug.serve(s.in.logger)
+	s.codec.serve(s.in.logger)
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
@@ -177,18 +161,8 @@ func (s *Server) Run(ctx context.Context) error {
 // the blob store, and the tracing exporter, flushed last so the last
 // spans leave.
 func (s *Server) Close() {
-	if s.codec != nil {
-		s.codec.Close()
-	}
-	if s.codecL != nil {
-		s.codecL.Close()
-	}
-	if s.debug != nil {
-		s.debug.Close()
-	}
-	if s.debugL != nil {
-		s.debugL.Close()
-	}
+	s.codec.close()
+	s.debug.close()
 	if s.listener != nil {
 		s.listener.Close()
 	}

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,10 +41,8 @@ type Worker struct {
 	in         instrumented
 	worker     worker.Worker
 	deliveries worker.Worker
-	metrics    *http.Server
-	metricsL   net.Listener
-	debug      *http.Server
-	debugL     net.Listener
+	metrics    *sideListener
+	debug      *sideListener
 }
 
 // NewWorker builds the worker from cfg: it opens the store (applying its
@@ -77,17 +73,11 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 	if err = (&searchAttrs{client: w.Client, namespace: in.temporal.Namespace, logger: in.logger}).check(ctx); err != nil {
 		return nil, err
 	}
-	if cfg.MetricsAddr != "" {
-		if w.metricsL, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			return nil, fmt.Errorf("metrics: WORKER_METRICS_ADDR: %w", err)
-		}
-		w.metrics = telemetry.MetricsServer(cfg.MetricsAddr, in.registry)
+	if w.metrics, err = listenSide("metrics server", "metrics: WORKER_METRICS_ADDR", cfg.MetricsAddr, telemetry.MetricsServer(cfg.MetricsAddr, in.registry)); err != nil {
+		return nil, err
 	}
-	if cfg.DebugAddr != "" {
-		if w.debugL, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
-			return nil, fmt.Errorf("WORKER_DEBUG_ADDR: %w", err)
-		}
-		w.debug = &http.Server{Handler: httpapi.ProfilerHandler(), ReadHeaderTimeout: 5 * time.Second}
+	if w.debug, err = listenSide("profiler", "WORKER_DEBUG_ADDR", cfg.DebugAddr, sideServer(httpapi.ProfilerHandler())); err != nil {
+		return nil, err
 	}
 
 	wf := workflows.Workflow{
@@ -145,23 +135,14 @@ func NewWorker(ctx context.Context, cfg config.Worker, opts Options) (_ *Worker,
 }
 
 // MetricsAddr is the address of the worker's GET /metrics, "" when off.
-func (w *Worker) MetricsAddr() string {
-	if w.metricsL == nil {
-		return ""
-	}
-	return w.metricsL.Addr().String()
-}
+func (w *Worker) MetricsAddr() string { return w.metrics.addr() }
 
 // Run polls the task queue until ctx is done, then lets running
 // activities finish (at most 30 s). It returns the worker's fatal error,
 // if any.
 func (w *Worker) Run(ctx context.Context) error {
-	if w.metrics != nil {
-		go serve(w.in.logger, "metrics server", w.metrics, w.metricsL)
-	}
-	if w.debug != nil {
-		go serve(w.in.logger, "profiler", w.debug, w.debugL)
-	}
+	w.metrics.serve(w.in.logger)
+	w.debug.serve(w.in.logger)
 	t, c := w.in.temporal, w.cfg
 	w.in.logger.Info("worker starting", "temporal", t.HostPort, "namespace", t.Namespace, "grpc_compression", c.GRPCCompression, "task_queue", c.TaskQueue,
 		"media_dir", c.MediaDir, "notify", c.NotifyURL != "", "alert", c.AlertURL != "", "signed", c.NotifySecret != "",
@@ -191,18 +172,8 @@ func (w *Worker) Run(ctx context.Context) error {
 // Temporal client, the store, the blob store, and the tracing exporter,
 // flushed last.
 func (w *Worker) Close() {
-	if w.metrics != nil {
-		w.metrics.Close()
-	}
-	if w.metricsL != nil {
-		w.metricsL.Close()
-	}
-	if w.debug != nil {
-		w.debug.Close()
-	}
-	if w.debugL != nil {
-		w.debugL.Close()
-	}
+	w.metrics.close()
+	w.debug.close()
 	if w.Client != nil {
 		w.Client.Close()
 	}
