@@ -56,10 +56,8 @@ func TestDatabaseOutage(t *testing.T) {
 		"sqlite read-only": sqliteReadOnly,
 		"postgres stopped": postgresStopped,
 	}
-	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
+	if u := dbtest.PostgresURL(t); u != "" {
 		outages["postgres read-only"] = func(t *testing.T) outage { return postgresReadOnly(t, u) }
-	} else if os.Getenv("CI") != "" {
-		t.Fatal("TEST_POSTGRES_URL is not set in CI")
 	}
 	for name, setup := range outages {
 		t.Run(name, func(t *testing.T) {

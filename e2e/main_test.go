@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/dbtest"
 	"github.com/mediaflow/mediaflow/internal/searchattr"
 	"github.com/mediaflow/mediaflow/tools/localtemporal"
 )
@@ -53,7 +54,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		temporalAddress = addr
-		os.Exit(m.Run())
+		os.Exit(dbtest.WithPostgres(m.Run))
 	}
 	path, err := temporalCLI()
 	if err != nil {
@@ -70,7 +71,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	temporalAddress = devServer.FrontendHostPort()
-	code := m.Run()
+	code := dbtest.WithPostgres(m.Run)
 	devServer.Stop()
 	os.Exit(code)
 }

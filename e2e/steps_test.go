@@ -18,6 +18,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/dbtest"
 )
 
 // target is a notification or alert receiver: it records each POST.
@@ -61,10 +62,8 @@ func eventFor(jobID, status, mediaURL string) []byte {
 // ALERT_URL set, on SQLite and, when TEST_POSTGRES_URL is set, PostgreSQL.
 func TestAllStepsConfigured(t *testing.T) {
 	databases := map[string]string{"sqlite": ""}
-	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
+	if u := dbtest.PostgresURL(t); u != "" {
 		databases["postgres"] = u
-	} else if os.Getenv("CI") != "" {
-		t.Fatal("TEST_POSTGRES_URL is not set in CI")
 	}
 	for kind, dbURL := range databases {
 		t.Run(kind, func(t *testing.T) {

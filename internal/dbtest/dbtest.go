@@ -1,6 +1,7 @@
-// Package dbtest puts real databases in trouble for tests: SQLite files
-// made unwritable (even for root) and made writable again, and throwaway
-// PostgreSQL clusters on 127.0.0.1 that a test stops and starts. It is
+// Package dbtest gives tests real databases and puts them in trouble:
+// SQLite files made unwritable (even for root) and made writable again,
+// throwaway PostgreSQL clusters on 127.0.0.1 that a test stops and
+// starts, and the cluster a package's tests share (WithPostgres). It is
 // imported by tests only.
 package dbtest
 
@@ -10,12 +11,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/mediaflow/mediaflow/internal/pglocal"
 )
 
 // Unwritable makes each existing path unwritable (a missing one is
@@ -69,78 +70,129 @@ func Unwritable(t testing.TB, paths ...string) (writable func()) {
 	return writable
 }
 
-// Postgres is a throwaway PostgreSQL cluster of one test, on 127.0.0.1,
-// trusting local connections; the test's cleanup stops and removes it.
-// Tests that stop a cluster use one of their own: the cluster of
-// TEST_POSTGRES_URL serves tests of other packages running at the same
-// time.
+// Postgres is a throwaway PostgreSQL cluster on 127.0.0.1, trusting
+// local connections: a test's own (NewPostgres), for the tests that stop
+// it, or a package's (WithPostgres), which its tests share.
 type Postgres struct {
 	// URL is the postgres:// URL of its "postgres" database, user
 	// postgres, no password.
 	URL string
 
-	t    testing.TB
-	bin  string // the directory of initdb and pg_ctl
-	dir  string // holds data/, the server's log and its socket
+	t    testing.TB // NewPostgres's
+	bin  string     // the directory of initdb and pg_ctl
+	dir  string     // holds data/, the server's log and its socket
 	port int
 	cred *syscall.Credential // whom initdb and pg_ctl run as: postgres when we are root
 }
 
-// NewPostgres creates and starts a cluster with the binaries in $PG_BIN
-// (scripts/test.sh sets it when PostgreSQL is installed). Without PG_BIN
+// NewPostgres creates and starts a cluster of the test's own with the
+// binaries pglocal.Bin finds; the test's cleanup removes it. Without them
 // it skips the test, or fails it when $CI is set, so CI never skips it.
 func NewPostgres(t testing.TB) *Postgres {
 	t.Helper()
-	bin := os.Getenv("PG_BIN")
-	if bin == "" {
+	if pglocal.Bin() == "" {
 		if os.Getenv("CI") != "" {
-			t.Fatal("PG_BIN is not set in CI (scripts/test.sh sets it)")
+			t.Fatal("PostgreSQL is not installed in CI (apt-get install postgresql, or PG_BIN)")
 		}
-		t.Skip("PG_BIN not set (scripts/test.sh sets it when PostgreSQL is installed): PostgreSQL stop/start not tested")
+		t.Skip("PostgreSQL not installed (apt-get install postgresql, or PG_BIN): PostgreSQL stop/start not tested")
+	}
+	p, err := startPostgres()
+	if p != nil {
+		t.Cleanup(p.remove)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.t = t
+	return p
+}
+
+// WithPostgres runs a package's tests (run: its m.Run) with
+// TEST_POSTGRES_URL set: as the caller set it, else to a cluster started
+// for them when PostgreSQL is installed (pglocal.Bin), removed after them.
+// Its tests each use a schema or a database of their own. It returns
+// run's exit code, or 1 when the cluster does not start.
+func WithPostgres(run func() int) int {
+	if os.Getenv("TEST_POSTGRES_URL") != "" || pglocal.Bin() == "" {
+		return run()
+	}
+	p, err := startPostgres()
+	if p != nil {
+		defer p.remove()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.Setenv("TEST_POSTGRES_URL", p.URL)
+	return run()
+}
+
+// PostgresURL is TEST_POSTGRES_URL (WithPostgres sets it), or "" when
+// PostgreSQL is not installed; in CI ($CI set) it fails the test then, so
+// CI never skips PostgreSQL.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("TEST_POSTGRES_URL")
+	if u == "" && os.Getenv("CI") != "" {
+		t.Fatal("no PostgreSQL for the tests in CI: install it (apt-get install postgresql) or set TEST_POSTGRES_URL")
+	}
+	return u
+}
+
+// startPostgres creates and starts a cluster; when it fails after making
+// its directory, the Postgres it returns is to be removed.
+func startPostgres() (*Postgres, error) {
+	cred, err := pglocal.User()
+	if err != nil {
+		return nil, err
 	}
 	// Not t.TempDir: its parent is private to root, and the server runs
 	// as postgres.
 	dir, err := os.MkdirTemp("", "mediaflow-pgtest-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	p := &Postgres{t: t, bin: bin, dir: dir, port: freePort(t)}
-	t.Cleanup(func() {
-		p.pgCtl("-m", "immediate", "stop")
-		os.RemoveAll(dir)
-	})
-	if os.Geteuid() == 0 {
-		// initdb refuses to run as root.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("dbtest: running PostgreSQL as root needs a postgres user: %v", err)
+	p := &Postgres{bin: pglocal.Bin(), dir: dir, cred: cred}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return p, err
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if p.port, err = freePort(); err != nil {
+		return p, err
 	}
 	if out, err := p.command("initdb", "--no-sync", "-D", p.data(), "-A", "trust", "-U", "postgres").CombinedOutput(); err != nil {
-		t.Fatalf("dbtest: initdb: %v\n%s", err, out)
+		return p, fmt.Errorf("dbtest: initdb: %w\n%s", err, out)
 	}
 	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
-	p.Start()
-	return p
+	return p, p.start()
 }
 
-// Start starts the cluster and waits until it takes connections.
+func (p *Postgres) remove() {
+	p.pgCtl("-m", "immediate", "stop")
+	os.RemoveAll(p.dir)
+}
+
+// Start starts a NewPostgres cluster again and waits until it takes
+// connections.
 func (p *Postgres) Start() {
 	p.t.Helper()
+	if err := p.start(); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *Postgres) start() error {
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off", p.port, p.dir)
 	if out, err := p.pgCtl("-l", filepath.Join(p.dir, "server.log"), "-o", opts, "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(p.dir, "server.log"))
-		p.t.Fatalf("dbtest: starting PostgreSQL: %v\n%s\n%s", err, out, log)
+		return fmt.Errorf("dbtest: starting PostgreSQL: %w\n%s\n%s", err, out, log)
 	}
+	return nil
 }
 
-// Stop stops the cluster as an operator's restart does (pg_ctl -m fast:
+// Stop stops a NewPostgres cluster as an operator's restart does (pg_ctl -m fast:
 // sessions are terminated with 57P01 admin_shutdown) and waits until it
 // is down.
 func (p *Postgres) Stop() {
@@ -167,11 +219,11 @@ func (p *Postgres) command(name string, args ...string) *exec.Cmd {
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listened on a
 // moment ago.
-func freePort(t testing.TB) int {
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -11,10 +11,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mediaflow/mediaflow/internal/dbtest"
 )
 
+// TestMain gives the tests TEST_POSTGRES_URL: a cluster of their own when
+// PostgreSQL is installed and the variable is unset.
+func TestMain(m *testing.M) { os.Exit(dbtest.WithPostgres(m.Run)) }
+
 // openStores returns a fresh store per database kind: SQLite always,
-// PostgreSQL when TEST_POSTGRES_URL is set (.ci/run sets it; CI fails
+// PostgreSQL when TEST_POSTGRES_URL is set (dbtest.WithPostgres; CI fails
 // without it so PostgreSQL is never silently skipped there).
 func openStores(t testing.TB) map[string]*Store {
 	t.Helper()
@@ -25,12 +31,9 @@ func openStores(t testing.TB) map[string]*Store {
 	t.Cleanup(func() { s.Close() })
 	stores["sqlite"] = s
 
-	pgURL := os.Getenv("TEST_POSTGRES_URL")
+	pgURL := dbtest.PostgresURL(t)
 	if pgURL == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TEST_POSTGRES_URL is not set in CI")
-		}
-		t.Log("TEST_POSTGRES_URL not set: PostgreSQL not tested")
+		t.Log("PostgreSQL not installed: not tested")
 		return stores
 	}
 	stores["postgres"] = openPostgresSchema(t, pgURL)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mediaflow/mediaflow/internal/pglocal"
 	"github.com/mediaflow/mediaflow/internal/store"
 	"github.com/mediaflow/mediaflow/tools/internal/stack"
 	"github.com/mediaflow/mediaflow/tools/localtemporal"
@@ -52,7 +53,7 @@ func startSystem(ctx context.Context, o options, targetURL string) (*system, err
 			return nil, err
 		}
 		_, uiErr := os.Stat(filepath.Join(root, "bin", "temporal-ui-server"))
-		c := stack.Cluster{Root: root, Dir: filepath.Join(o.dir, "cluster"), CLI: cli.Path, PGBin: stack.PGBin(), PGPort: 5433,
+		c := stack.Cluster{Root: root, Dir: filepath.Join(o.dir, "cluster"), CLI: cli.Path, PGBin: pglocal.Bin(), PGPort: 5433,
 			UI: uiErr == nil, Env: stack.With(env, "LOG_FORMAT=json"), Secret: secret, Worker: notify,
 			PostgresPassword: "chaos-local-only", MediaflowPassword: "chaos-local-only"}
 		if s.st.Procs, err = c.Procs(); err != nil {
@@ -84,7 +85,7 @@ func startSystem(ctx context.Context, o options, targetURL string) (*system, err
 // clusterVersion names temporal-server's version and PostgreSQL's.
 func clusterVersion(root string) string {
 	server, _ := exec.Command(filepath.Join(root, "bin", "temporal-server"), "--version").Output()
-	pg, _ := exec.Command(filepath.Join(stack.PGBin(), "postgres"), "--version").Output()
+	pg, _ := exec.Command(filepath.Join(pglocal.Bin(), "postgres"), "--version").Output()
 	// "postgres (PostgreSQL) 15.18 (Debian …)"
 	return strings.TrimSpace(string(server)) + " (temporal-server, deploy/temporal/config.yaml) on PostgreSQL " +
 		strings.Join(strings.Fields(string(pg))[2:3], "")

@@ -9,15 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mediaflow/mediaflow/internal/pglocal"
 	"github.com/mediaflow/mediaflow/tools/internal/cli"
 )
 
@@ -54,7 +53,7 @@ type Cluster struct {
 
 // Procs are the cluster's processes and steps, in order.
 func (c Cluster) Procs() ([]Proc, error) {
-	pgUser, err := postgresUser()
+	pgUser, err := pglocal.User()
 	if err != nil {
 		return nil, err
 	}
@@ -141,37 +140,6 @@ func ports(what string, ports ...int) []Port {
 	return out
 }
 
-// postgresUser is the user postgres when this runs as root (PostgreSQL
-// refuses root), else nil: this user.
-func postgresUser() (*syscall.Credential, error) {
-	if os.Getuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("as root, PostgreSQL runs as the user postgres (apt-get install postgresql): %w", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-// PGBin is PG_BIN, else the newest /usr/lib/postgresql/*/bin that has
-// initdb ("": none).
-func PGBin() string {
-	if b := os.Getenv("PG_BIN"); b != "" {
-		return b
-	}
-	best, bestV := "", -1
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	for _, d := range dirs {
-		if v, err := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(d)))); err == nil && v > bestV {
-			best, bestV = filepath.Dir(d), v
-		}
-	}
-	return best
-}
-
 // Prepare makes Dir and the PostgreSQL data directory, owned by the user
 // PostgreSQL runs as.
 func (c Cluster) Prepare() error {
@@ -182,7 +150,7 @@ func (c Cluster) Prepare() error {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return err
 	}
-	u, err := postgresUser()
+	u, err := pglocal.User()
 	if err != nil || u == nil {
 		return err
 	}
@@ -214,7 +182,7 @@ func makeCluster(root string, recorded bool) (c Cluster, set settings, err error
 		c.PGPort, c.UI = set.PGPort, set.UI
 	}
 	cliPath, _ := findCLI(root)
-	c = Cluster{Root: root, Dir: dir, CLI: cliPath.Path, PGBin: PGBin(), PGPort: c.PGPort, UI: c.UI,
+	c = Cluster{Root: root, Dir: dir, CLI: cliPath.Path, PGBin: pglocal.Bin(), PGPort: c.PGPort, UI: c.UI,
 		Secret:            cmp.Or(os.Getenv("ANIMUS_WEBHOOK_SECRET"), os.Getenv("DEV_SECRET")),
 		PostgresPassword:  cmp.Or(os.Getenv("POSTGRES_PASSWORD"), "cluster-local-only"),
 		MediaflowPassword: cmp.Or(os.Getenv("MEDIAFLOW_DB_PASSWORD"), "cluster-local-only"),
