@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # Measures mediaflow against Temporal's own floor on this machine, on
-# loopback, unattended, in at most BENCH_BUDGET seconds: the comparisons
-# (loadgen -sides, see compare below) on both topologies; on the dev server
-# also micro-benchmarks, latency against offered rate, body size, memory
-# over 10,000 events and a receiver's 3-minute outage. Then tools/benchplot
-# writes the topology's page and charts. Every command is in
-# bench-results/<time>/commands.txt, beside its output. What each
-# measures: BENCHMARKS.md; the settings: docs/performance.md.
+# loopback, unattended, in at most BENCH_BUDGET seconds, then writes the
+# topology's page with tools/benchplot. What it runs, its outputs and its
+# settings: docs/performance.md#measuring-on-your-machine.
 #
 #   scripts/bench.sh                      # make bench: docs/bench/dev.md
 #   QUICK=1 scripts/bench.sh              # make bench-quick: tiny, the page stays in bench-results/<time>/

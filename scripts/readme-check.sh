@@ -1,31 +1,10 @@
 #!/usr/bin/env bash
 # Runs the newcomer's path for real: the docs' marked commands in a fresh
-# copy of this tree, against the make dev they start; what it runs and
-# checks: docs/local-dev.md#the-docs-commands-checked. CI runs it after
-# make test (.ci/run); make readme-check runs it by hand.
+# copy of this tree, against the make dev they start, then checks what a
+# newcomer has. The markers, the checks and the bounds:
+# docs/local-dev.md#the-docs-commands-checked. CI runs it after make test.
 #
 #	scripts/readme-check.sh [FILE.md…]      default: README.md, then docs/*.md
-#
-# A marked block is a ```sh (or ```bash) block with an HTML comment on the
-# line right above it:
-#
-#	<!-- readme-check -->                   run it; it must exit 0
-#	<!-- readme-check expect="duplicate" -->  and its output must contain this (repeatable)
-#	<!-- readme-check background until="mediaflow is running" -->
-#	                                        start it in the background (make dev) and wait
-#	                                        until its output contains this; stopped at the end
-#
-# Unmarked blocks (a tunnel, a secret of yours) are not run. The first
-# marked block must be the background one. The ports of make dev must be
-# free. The Temporal CLI that make dev here would run (tools/stack
-# temporal: bin/temporal, or a recent enough one on the PATH) is linked
-# into the copy as bin/temporal, so that it does not build one again; with
-# none, the copy builds it, as a fresh clone does (about 8 min on 2 cores).
-#
-# Bounds: 20 min for the background block to be ready when it builds the
-# Temporal CLI (10 min otherwise), BLOCK_TIMEOUT (300 s) per block, 120 s
-# for workflows to finish, 60 s to stop. On failure it prints the block's
-# output and the end of each log, and keeps the copy for a look.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 block_timeout=${BLOCK_TIMEOUT:-300}
