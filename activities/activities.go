@@ -54,6 +54,11 @@ const (
 // 5xx); they carry the target's Retry-After as the next retry delay.
 const ErrTypeRetryableHTTP = "RetryableHTTP"
 
+// ErrTypeDeliveryBusy is the type of a retryable notify or alert failure:
+// another event of the same job outcome is POSTing it right now; a retry
+// finds it delivered (or the POST failed, and sends it).
+const ErrTypeDeliveryBusy = "DeliveryBusy"
+
 // ErrTypeDownloadBusy is the type of a retryable download failure: another
 // attempt (one that Temporal timed out but that has not stopped yet, or
 // another event's) is writing the same partial file.
@@ -67,7 +72,9 @@ type JobStore interface {
 	CurrentEvent(ctx context.Context, jobID string) (string, error)
 	Job(ctx context.Context, jobID string) (store.Job, error)
 	MarkHandled(ctx context.Context, jobID, eventID string) (bool, error)
-	Delivered(ctx context.Context, d store.Delivery) (eventID string, httpStatus int, err error)
+	ClaimDelivery(ctx context.Context, d store.Delivery) (store.Claim, error)
+	TakeOverDelivery(ctx context.Context, d store.Delivery, from string) (bool, error)
+	ReleaseDelivery(ctx context.Context, d store.Delivery) error
 	RecordDelivery(ctx context.Context, d store.Delivery) error
 }
 
