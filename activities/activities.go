@@ -54,6 +54,11 @@ const (
 // 5xx); they carry the target's Retry-After as the next retry delay.
 const ErrTypeRetryableHTTP = "RetryableHTTP"
 
+// ErrTypeDeliveryBusy is the type of a retryable notify or alert failure:
+// another event of the same job outcome is POSTing it right now; a retry
+// finds it delivered (or the POST failed, and sends it).
+const ErrTypeDeliveryBusy = "DeliveryBusy"
+
 // ErrTypeDownloadBusy is the type of a retryable download failure: another
 // attempt (one that Temporal timed out but that has not stopped yet, or
 // another event's) is writing the same partial file.
@@ -67,7 +72,9 @@ type JobStore interface {
 	CurrentEvent(ctx context.Context, jobID string) (string, error)
 	Job(ctx context.Context, jobID string) (store.Job, error)
 	MarkHandled(ctx context.Context, jobID, eventID string) (bool, error)
-	Delivered(ctx context.Context, d store.Delivery) (eventID string, httpStatus int, err error)
+	ClaimDelivery(ctx context.Context, d store.Delivery) (store.Claim, error)
+	TakeOverDelivery(ctx context.Context, d store.Delivery, from string) (bool, error)
+	ReleaseDelivery(ctx context.Context, d store.Delivery) error
 	RecordDelivery(ctx context.Context, d store.Delivery) error
 }
 
@@ -162,11 +169,11 @@ func (a *Activities) RecordJob(ctx context.Context, in RecordInput) (Recorded, e
 }
 
 // jobRow is the row an event makes. Events for one job are ordered by the
-// envelope's timestamp, or the time the server received the event when it
-// has none that parses.
+// envelope's timestamp (eventTime), or the time the server received the
+// event when it has none that parses.
 func jobRow(ev mediaflow.MediaCompletedInput) store.Job {
-	eventAt, err := time.Parse(time.RFC3339Nano, ev.EventTimestamp)
-	if err != nil {
+	eventAt, ok := eventTime(ev.EventTimestamp)
+	if !ok {
 		eventAt = ev.ReceivedAt
 	}
 	return store.Job{
@@ -196,4 +203,30 @@ func (a *Activities) countJob(status mediaflow.JobStatus) {
 		return
 	}
 	a.Jobs.WithLabelValues(string(status)).Inc()
+}
+
+// timestampLayouts are the ISO 8601 spellings of an envelope timestamp
+// that eventTime reads: RFC 3339, with a "T" or a space, a zone written
+// "+01:00", "+0100" or "Z", or none (read as UTC: one sender writes all of
+// a job's timestamps alike, so their order is right whatever the zone).
+var timestampLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999",
+}
+
+// eventTime reads an envelope timestamp as an instant; ok is false when it
+// is none of timestampLayouts. Falling back to the receive time for a
+// timestamp that is only written otherwise would order an older event,
+// received last, after a newer one.
+func eventTime(ts string) (t time.Time, ok bool) {
+	for _, layout := range timestampLayouts {
+		if t, err := time.Parse(layout, ts); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -357,6 +357,8 @@ func TestRetryAfter(t *testing.T) {
 		"-3":                            0,
 		"soon":                          0,
 		"86400":                         maxRetryAfter,
+		"18446744074":                   maxRetryAfter, // overflows as nanoseconds
+		"99999999999999999999":          0,             // not an int64: unreadable
 		"Sun, 29 Nov 2026 10:01:00 GMT": time.Minute,
 	} {
 		require.Equal(t, want, retryAfter(v, now), "Retry-After %q", v)

@@ -83,7 +83,11 @@ func (a *Activities) Alert(ctx context.Context, n Notice) (Delivery, error) {
 // job, for as long as the job database keeps the job: a delivered one is
 // recorded there (after the 2xx: at least once), and a resend of the event
 // after Temporal's retention, or the same outcome under another event ID,
-// finds it and sends nothing. Each attempt is bounded by NotifyTimeout.
+// finds it and sends nothing. The outcome is claimed in the job database
+// before the POST: a second event ID of the same outcome handled while the
+// first's POST is under way gets a retryable DeliveryBusy error, and its
+// retry finds the outcome delivered (or, the POST failed, sends it). Each
+// attempt is bounded by NotifyTimeout.
 // Network errors, 408, 429 and 5xx are retryable (after Retry-After); any
 // other non-2xx answer, a redirect included, is a non-retryable
 // HTTPStatus error. Every attempt is counted in Deliveries.
@@ -104,17 +108,18 @@ func (a *Activities) post(ctx context.Context, target, receiver, what string, n 
 			return Delivery{Stale: true, NewerEventID: current}, nil
 		}
 		memo = store.Delivery{JobID: n.JobID, Receiver: receiver, Status: n.Status, Outcome: outcomeKey(n), EventID: n.EventID}
-		by, _, err := a.Store.Delivered(ctx, memo)
-		if err != nil {
-			return Delivery{}, fmt.Errorf("%s: %w", what, err)
-		}
-		if by != "" {
-			return Delivery{DeliveredBy: by}, nil
+		if by, err := a.claim(ctx, what, memo); by != "" || err != nil {
+			return Delivery{DeliveredBy: by}, err
 		}
 	}
 	status, err := a.send(ctx, target, what, n)
 	a.countDelivery(receiver, err)
 	if err != nil {
+		if memo.JobID != "" {
+			// Another event of the outcome may send it now; a claim left
+			// behind (the database down) lapses after deliveryLease.
+			_ = a.Store.ReleaseDelivery(ctx, memo)
+		}
 		return Delivery{}, err
 	}
 	if memo.JobID != "" {
@@ -127,6 +132,38 @@ func (a *Activities) post(ctx context.Context, target, receiver, what string, n 
 	}
 	activity.GetLogger(ctx).Info("Delivered", "what", what, "status", status)
 	return Delivery{Status: status}, nil
+}
+
+// deliveryLease is how long a claim to deliver an outcome holds while its
+// event's POST is under way (one takes at most NotifyTimeout): past it,
+// the claim's worker was lost, and another event of the outcome takes it.
+const deliveryLease = time.Minute
+
+// claim claims the delivery of memo's outcome for its event: by is the
+// event that delivered it before (nothing to send), "" when memo's event
+// holds the claim now (send it); a retryable DeliveryBusy error while
+// another event's POST of the outcome is under way.
+func (a *Activities) claim(ctx context.Context, what string, memo store.Delivery) (by string, err error) {
+	held, err := a.Store.ClaimDelivery(ctx, memo)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	switch {
+	case held.HTTPStatus != 0:
+		return held.EventID, nil
+	case held.EventID == memo.EventID:
+		return "", nil
+	case time.Since(held.At) > deliveryLease:
+		took, err := a.Store.TakeOverDelivery(ctx, memo, held.EventID)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		if took {
+			return "", nil
+		}
+	}
+	return "", temporal.NewApplicationError(
+		fmt.Sprintf("%s: event %s of the same job outcome is delivering it now", what, held.EventID), ErrTypeDeliveryBusy)
 }
 
 // outcomeKey names the outcome a notice reports, the same for every event

@@ -462,7 +462,7 @@ func (r *Rate) UnmarshalText(b []byte) error {
 		return nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 || math.IsInf(f, 0) {
+	if err != nil || !(f > 0) || math.IsInf(f, 0) { // !(f > 0): NaN too
 		return fmt.Errorf("%q is neither a positive number of requests per second nor off", v)
 	}
 	*r = Rate(f)

@@ -201,3 +201,21 @@ func TestGRPCCompression(t *testing.T) {
 	_, err := LoadWorker(Environ{"TEMPORAL_CONFIG_FILE": none, "TEMPORAL_GRPC_COMPRESSION": "zstd"})
 	require.ErrorContains(t, err, "TEMPORAL_GRPC_COMPRESSION")
 }
+
+// TestNotifyMaxPerSecond: a positive number of requests per second, or
+// off; anything else (NaN included, which no comparison refuses) is an
+// error, never a rate the delivery task queue cannot use.
+func TestNotifyMaxPerSecond(t *testing.T) {
+	for v, want := range map[string]Rate{"": 50, "off": 0, "OFF": 0, "2.5": 2.5} {
+		c, err := LoadWorker(Environ{"NOTIFY_MAX_PER_SECOND": v})
+		if v == "" {
+			c, err = LoadWorker(Environ{})
+		}
+		require.NoError(t, err, v)
+		require.Equal(t, want, c.NotifyMaxPerSecond, v)
+	}
+	for _, v := range []string{"NaN", "nan", "-NaN", "+Inf", "0", "-1", "fast"} {
+		_, err := LoadWorker(Environ{"NOTIFY_MAX_PER_SECOND": v})
+		require.ErrorContains(t, err, "NOTIFY_MAX_PER_SECOND", v)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mediaflow/mediaflow"
 )
@@ -146,30 +147,95 @@ type Delivery struct {
 	HTTPStatus int
 }
 
-// Delivered returns the event ID and HTTP status of the delivery that d's
-// outcome already had to d's receiver, or "" when it had none.
-func (s *Store) Delivered(ctx context.Context, d Delivery) (eventID string, httpStatus int, err error) {
-	const q = `
-SELECT event_id, http_status FROM deliveries
-WHERE job_id = $1 AND receiver = $2 AND status = $3 AND outcome = $4`
-	err = s.withConn(ctx, func(c *sql.Conn) error {
-		return c.QueryRowContext(ctx, q, d.JobID, d.Receiver, d.Status, d.Outcome).Scan(&eventID, &httpStatus)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", 0, nil
-	}
-	if err != nil {
-		return "", 0, fmt.Errorf("reading the deliveries of job %s: %w", d.JobID, err)
-	}
-	return eventID, httpStatus, nil
+// Claim is who holds the delivery of an outcome to a receiver: the event
+// that delivered it (HTTPStatus its receiver's answer) or, while
+// HTTPStatus is 0, the event whose POST is under way, since At.
+type Claim struct {
+	EventID    string
+	HTTPStatus int
+	At         time.Time
 }
 
-// RecordDelivery records d; the first delivery of an outcome stays.
+// ClaimDelivery claims the delivery of d's outcome to d's receiver for
+// d.EventID, unless an event claimed or delivered it before, and returns
+// the claim that holds: d.EventID's when it is new. A claim keeps a second
+// event ID of the same outcome from POSTing it while the first's POST is
+// under way (RecordDelivery then marks it delivered, ReleaseDelivery
+// drops it when the POST failed).
+func (s *Store) ClaimDelivery(ctx context.Context, d Delivery) (Claim, error) {
+	const claim = `
+INSERT INTO deliveries (job_id, receiver, status, outcome, event_id, http_status)
+VALUES ($1, $2, $3, $4, $5, 0)
+ON CONFLICT (job_id, receiver, status, outcome) DO NOTHING`
+	const read = `
+SELECT event_id, http_status, delivered_at FROM deliveries
+WHERE job_id = $1 AND receiver = $2 AND status = $3 AND outcome = $4`
+	var (
+		c  Claim
+		at any
+	)
+	err := s.withConn(ctx, func(conn *sql.Conn) error {
+		if _, err := conn.ExecContext(ctx, claim, d.JobID, d.Receiver, d.Status, d.Outcome, d.EventID); err != nil {
+			return err
+		}
+		return conn.QueryRowContext(ctx, read, d.JobID, d.Receiver, d.Status, d.Outcome).Scan(&c.EventID, &c.HTTPStatus, &at)
+	})
+	if err != nil {
+		return Claim{}, fmt.Errorf("claiming the delivery of job %s: %w", d.JobID, err)
+	}
+	c.At = timeOf(at, sqliteTimestamp)
+	return c, nil
+}
+
+// TakeOverDelivery gives the claim of d's outcome that event from holds,
+// not delivered, to d.EventID (an abandoned claim: its worker was lost
+// mid-POST); false when from no longer holds it undelivered.
+func (s *Store) TakeOverDelivery(ctx context.Context, d Delivery, from string) (bool, error) {
+	const q = `
+UPDATE deliveries SET event_id = $5, delivered_at = CURRENT_TIMESTAMP
+WHERE job_id = $1 AND receiver = $2 AND status = $3 AND outcome = $4 AND event_id = $6 AND http_status = 0`
+	var took bool
+	err := s.withConn(ctx, func(c *sql.Conn) error {
+		res, err := c.ExecContext(ctx, q, d.JobID, d.Receiver, d.Status, d.Outcome, d.EventID, from)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		took = n > 0
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claiming the delivery of job %s: %w", d.JobID, err)
+	}
+	return took, nil
+}
+
+// ReleaseDelivery drops d.EventID's claim of d's outcome, if it holds one
+// not delivered: its POST failed, another event may send the outcome.
+func (s *Store) ReleaseDelivery(ctx context.Context, d Delivery) error {
+	const q = `
+DELETE FROM deliveries
+WHERE job_id = $1 AND receiver = $2 AND status = $3 AND outcome = $4 AND event_id = $5 AND http_status = 0`
+	err := s.withConn(ctx, func(c *sql.Conn) error {
+		_, err := c.ExecContext(ctx, q, d.JobID, d.Receiver, d.Status, d.Outcome, d.EventID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("releasing the delivery of job %s: %w", d.JobID, err)
+	}
+	return nil
+}
+
+// RecordDelivery records d as delivered; the first delivery of an
+// outcome stays. It marks d.EventID's claim delivered, or any claim not
+// delivered (d's POST got through though its claim was taken over).
 func (s *Store) RecordDelivery(ctx context.Context, d Delivery) error {
 	const q = `
 INSERT INTO deliveries (job_id, receiver, status, outcome, event_id, http_status)
 VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (job_id, receiver, status, outcome) DO NOTHING`
+ON CONFLICT (job_id, receiver, status, outcome) DO UPDATE SET
+    event_id = excluded.event_id, http_status = excluded.http_status, delivered_at = CURRENT_TIMESTAMP
+WHERE deliveries.http_status = 0`
 	err := s.withConn(ctx, func(c *sql.Conn) error {
 		_, err := c.ExecContext(ctx, q, d.JobID, d.Receiver, d.Status, d.Outcome, d.EventID, d.HTTPStatus)
 		return err

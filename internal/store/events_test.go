@@ -139,33 +139,58 @@ func TestMarkHandled(t *testing.T) {
 
 // TestDeliveries: an outcome delivered to a receiver is remembered, under
 // the event that carried it; the first record stays; another receiver,
-// status or outcome is another delivery.
+// status or outcome is another delivery. Before its POST an event claims
+// the delivery: a second event of the outcome finds the claim, not
+// delivered, until it is recorded delivered or released; an abandoned one
+// can be taken over, once.
 func TestDeliveries(t *testing.T) {
 	for kind, s := range openStores(t) {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
 			d := Delivery{JobID: "j1", Receiver: "notify", Status: "completed", Outcome: "2026-11-20T14:03:27Z", EventID: "msg_1", HTTPStatus: 202}
-			by, _, err := s.Delivered(ctx, d)
+			c, err := s.ClaimDelivery(ctx, d)
 			require.NoError(t, err)
-			require.Empty(t, by)
-			require.NoError(t, s.RecordDelivery(ctx, d))
+			require.Equal(t, "msg_1", c.EventID, "a new claim")
+			require.Zero(t, c.HTTPStatus)
+			require.WithinDuration(t, time.Now(), c.At, time.Minute)
 			again := d
 			again.EventID, again.HTTPStatus = "msg_2", 200
-			require.NoError(t, s.RecordDelivery(ctx, again), "recording twice is no error")
-
-			by, status, err := s.Delivered(ctx, again)
+			c, err = s.ClaimDelivery(ctx, again)
 			require.NoError(t, err)
-			require.Equal(t, "msg_1", by, "the first delivery stays")
-			require.Equal(t, 202, status)
+			require.Equal(t, Claim{EventID: "msg_1", At: c.At}, c, "msg_1's POST is under way")
+
+			require.NoError(t, s.ReleaseDelivery(ctx, again), "msg_2 holds no claim: nothing released")
+			require.NoError(t, s.ReleaseDelivery(ctx, d))
+			c, err = s.ClaimDelivery(ctx, again)
+			require.NoError(t, err)
+			require.Equal(t, "msg_2", c.EventID, "released: msg_2 claims it")
+			took, err := s.TakeOverDelivery(ctx, d, "msg_2")
+			require.NoError(t, err)
+			require.True(t, took)
+			took, err = s.TakeOverDelivery(ctx, again, "msg_2")
+			require.NoError(t, err)
+			require.False(t, took, "taken over once")
+
+			require.NoError(t, s.RecordDelivery(ctx, d))
+			require.NoError(t, s.RecordDelivery(ctx, again), "recording twice is no error")
+			c, err = s.ClaimDelivery(ctx, again)
+			require.NoError(t, err)
+			require.Equal(t, "msg_1", c.EventID, "the first delivery stays")
+			require.Equal(t, 202, c.HTTPStatus)
+			require.NoError(t, s.ReleaseDelivery(ctx, d), "a delivery is not released")
+			took, err = s.TakeOverDelivery(ctx, again, "msg_1")
+			require.NoError(t, err)
+			require.False(t, took, "nor taken over")
 			for _, other := range []Delivery{
 				{JobID: "j1", Receiver: "alert", Status: "completed", Outcome: d.Outcome},
 				{JobID: "j1", Receiver: "notify", Status: "failed", Outcome: d.Outcome},
 				{JobID: "j1", Receiver: "notify", Status: "completed", Outcome: "2026-11-20T14:04:00Z"},
 				{JobID: "j2", Receiver: "notify", Status: "completed", Outcome: d.Outcome},
 			} {
-				by, _, err := s.Delivered(ctx, other)
+				other.EventID = "msg_3"
+				c, err := s.ClaimDelivery(ctx, other)
 				require.NoError(t, err)
-				require.Empty(t, by, "%+v", other)
+				require.Equal(t, "msg_3", c.EventID, "%+v", other)
 			}
 		})
 	}
