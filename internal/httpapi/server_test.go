@@ -281,3 +281,32 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 		Logger: slog.Default(), Registry: prometheus.NewRegistry()})
 	require.ErrorContains(t, err, "must be positive", "no limit defaults here: config holds them")
 }
+
+// TestTrailingSlashIsTheSameRoute: an endpoint URL saved in Svix with a
+// trailing slash (/webhooks/animus/) gets the webhook's own answers. It
+// was answered 307 with no body, which Svix counts as a failed attempt on
+// every retry until it gives the event up; no route answers a bodiless
+// redirect.
+func TestTrailingSlashIsTheSameRoute(t *testing.T) {
+	ts := newTestServer(t, &fakeStarter{})
+	body := sample(t, "success")
+	req, err := http.NewRequest(http.MethodPost, ts.URL+WebhookPath+"/", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header = signed(t, "msg_slash", body)
+	// Svix does not follow redirects.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var got map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	require.Equal(t, "started", got["status"])
+	require.Equal(t, 1, ts.starter.count())
+
+	resp, err = client.Get(ts.URL + "/healthz/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got), "every answer is JSON")
+}
