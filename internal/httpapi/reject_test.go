@@ -34,6 +34,16 @@ func (m *memoryLetters) Put(_ context.Context, l deadletter.Letter) error {
 	return nil
 }
 
+// refusedServer serves a Server whose starts fail with err and whose dead
+// letters go to letters.
+func refusedServer(t *testing.T, err error, letters *memoryLetters) *testServer {
+	t.Helper()
+	s, logs := newServer(t, &fakeStarter{err: err}, func(o *Options) { o.DeadLetters = letters })
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return &testServer{Server: ts, api: s, logs: logs}
+}
+
 // TestStartRefusedForGood: a start that Temporal refuses for a reason a
 // retry will not remove is answered 422 with the reason, counted as
 // rejected, and kept as a dead letter; every other failure stays a 503
@@ -60,10 +70,8 @@ func TestStartRefusedForGood(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			letters := &memoryLetters{err: tc.lettersErr}
-			s, logs := newServer(t, &fakeStarter{err: tc.err}, func(o *Options) { o.DeadLetters = letters })
-			ts := httptest.NewServer(s)
-			defer ts.Close()
-			tsrv := &testServer{Server: ts, api: s, logs: logs}
+			tsrv := refusedServer(t, tc.err, letters)
+			s := tsrv.api
 
 			body := sample(t, "success")
 			h := signed(t, "msg_refused", body)
@@ -113,11 +121,7 @@ func TestStartRefusedWithoutDeadLetters(t *testing.T) {
 // `mediaflowctl show` printed such a key.
 func TestDeadLetterKeepsNoCredential(t *testing.T) {
 	letters := &memoryLetters{}
-	starter := &fakeStarter{err: serviceerror.NewInvalidArgument("no mapping")}
-	s, logs := newServer(t, starter, func(o *Options) { o.DeadLetters = letters })
-	ts := httptest.NewServer(s)
-	defer ts.Close()
-	tsrv := &testServer{Server: ts, api: s, logs: logs}
+	tsrv := refusedServer(t, serviceerror.NewInvalidArgument("no mapping"), letters)
 
 	body := sample(t, "success")
 	h := signed(t, "msg_custom_headers", body)
