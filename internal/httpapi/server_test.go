@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -152,6 +153,15 @@ func TestWebhookAnswers(t *testing.T) {
 		{name: "duplicate", starter: &fakeStarter{err: serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run-0")},
 			body: success, wantCode: 200, wantStatus: "duplicate", wantStarts: 1},
 		{name: "unknown event type", body: sample(t, "unknown"), wantCode: 200, wantStatus: "ignored"},
+		{name: "a relay's svix-* beside our webhook-* set", body: success, headers: func(b []byte) http.Header {
+			h := http.Header{}
+			for k, v := range signed(t, "msg_1", b) {
+				h["Webhook"+strings.TrimPrefix(k, "Svix")] = v
+			}
+			upstream, _ := webhook.Sign("whsec_dXBzdHJlYW0tc2VjcmV0LW9mLWEtcmVsYXk=", "msg_upstream", time.Now(), b)
+			maps.Copy(h, upstream)
+			return h
+		}, wantCode: 200, wantStatus: "started", wantStarts: 1},
 		{name: "no headers", body: success, headers: func([]byte) http.Header { return http.Header{} },
 			wantCode: 401, wantError: "missing signature headers"},
 		{name: "bad signature", body: success, headers: func(b []byte) http.Header { return signed(t, "msg_1", append(b, ' ')) },
