@@ -335,8 +335,8 @@ func LoadServer(e Environ) (Server, error) {
 	if c.StartTimeout <= 0 || c.StartTimeout > MaxStartTimeout {
 		return Server{}, fmt.Errorf(`config: environment variable "START_TIMEOUT" must be above 0 and at most %s (Svix waits 15 s)`, MaxStartTimeout)
 	}
-	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 {
-		return Server{}, fmt.Errorf(`config: environment variables "RATE_LIMIT_RPS" and "RATE_LIMIT_BURST" must not be negative`)
+	if !(c.RateLimitRPS >= 0) || c.RateLimitBurst < 0 { // !(>= 0): NaN too
+		return Server{}, fmt.Errorf(`config: environment variables "RATE_LIMIT_RPS" and "RATE_LIMIT_BURST" must be numbers, not negative`)
 	}
 	if c.RateLimitBurst == 0 {
 		c.RateLimitBurst = max(1, int(c.RateLimitRPS))

@@ -66,6 +66,9 @@ func TestLoadServerErrors(t *testing.T) {
 		{"only commas", Environ{"ANIMUS_WEBHOOK_SECRET": " , "}, "ANIMUS_WEBHOOK_SECRET"},
 		{"bad body limit", Environ{"ANIMUS_WEBHOOK_SECRET": secret, "MAX_BODY_BYTES": "lots"}, "MAX_BODY_BYTES"},
 		{"start timeout past Svix's", Environ{"ANIMUS_WEBHOOK_SECRET": secret, "START_TIMEOUT": "20s"}, "START_TIMEOUT"},
+		// No comparison refused NaN: the server ran without a limit.
+		{"rate limit not a number", Environ{"ANIMUS_WEBHOOK_SECRET": secret, "RATE_LIMIT_RPS": "NaN"}, "RATE_LIMIT_RPS"},
+		{"negative rate limit", Environ{"ANIMUS_WEBHOOK_SECRET": secret, "RATE_LIMIT_RPS": "-1"}, "RATE_LIMIT_RPS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ const Prefix = "deadletters/"
 var ErrNotFound = errors.New("no dead letter for this event")
 
 // Letter is one refused event: the verified delivery as received (its
-// body byte for byte, its headers without the signature) and why and when
+// body byte for byte, the headers that describe it) and why and when
 // Temporal refused it.
 type Letter struct {
 	// EventID is the Svix message ID (svix-id): the workflow ID.
@@ -42,22 +43,28 @@ type Letter struct {
 	// Reason is Temporal's answer, e.g. "Namespace default has no mapping
 	// defined for search attribute AnimusJobID".
 	Reason string `json:"reason"`
-	// Headers are the delivery's headers, without the signature and
-	// credentials (Signed drops them).
+	// Headers are the delivery's headers that describe it (Headers
+	// keeps them): never the signature or a credential.
 	Headers http.Header `json:"headers"`
 	// Body is the verified body, exactly as received (base64 in the JSON).
 	Body []byte `json:"body"`
 }
 
-// unkept are the headers a letter never holds: the signature (which is
-// not needed to re-drive a verified event) and credentials a proxy may add.
-var unkept = []string{"Svix-Signature", "Webhook-Signature", "Authorization", "Proxy-Authorization", "Cookie"}
+// kept are the headers a letter holds: those that describe the delivery.
+// Any other may carry a credential (Svix sends an endpoint's custom
+// headers, where its own API key or token goes, with every delivery; a
+// proxy adds its own), and re-driving a verified event needs none of them,
+// nor the signature.
+var kept = []string{"Svix-Id", "Svix-Timestamp", "Webhook-Id", "Webhook-Timestamp", "Content-Type", "User-Agent"}
 
-// Headers returns a copy of h without the signature and credentials.
+// Headers returns a copy of the headers of h that a letter keeps: the
+// event ID and timestamp headers, Content-Type and User-Agent.
 func Headers(h http.Header) http.Header {
-	out := h.Clone()
-	for _, k := range unkept {
-		out.Del(k)
+	out := http.Header{}
+	for _, k := range kept {
+		if v := h.Values(k); len(v) > 0 {
+			out[k] = slices.Clone(v)
+		}
 	}
 	return out
 }

@@ -34,6 +34,16 @@ func (m *memoryLetters) Put(_ context.Context, l deadletter.Letter) error {
 	return nil
 }
 
+// refusedServer serves a Server whose starts fail with err and whose dead
+// letters go to letters.
+func refusedServer(t *testing.T, err error, letters *memoryLetters) *testServer {
+	t.Helper()
+	s, logs := newServer(t, &fakeStarter{err: err}, func(o *Options) { o.DeadLetters = letters })
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return &testServer{Server: ts, api: s, logs: logs}
+}
+
 // TestStartRefusedForGood: a start that Temporal refuses for a reason a
 // retry will not remove is answered 422 with the reason, counted as
 // rejected, and kept as a dead letter; every other failure stays a 503
@@ -60,10 +70,8 @@ func TestStartRefusedForGood(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			letters := &memoryLetters{err: tc.lettersErr}
-			s, logs := newServer(t, &fakeStarter{err: tc.err}, func(o *Options) { o.DeadLetters = letters })
-			ts := httptest.NewServer(s)
-			defer ts.Close()
-			tsrv := &testServer{Server: ts, api: s, logs: logs}
+			tsrv := refusedServer(t, tc.err, letters)
+			s := tsrv.api
 
 			body := sample(t, "success")
 			h := signed(t, "msg_refused", body)
@@ -103,4 +111,49 @@ func TestStartRefusedWithoutDeadLetters(t *testing.T) {
 	body := sample(t, "success")
 	resp, _ := ts.post(t, body, signed(t, "msg_1", body))
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+}
+
+// TestDeadLetterKeepsNoCredential: a letter keeps the headers that
+// describe the delivery, never one that may carry a credential. Svix
+// sends an endpoint's custom headers with every delivery, and they are
+// where an endpoint's own API key or token goes; a proxy adds its own. A
+// letter kept every header but the signature, Authorization and Cookie, so
+// `mediaflowctl show` printed such a key.
+func TestDeadLetterKeepsNoCredential(t *testing.T) {
+	letters := &memoryLetters{}
+	tsrv := refusedServer(t, serviceerror.NewInvalidArgument("no mapping"), letters)
+
+	body := sample(t, "success")
+	h := signed(t, "msg_custom_headers", body)
+	h.Set("User-Agent", "Svix-Webhooks/1.0")
+	secrets := map[string]string{
+		"X-Api-Key":           "k3y-of-the-endpoint",
+		"Api-Key":             "another-k3y",
+		"X-Webhook-Token":     "t0ken-of-the-endpoint",
+		"X-Auth-Token":        "auth-t0ken",
+		"Authorization":       "Bearer b3arer",
+		"Proxy-Authorization": "Basic cHJveHk=",
+		"Cookie":              "session=c00kie",
+		"X-Amzn-Oidc-Data":    "eyJvaWRj",
+	}
+	for k, v := range secrets {
+		h.Set(k, v)
+	}
+	resp, got := tsrv.post(t, body, h)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", got)
+
+	require.Len(t, letters.letters, 1)
+	l := letters.letters[0]
+	for k, v := range secrets {
+		for name, values := range l.Headers {
+			for _, kept := range values {
+				require.NotContains(t, kept, v, "header %s (sent as %s) is kept", name, k)
+			}
+		}
+	}
+	require.Empty(t, l.Headers.Get("svix-signature"), "never the signature")
+	require.Equal(t, "msg_custom_headers", l.Headers.Get("svix-id"))
+	require.Equal(t, h.Get("svix-timestamp"), l.Headers.Get("svix-timestamp"))
+	require.Equal(t, "Svix-Webhooks/1.0", l.Headers.Get("User-Agent"))
+	require.Equal(t, "application/json", l.Headers.Get("Content-Type"))
 }

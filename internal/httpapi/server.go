@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -131,6 +132,9 @@ func New(o Options) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Svix counts a redirect as a failed attempt, and its body is not
+	// JSON: a path gin would redirect is answered 404 instead.
+	r.RedirectTrailingSlash = false
 	// Without TrustedProxies, ClientIP is the peer's address.
 	if err := r.SetTrustedProxies(o.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
@@ -149,6 +153,8 @@ func New(o Options) (*Server, error) {
 	})
 
 	r.POST(WebhookPath, s.handleWebhook)
+	// The same route: an endpoint URL saved in Svix with a trailing slash.
+	r.POST(WebhookPath+"/", s.handleWebhook)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.handleReady)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
@@ -162,7 +168,7 @@ func New(o Options) (*Server, error) {
 			otelhttp.WithPropagators(propagation.TraceContext{}),
 			otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 			// Only the webhook: probes and scrapes would drown it.
-			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path == WebhookPath }),
+			otelhttp.WithFilter(func(r *http.Request) bool { return strings.TrimSuffix(r.URL.Path, "/") == WebhookPath }),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + WebhookPath }),
 		)
 	}

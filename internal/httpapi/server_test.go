@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -152,6 +153,15 @@ func TestWebhookAnswers(t *testing.T) {
 		{name: "duplicate", starter: &fakeStarter{err: serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run-0")},
 			body: success, wantCode: 200, wantStatus: "duplicate", wantStarts: 1},
 		{name: "unknown event type", body: sample(t, "unknown"), wantCode: 200, wantStatus: "ignored"},
+		{name: "a relay's svix-* beside our webhook-* set", body: success, headers: func(b []byte) http.Header {
+			h := http.Header{}
+			for k, v := range signed(t, "msg_1", b) {
+				h["Webhook"+strings.TrimPrefix(k, "Svix")] = v
+			}
+			upstream, _ := webhook.Sign("whsec_dXBzdHJlYW0tc2VjcmV0LW9mLWEtcmVsYXk=", "msg_upstream", time.Now(), b)
+			maps.Copy(h, upstream)
+			return h
+		}, wantCode: 200, wantStatus: "started", wantStarts: 1},
 		{name: "no headers", body: success, headers: func([]byte) http.Header { return http.Header{} },
 			wantCode: 401, wantError: "missing signature headers"},
 		{name: "bad signature", body: success, headers: func(b []byte) http.Header { return signed(t, "msg_1", append(b, ' ')) },
@@ -280,4 +290,33 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 	_, err = New(Options{Verifier: v, Starter: &fakeStarter{}, Ready: func(context.Context) error { return nil },
 		Logger: slog.Default(), Registry: prometheus.NewRegistry()})
 	require.ErrorContains(t, err, "must be positive", "no limit defaults here: config holds them")
+}
+
+// TestTrailingSlashIsTheSameRoute: an endpoint URL saved in Svix with a
+// trailing slash (/webhooks/animus/) gets the webhook's own answers. It
+// was answered 307 with no body, which Svix counts as a failed attempt on
+// every retry until it gives the event up; no route answers a bodiless
+// redirect.
+func TestTrailingSlashIsTheSameRoute(t *testing.T) {
+	ts := newTestServer(t, &fakeStarter{})
+	body := sample(t, "success")
+	req, err := http.NewRequest(http.MethodPost, ts.URL+WebhookPath+"/", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header = signed(t, "msg_slash", body)
+	// Svix does not follow redirects.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var got map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	require.Equal(t, "started", got["status"])
+	require.Equal(t, 1, ts.starter.count())
+
+	resp, err = client.Get(ts.URL + "/healthz/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got), "every answer is JSON")
 }

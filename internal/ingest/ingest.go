@@ -81,7 +81,7 @@ func New(o Options) *Ingester {
 
 // Delivery is a verified delivery: its event ID (svix-id), its body as
 // received, when it was received, and its headers (a dead letter keeps
-// them, without the signature).
+// those that describe it: deadletter.Headers).
 type Delivery struct {
 	EventID    string
 	Body       []byte

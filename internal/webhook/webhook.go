@@ -74,13 +74,34 @@ func NewVerifier(secrets []string) (*Verifier, error) {
 // received. It returns ErrMissingHeaders when neither the svix-* nor the
 // webhook-* set is complete, ErrTimestamp when the timestamp is not Unix
 // seconds or is more than Tolerance from now, and ErrSignature when no
-// v1 signature matches any secret.
+// v1 signature matches any secret. When both sets are complete (a relay
+// that forwards the svix-* headers it got and signs with webhook-*, or
+// the other way round), the delivery is verified when either is, svix-*
+// first; when neither is, the error is the svix-* set's.
 func (v *Verifier) Verify(body []byte, h http.Header) (Delivery, error) {
-	id, ts, sig, err := headerSet(h)
-	if err != nil {
-		return Delivery{}, err
+	var first error
+	for _, prefix := range []string{"svix-", "webhook-"} {
+		set := headerSet{h.Get(prefix + "id"), h.Get(prefix + "timestamp"), h.Get(prefix + "signature")}
+		if set.id == "" || set.ts == "" || set.sig == "" {
+			continue
+		}
+		d, err := v.verify(body, set)
+		if err == nil {
+			return d, nil
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
+	if first == nil {
+		first = missingHeaders(h)
+	}
+	return Delivery{}, first
+}
+
+// verify checks body against one header set.
+func (v *Verifier) verify(body []byte, set headerSet) (Delivery, error) {
+	secs, err := strconv.ParseInt(set.ts, 10, 64)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("%w: not Unix seconds", ErrTimestamp)
 	}
@@ -97,29 +118,25 @@ func (v *Verifier) Verify(body []byte, h http.Header) (Delivery, error) {
 		}
 		return Delivery{}, fmt.Errorf("%w: too far in the future%s", ErrTimestamp, hint)
 	}
-	// The library reads the same header set we did (svix-* first), so
-	// give it exactly that set.
+	// The library reads svix-* first, so give it exactly this set.
 	canon := http.Header{}
-	canon.Set("svix-id", id)
-	canon.Set("svix-timestamp", ts)
-	canon.Set("svix-signature", sig)
+	canon.Set("svix-id", set.id)
+	canon.Set("svix-timestamp", set.ts)
+	canon.Set("svix-signature", set.sig)
 	for _, wh := range v.hooks {
 		if wh.VerifyIgnoringTimestamp(body, canon) == nil {
-			return Delivery{ID: id, Timestamp: time.Unix(secs, 0)}, nil
+			return Delivery{ID: set.id, Timestamp: time.Unix(secs, 0)}, nil
 		}
 	}
 	return Delivery{}, ErrSignature
 }
 
-// headerSet returns the svix-* headers when all three are present, else the
-// webhook-* ones, else ErrMissingHeaders naming what is missing.
-func headerSet(h http.Header) (id, ts, sig string, err error) {
-	for _, prefix := range []string{"svix-", "webhook-"} {
-		id, ts, sig = h.Get(prefix+"id"), h.Get(prefix+"timestamp"), h.Get(prefix+"signature")
-		if id != "" && ts != "" && sig != "" {
-			return id, ts, sig, nil
-		}
-	}
+// headerSet is one complete set of signature headers.
+type headerSet struct{ id, ts, sig string }
+
+// missingHeaders is ErrMissingHeaders naming what h lacks: h has no
+// complete set.
+func missingHeaders(h http.Header) error {
 	var missing []string
 	for _, name := range []string{"id", "timestamp", "signature"} {
 		if h.Get("svix-"+name) == "" && h.Get("webhook-"+name) == "" {
@@ -127,7 +144,7 @@ func headerSet(h http.Header) (id, ts, sig string, err error) {
 		}
 	}
 	if len(missing) == 0 {
-		return "", "", "", fmt.Errorf("%w: mixed svix-* and webhook-* headers; send one complete set", ErrMissingHeaders)
+		return fmt.Errorf("%w: mixed svix-* and webhook-* headers; send one complete set", ErrMissingHeaders)
 	}
-	return "", "", "", fmt.Errorf("%w: %s (or webhook-*)", ErrMissingHeaders, strings.Join(missing, ", "))
+	return fmt.Errorf("%w: %s (or webhook-*)", ErrMissingHeaders, strings.Join(missing, ", "))
 }

@@ -71,6 +71,12 @@ func TestDocsVector(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	now := time.Now()
+	both := func(a, b http.Header) http.Header {
+		for k, v := range b {
+			a[k] = v
+		}
+		return a
+	}
 	body := `{"event_type":"media.completed","data":{"job_id":"j1"}}`
 	tests := []struct {
 		name    string
@@ -116,6 +122,17 @@ func TestVerify(t *testing.T) {
 			h.Set("svix-signature", strings.Replace(h.Get("svix-signature"), "v1,", "v2,", 1))
 			return h
 		}(), body: body, wantErr: ErrSignature},
+		// A relay that forwards the svix-* headers it got and signs what
+		// it sends with webhook-* (or the other way round).
+		{name: "svix-* of another signer beside a valid webhook-* set", secrets: []string{docSecret},
+			headers: both(sign(t, docSecret, "msg_1", now, body, "webhook-"), sign(t, otherSecret, "msg_upstream", now, body, "svix-")), body: body},
+		{name: "valid svix-* beside webhook-* of another signer", secrets: []string{docSecret},
+			headers: both(sign(t, docSecret, "msg_1", now, body, "svix-"), sign(t, otherSecret, "msg_other", now, body, "webhook-")), body: body},
+		{name: "stale svix-* beside a valid webhook-* set", secrets: []string{docSecret},
+			headers: both(sign(t, docSecret, "msg_1", now, body, "webhook-"), sign(t, docSecret, "msg_upstream", now.Add(-time.Hour), body, "svix-")), body: body},
+		{name: "neither complete set verifies: the svix-* set's reason", secrets: []string{docSecret},
+			headers: both(sign(t, otherSecret, "msg_1", now, body, "webhook-"), sign(t, docSecret, "msg_upstream", now.Add(-time.Hour), body, "svix-")),
+			body:    body, wantErr: ErrTimestamp, wantMsg: "too old"},
 		{name: "valid among several signatures", secrets: []string{docSecret}, headers: func() http.Header {
 			h := sign(t, docSecret, "msg_1", now, body, "svix-")
 			h.Set("svix-signature", "v1,AAAA v1a,xyz "+h.Get("svix-signature"))
