@@ -388,8 +388,8 @@ func LoadWorker(e Environ) (Worker, error) {
 	if c.Shared, err = loadShared(c.Shared, e); err != nil {
 		return Worker{}, err
 	}
-	if c.DatabaseURL == "" {
-		c.DatabaseURL = DefaultDatabaseURL
+	if c.DatabaseURL, err = databaseURL(c.DatabaseURL); err != nil {
+		return Worker{}, err
 	}
 	for _, v := range []struct{ name, value string }{{"NOTIFY_URL", c.NotifyURL}, {"ALERT_URL", c.AlertURL}} {
 		// The value is not quoted: a Slack webhook URL is itself a secret.
@@ -448,6 +448,26 @@ func LoadWorker(e Environ) (Worker, error) {
 	}
 	c.Environ = e
 	return c, nil
+}
+
+// databaseURL checks DATABASE_URL: DefaultDatabaseURL when empty; a URL
+// whose scheme (any case) is postgres, postgresql, sqlite or file, the
+// scheme lowercased; or a bare path. Any other scheme (a typo, quotes a
+// .env file kept) is an error rather than a SQLite file of that name. The
+// value is not quoted: it may hold a password.
+func databaseURL(v string) (string, error) {
+	if v = strings.TrimSpace(v); v == "" {
+		return DefaultDatabaseURL, nil
+	}
+	scheme, rest, ok := strings.Cut(v, "://")
+	if !ok {
+		return v, nil
+	}
+	switch s := strings.ToLower(scheme); s {
+	case "postgres", "postgresql", "sqlite", "file":
+		return s + "://" + rest, nil
+	}
+	return "", errors.New(`config: environment variable "DATABASE_URL" must be postgres://…, postgresql://…, sqlite://path or a file's path`)
 }
 
 // Rate is a rate in requests per second, read from a positive number or

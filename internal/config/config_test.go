@@ -222,3 +222,33 @@ func TestNotifyMaxPerSecond(t *testing.T) {
 		require.ErrorContains(t, err, "NOTIFY_MAX_PER_SECOND", v)
 	}
 }
+
+// TestDatabaseURL: a DATABASE_URL that names PostgreSQL in another spelling
+// (a space before it, capitals, quotes a .env file kept) or another
+// database is refused, naming the variable but never the value (it may
+// hold a password); it used to be taken as a SQLite file's path, and the
+// worker ran on a new local file instead of the database named.
+func TestDatabaseURL(t *testing.T) {
+	for value, want := range map[string]string{
+		"sqlite://data/x.db":          "sqlite://data/x.db",
+		"data/x.db":                   "data/x.db",
+		"file:data/x.db":              "file:data/x.db",
+		"postgres://u@db/m":           "postgres://u@db/m",
+		"postgresql://u@[::1]:5432/m": "postgresql://u@[::1]:5432/m",
+		" postgres://u@db/m\n":        "postgres://u@db/m",
+		"POSTGRES://u@db/m":           "postgres://u@db/m",
+		"PostgreSQL://u@db/m":         "postgresql://u@db/m",
+		"sqlite://data/x.db ":         "sqlite://data/x.db",
+		"":                            DefaultDatabaseURL,
+		" ":                           DefaultDatabaseURL,
+	} {
+		c, err := LoadWorker(Environ{"DATABASE_URL": value})
+		require.NoError(t, err, "DATABASE_URL=%q", value)
+		require.Equal(t, want, c.DatabaseURL, "DATABASE_URL=%q", value)
+	}
+	for _, value := range []string{`"postgres://u:pw1@db/m"`, "'postgres://u:pw1@db/m'", "mysql://u:pw1@db/m", "postgress://u:pw1@db/m", "pg://u:pw1@db/m"} {
+		_, err := LoadWorker(Environ{"DATABASE_URL": value})
+		require.ErrorContains(t, err, `"DATABASE_URL"`, value)
+		require.NotContains(t, err.Error(), "pw1", "the URL may hold a password")
+	}
+}
