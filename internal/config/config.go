@@ -391,6 +391,7 @@ func LoadWorker(e Environ) (Worker, error) {
 	if c.DatabaseURL, err = databaseURL(c.DatabaseURL); err != nil {
 		return Worker{}, err
 	}
+	c.MediaDir, c.NotifyURL, c.AlertURL = strings.TrimSpace(c.MediaDir), strings.TrimSpace(c.NotifyURL), strings.TrimSpace(c.AlertURL)
 	for _, v := range []struct{ name, value string }{{"NOTIFY_URL", c.NotifyURL}, {"ALERT_URL", c.AlertURL}} {
 		// The value is not quoted: a Slack webhook URL is itself a secret.
 		if u, err := url.Parse(v.value); v.value != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
@@ -509,7 +510,7 @@ func LoadControl(e Environ) (Control, error) {
 // loadShared completes s: the task queue's and the blob store's defaults,
 // and Temporal's client options from e.
 func loadShared(s Shared, e Environ) (Shared, error) {
-	if s.TaskQueue == "" {
+	if s.TaskQueue = strings.TrimSpace(s.TaskQueue); s.TaskQueue == "" {
 		s.TaskQueue = mediaflow.DefaultTaskQueue
 	}
 	if s.BlobURL = strings.TrimSpace(s.BlobURL); s.BlobURL == "" {

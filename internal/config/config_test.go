@@ -252,3 +252,24 @@ func TestDatabaseURL(t *testing.T) {
 		require.NotContains(t, err.Error(), "pw1", "the URL may hold a password")
 	}
 }
+
+// TestSurroundingSpaces: spaces around a value (a .env line's trailing
+// blank, a YAML block) are not part of it. A task queue kept them: a
+// worker so configured polled " animus-media", a queue the server never
+// starts on, and handled nothing, without an error; a notification URL
+// kept a trailing one, POSTed to ".../hook%20".
+func TestSurroundingSpaces(t *testing.T) {
+	c, err := LoadWorker(Environ{"TEMPORAL_TASK_QUEUE": " media \n", "MEDIA_DIR": "data/media ", "NOTIFY_URL": "https://x.example/hook ", "ALERT_URL": " https://x.example/alert"})
+	require.NoError(t, err)
+	require.Equal(t, "media", c.TaskQueue)
+	require.Equal(t, "https://x.example/hook", c.NotifyURL)
+	require.Equal(t, "https://x.example/alert", c.AlertURL)
+	require.Equal(t, "data/media", c.MediaDir)
+
+	c, err = LoadWorker(Environ{"TEMPORAL_TASK_QUEUE": " "})
+	require.NoError(t, err)
+	require.Equal(t, "animus-media", c.TaskQueue, "blank is unset")
+	s, err := LoadServer(Environ{"ANIMUS_WEBHOOK_SECRET": secret, "TEMPORAL_TASK_QUEUE": "media "})
+	require.NoError(t, err)
+	require.Equal(t, "media", s.TaskQueue)
+}
