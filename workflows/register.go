@@ -19,7 +19,7 @@ import (
 // step's name, on r (a worker, a replayer or a test environment). It fails
 // when a step is malformed (see Step).
 func Register(r worker.Registry, wf Workflow, acts *activities.Activities) error {
-	if err := checkSteps(wf.Steps, builtinActivities()); err != nil {
+	if err := checkSteps(wf.Steps, builtinNames()); err != nil {
 		return err
 	}
 	r.RegisterWorkflowWithOptions(wf.MediaCompleted, workflow.RegisterOptions{Name: mediaflow.WorkflowType})
@@ -44,13 +44,15 @@ func RegisterDeliveries(r worker.Registry, acts *activities.Activities) {
 	r.RegisterActivityWithOptions(acts.Alert, activity.RegisterOptions{Name: "Alert"})
 }
 
-// builtinActivities are the names of the built-in activities: the methods
-// of *activities.Activities.
-func builtinActivities() []string {
+// builtinNames are the names a user's step may not take: the built-in
+// activities' (the methods of *activities.Activities), and the built-in
+// steps' in a result, which a step of that name would be mistaken for.
+func builtinNames() []string {
 	t := reflect.TypeFor[*activities.Activities]()
 	names := make([]string, t.NumMethod())
 	for i := range names {
 		names[i] = t.Method(i).Name
 	}
-	return names
+	return append(names, mediaflow.StepRecord, mediaflow.StepDownload, mediaflow.StepRecordMedia,
+		mediaflow.StepWatch, mediaflow.StepNotify, mediaflow.StepAlert)
 }

@@ -55,7 +55,8 @@ type StepFunc func(ctx context.Context, in StepInput) (mediaflow.StepResult, err
 // its summary.
 type Step struct {
 	// Name names the step in the result and the UI, and is its activity's
-	// type: lowercase words ("archive"), unlike the built-in activities.
+	// type: lowercase words ("archive"), unlike the built-in activities,
+	// and not a built-in step's (mediaflow.StepRecord, …).
 	Name string
 	// After is the built-in step it follows.
 	After After
@@ -130,7 +131,7 @@ func (wf Workflow) stepOptions(name string) workflow.ActivityOptions {
 }
 
 // checkSteps fails when a step cannot be registered: no name, a name
-// taken twice or by a built-in activity, no Run and no Off, or an After
+// taken twice or in builtin (a built-in activity's or step's), no Run and no Off, or an After
 // that is not one of the built-in places.
 func checkSteps(steps []Step, builtin []string) error {
 	seen := map[string]bool{}

@@ -91,6 +91,12 @@ func TestRegisterRefusesMalformedSteps(t *testing.T) {
 	}{
 		{Step{After: AfterRecord, Run: run}, "no Name"},
 		{Step{Name: "Notify", After: AfterRecord, Run: run}, "taken"},
+		// A built-in step's name in the result: a step "notify" returning
+		// "delivered" read "notified (HTTP 200)" beside, or instead of,
+		// the real notification's line, with NOTIFY_URL unset.
+		{Step{Name: mediaflow.StepNotify, After: AfterDelivery, Run: run}, "taken"},
+		{Step{Name: mediaflow.StepDownload, After: AfterDownload, Run: run}, "taken"},
+		{Step{Name: mediaflow.StepRecordMedia, After: AfterDownload, Off: "off"}, "taken"},
 		{Step{Name: "x", After: AfterRecord}, "no Run"},
 		{Step{Name: "x", After: "end", Run: run}, `After "end"`},
 	} {
