@@ -361,21 +361,32 @@ func LoadServer(e Environ) (Server, error) {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
 		}
-		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+			u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 			return Server{}, fmt.Errorf(`config: environment variable "CODEC_CORS_ORIGINS": %q is not an origin (http(s)://host[:port])`, o)
 		}
-		origins = append(origins, strings.TrimSuffix(o, "/"))
+		// As a browser's Origin has it: no port when it is the scheme's.
+		host := u.Host
+		if port := u.Port(); port == "443" && u.Scheme == "https" || port == "80" && u.Scheme == "http" {
+			host = strings.TrimSuffix(host, ":"+port)
+		}
+		origins = append(origins, u.Scheme+"://"+host)
 	}
 	c.CodecOrigins = origins
-	for i, p := range c.TrustedProxies {
-		p = strings.TrimSpace(p)
+	var proxies []string
+	for _, p := range c.TrustedProxies {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
 		if net.ParseIP(p) == nil {
 			if _, _, err := net.ParseCIDR(p); err != nil {
 				return Server{}, fmt.Errorf(`config: environment variable "TRUSTED_PROXIES": %q is neither an IP nor a CIDR`, p)
 			}
 		}
-		c.TrustedProxies[i] = p
+		proxies = append(proxies, p)
 	}
+	c.TrustedProxies = proxies
 	return c, nil
 }
 

@@ -273,3 +273,28 @@ func TestSurroundingSpaces(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "media", s.TaskQueue)
 }
+
+// TestCodecOrigins: an origin is what a browser sends in Origin: scheme,
+// host and a port only when not the scheme's own. An origin written with
+// its default port (":443") is that origin; one with credentials, a query
+// or a fragment is refused. Both were taken as written, and matched no
+// browser's request: the Temporal UI was refused the codec endpoint.
+func TestCodecOrigins(t *testing.T) {
+	c, err := LoadServer(Environ{"ANIMUS_WEBHOOK_SECRET": secret, "CODEC_CORS_ORIGINS": "https://ui.example.com:443, http://ui.example.com:80/,http://localhost:8233"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"https://ui.example.com", "http://ui.example.com", "http://localhost:8233"}, c.CodecOrigins)
+	for _, bad := range []string{"http://u:p@localhost:8233", "http://localhost:8233?x=1", "http://localhost:8233#ui", "http://localhost:8233/ui"} {
+		_, err := LoadServer(Environ{"ANIMUS_WEBHOOK_SECRET": secret, "CODEC_CORS_ORIGINS": bad})
+		require.ErrorContains(t, err, `"CODEC_CORS_ORIGINS"`, bad)
+	}
+}
+
+// TestTrustedProxies: empty items of the list (a trailing comma) are
+// skipped, as in the other lists.
+func TestTrustedProxies(t *testing.T) {
+	c, err := LoadServer(Environ{"ANIMUS_WEBHOOK_SECRET": secret, "TRUSTED_PROXIES": " 10.0.0.1, ,10.1.0.0/16 ,"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"10.0.0.1", "10.1.0.0/16"}, c.TrustedProxies)
+	_, err = LoadServer(Environ{"ANIMUS_WEBHOOK_SECRET": secret, "TRUSTED_PROXIES": "10.0.0.1,proxy"})
+	require.ErrorContains(t, err, `"TRUSTED_PROXIES"`)
+}
