@@ -399,7 +399,7 @@ func LoadWorker(e Environ) (Worker, error) {
 	if c.Shared, err = loadShared(c.Shared, e); err != nil {
 		return Worker{}, err
 	}
-	if c.DatabaseURL, err = databaseURL(c.DatabaseURL); err != nil {
+	if c.DatabaseURL, err = DatabaseURL(c.DatabaseURL); err != nil {
 		return Worker{}, err
 	}
 	c.MediaDir, c.NotifyURL, c.AlertURL = strings.TrimSpace(c.MediaDir), strings.TrimSpace(c.NotifyURL), strings.TrimSpace(c.AlertURL)
@@ -462,12 +462,13 @@ func LoadWorker(e Environ) (Worker, error) {
 	return c, nil
 }
 
-// databaseURL checks DATABASE_URL: DefaultDatabaseURL when empty; a URL
-// whose scheme (any case) is postgres, postgresql, sqlite or file, the
-// scheme lowercased; or a bare path. Any other scheme (a typo, quotes a
-// .env file kept) is an error rather than a SQLite file of that name. The
-// value is not quoted: it may hold a password.
-func databaseURL(v string) (string, error) {
+// DatabaseURL checks a DATABASE_URL value v and returns the job store's
+// URL: DefaultDatabaseURL when v is empty; a URL whose scheme (any case)
+// is postgres, postgresql, sqlite or file, the scheme lowercased; or a
+// bare path. Any other scheme (a typo, quotes a .env file kept) is an
+// error rather than a SQLite file of that name. The error does not quote
+// v: it may hold a password.
+func DatabaseURL(v string) (string, error) {
 	if v = strings.TrimSpace(v); v == "" {
 		return DefaultDatabaseURL, nil
 	}

@@ -44,9 +44,9 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	}
 	path := *dbPath
 	if path == "" {
-		url := os.Getenv("DATABASE_URL")
-		if url == "" {
-			url = config.DefaultDatabaseURL
+		url, err := config.DatabaseURL(os.Getenv("DATABASE_URL"))
+		if err != nil {
+			return err
 		}
 		if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 			return errors.New("DATABASE_URL names PostgreSQL: read it with psql (select job_id, status, event_id, media_path from jobs)")
