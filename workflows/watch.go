@@ -35,7 +35,8 @@ const MetricWatchOverdue = "mediaflow_job_watch_overdue"
 //
 // Its state is the AnimusWatchState search attribute and the "status"
 // query. It fails only with an InvalidWatch error for a bad input, or
-// when an activity fails for good.
+// when an activity fails for good; canceled, it ends canceled, without
+// alerting, counting overdue or expiring.
 func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (mediaflow.WatchResult, error) {
 	res := mediaflow.WatchResult{JobID: in.JobID, State: mediaflow.WatchWaiting}
 	deadline, err := duration("deadline", in.Deadline, mediaflow.DefaultWatchDeadline)
@@ -99,7 +100,11 @@ func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (medi
 		return res, setState(mediaflow.WatchDone)
 	}
 
-	if o := waitFor(ctx, outcomes, deadline); o != nil {
+	o, err := waitFor(ctx, outcomes, deadline)
+	if err != nil {
+		return res, err
+	}
+	if o != nil {
 		return done(o)
 	}
 	if err := setState(mediaflow.WatchOverdue); err != nil {
@@ -124,14 +129,20 @@ func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (medi
 	res.Alerted = !delivery.Skipped
 	workflow.SetCurrentDetails(ctx, res.Summary())
 
-	if o := waitFor(ctx, outcomes, grace); o != nil {
+	o, err = waitFor(ctx, outcomes, grace)
+	if err != nil {
+		return res, err
+	}
+	if o != nil {
 		return done(o)
 	}
 	return res, setState(mediaflow.WatchExpired)
 }
 
-// waitFor returns the first outcome received within d, or nil.
-func waitFor(ctx workflow.Context, outcomes workflow.ReceiveChannel, d time.Duration) *mediaflow.JobOutcome {
+// waitFor returns the first outcome received within d, or nil; or
+// ctx's error when the watch is canceled first (its parent canceled it, or
+// an operator): a canceled watch is neither overdue nor expired.
+func waitFor(ctx workflow.Context, outcomes workflow.ReceiveChannel, d time.Duration) (*mediaflow.JobOutcome, error) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	var got *mediaflow.JobOutcome
@@ -143,7 +154,10 @@ func waitFor(ctx workflow.Context, outcomes workflow.ReceiveChannel, d time.Dura
 	})
 	sel.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {})
 	sel.Select(ctx)
-	return got
+	if got == nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return got, nil
 }
 
 // newest returns the newest of o and the outcomes already waiting in the

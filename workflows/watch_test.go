@@ -169,3 +169,24 @@ func TestWatchInvalidInput(t *testing.T) {
 		require.True(t, appErr.NonRetryable())
 	}
 }
+
+// TestWatchCanceled: a watch canceled by its parent (or an operator) ends
+// canceled, whether it waits for its deadline or in its grace period: it
+// neither alerts, nor counts as overdue, nor says "expired".
+func TestWatchCanceled(t *testing.T) {
+	for _, at := range []time.Duration{30 * time.Minute, 5 * time.Hour} {
+		env, reg := newWatchEnv(t)
+		env.OnActivity(a.LookupJob, mock.Anything, "j1").Return(nil, nil).Once()
+		env.OnActivity(a.Alert, mock.Anything, mock.Anything).Return(activities.Delivery{Status: 200}, nil).Maybe()
+		env.RegisterDelayedCallback(env.CancelWorkflow, at)
+		env.ExecuteWorkflow(mediaflow.WatchWorkflowType, mediaflow.WatchInput{JobID: "j1"})
+		require.True(t, env.IsWorkflowCompleted())
+		var canceled *temporal.CanceledError
+		require.True(t, errors.As(env.GetWorkflowError(), &canceled), "canceled at %s: %v", at, env.GetWorkflowError())
+		wantOverdue := 0.0
+		if at > 2*time.Hour {
+			wantOverdue = 1 // it was overdue before the cancel
+		}
+		require.Equal(t, wantOverdue, overdue(t, reg), "canceled at %s", at)
+	}
+}

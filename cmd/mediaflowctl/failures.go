@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,10 +61,17 @@ func parseSelection(fs *flag.FlagSet, args []string, sel *recovery.Selection) er
 	switch {
 	case fs.NArg() > 0:
 		return usageError("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	case sel.Since < 0:
+	case sel.Since < 0 || sel.Since == 0 && given(fs, "since"):
 		return usageError("%s: -since must be a positive duration, e.g. 2h", fs.Name())
 	}
 	return nil
+}
+
+// given reports whether the flag name was on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // describe says what sel selects, for the line above a table.
@@ -138,9 +146,10 @@ func parseRerun(fs *flag.FlagSet, args []string) (action, error) {
 	switch {
 	case sel.Since == 0 && sel.JobID == "" && sel.Query == "" && len(sel.Causes) == 0:
 		return nil, usageError("rerun: say which events: -since, -cause, -job or -query")
-	case opts.Rate <= 0:
+	// Written so that NaN fails them too: a NaN rate limits nothing.
+	case !(opts.Rate > 0 && opts.Rate <= math.MaxFloat64):
 		return nil, usageError("rerun: -rate must be a positive number of events per second")
-	case opts.MaxFailing < 0 || opts.MaxFailing > 1:
+	case !(opts.MaxFailing >= 0 && opts.MaxFailing <= 1):
 		return nil, usageError("rerun: -max-failing must be a share from 0 to 1, e.g. 0.2")
 	case opts.Wait < 0:
 		return nil, usageError("rerun: -wait must be a positive duration")

@@ -157,3 +157,22 @@ func TestListAndShow(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "msg_none\tfailed")
 }
+
+// TestUsageRefusesOddNumbers: a rate or a share that is not a finite
+// number, or a -since of 0, is a usage error. NaN passed every bound
+// check: -rate NaN started every event at once (the limiter lets NaN
+// through), -max-failing NaN never stopped; -since 0 selected every event
+// of the retention.
+func TestUsageRefusesOddNumbers(t *testing.T) {
+	env := environ(t)
+	for _, args := range [][]string{
+		{"rerun", "-since", "2h", "-rate", "NaN"}, {"rerun", "-since", "2h", "-rate", "+Inf"},
+		{"rerun", "-since", "2h", "-max-failing", "NaN"}, {"rerun", "-since", "2h", "-max-failing", "-0.5"},
+		{"rerun", "-since", "0", "-cause", "HTTPStatus"}, {"rerun", "-since", "0s"}, {"failures", "-since", "0"},
+	} {
+		code, out, errOut := ctl(env, args...)
+		require.Equal(t, 2, code, "%q", args)
+		require.Contains(t, errOut, "usage:", "%q", args)
+		require.Empty(t, out, "%q", args)
+	}
+}

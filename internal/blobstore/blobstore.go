@@ -41,6 +41,9 @@ var tags = map[string]string{"s3": "without mediaflow_no_s3", "gs": "with -tags 
 // Credentials come from each cloud's usual environment (AWS_*, Google's
 // application default credentials, AZURE_STORAGE_*), never from the URL,
 // which is logged and quoted in errors.
+// A file:// URL names its directory after "file://" (absolute) or
+// "file://." (relative); another host, or no directory, is refused rather
+// than read as gocloud would (file://data/blobs as /blobs).
 // A file:// directory is created when missing, and its temporary files
 // are written next to the blobs (so a rename never crosses devices, as it
 // would from /tmp to a mounted volume), unless the URL says otherwise
@@ -57,6 +60,11 @@ func Open(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 		return nil, fmt.Errorf("%s:// is not in this build: build mediaflow %s (docs/storage.md)", u.Scheme, tag)
 	}
 	if u.Scheme == "file" {
+		// gocloud drops a host other than "." and reads an empty path as
+		// the current directory: file://data/blobs would be /blobs.
+		if u.Opaque != "" || u.Path == "" && u.Host != "." || u.Host != "" && u.Host != "." && u.Host != "localhost" {
+			return nil, fmt.Errorf("a file:// blob store URL is file:///absolute/dir or file://./relative/dir")
+		}
 		q := u.Query()
 		for _, k := range []string{"create_dir", "no_tmp_dir"} {
 			if !q.Has(k) {

@@ -46,3 +46,34 @@ func TestOpenNamesTheTagOfAMissingDriver(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestOpenRefusesFileURLsOfAnotherDirectory: a file:// URL whose directory
+// gocloud would read elsewhere than it says (a relative path without its
+// "./", which becomes a host and is dropped, or no path at all, the
+// current directory) is refused: the blobs would silently go to a
+// directory nobody configured.
+func TestOpenRefusesFileURLsOfAnotherDirectory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	tmp := t.TempDir()
+	for _, u := range []string{
+		"file://data" + tmp + "/blobs", // gocloud opens tmp/blobs, not ./data/tmp/blobs
+		"file://blobs", "file://", "file:data/blobs", "file:./data/blobs",
+	} {
+		_, err := Open(context.Background(), u)
+		require.ErrorContains(t, err, "file:///absolute/dir or file://./relative/dir", "%q", u)
+	}
+	require.NoDirExists(t, filepath.Join(tmp, "blobs"))
+
+	for u, dir := range map[string]string{
+		"file://./data/blobs/":             "data/blobs",
+		"file://" + tmp + "/a":             filepath.Join(tmp, "a"),
+		"file://localhost" + tmp + "/b":    filepath.Join(tmp, "b"),
+		"file://" + tmp + "/c/?no_tmp_dir": filepath.Join(tmp, "c"),
+	} {
+		b, err := Open(context.Background(), u)
+		require.NoError(t, err, "%q", u)
+		require.NoError(t, b.WriteAll(context.Background(), "k", []byte("x"), nil))
+		require.NoError(t, b.Close())
+		require.FileExists(t, filepath.Join(dir, "k"), "%q", u)
+	}
+}

@@ -14,12 +14,19 @@ import (
 	"github.com/rs/cors"
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // MaxRequestBytes bounds a request to the codec endpoint: the payloads of
 // one history event, or of one start or signal, which Temporal's 4 MiB
 // message limit bounds too.
 const MaxRequestBytes = 4 << 20
+
+// MaxAnswerBytes bounds the payloads of one answer: a reference of about
+// 150 bytes may name a blob of megabytes, as often as a request repeats
+// it. Four times the largest event the server takes (MAX_BODY_BYTES, at
+// most 16 MiB).
+const MaxAnswerBytes = 64 << 20
 
 // RequestTimeout bounds the blob store's work for one request to the codec
 // endpoint: a store slower than that is answered 503, rather than keeping
@@ -46,7 +53,8 @@ const retryAfter = "5"
 //   - 400 a body that is not Payloads JSON, or an ErrBadReference;
 //   - 403 a browser's request from an origin not in origins;
 //   - 404 a path not ending in /encode or /decode, or an ErrBlobMissing;
-//   - 405 not POST; 413 a body over MaxRequestBytes;
+//   - 405 not POST; 413 a body over MaxRequestBytes, or an answer
+//     whose payloads would be over MaxAnswerBytes;
 //   - 415 a Content-Type other than application/json;
 //   - 500 an ErrBlobCorrupt;
 //   - 503 with Retry-After: ErrStoreUnavailable, or a store slower than
@@ -127,10 +135,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Bound to the request too: a browser that goes away stops the work.
 	ctx, cancel := context.WithTimeout(r.Context(), RequestTimeout)
 	defer cancel()
-	out, err := op(h.codec.WithContext(ctx), in.Payloads)
-	if err != nil {
-		h.fail(w, r, name, err)
-		return
+	codec := h.codec.WithContext(ctx)
+	out := make([]*commonpb.Payload, 0, len(in.Payloads))
+	size := 0
+	// One at a time, so that an answer over MaxAnswerBytes is refused
+	// before it is held.
+	for _, p := range in.Payloads {
+		res, err := op(codec, []*commonpb.Payload{p})
+		if err != nil {
+			h.fail(w, r, name, err)
+			return
+		}
+		if size += proto.Size(res[0]); size > MaxAnswerBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, "decoded payloads over 64 MiB: send fewer at a time")
+			return
+		}
+		out = append(out, res[0])
 	}
 	writePayloads(w, out)
 }

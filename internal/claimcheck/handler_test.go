@@ -347,3 +347,25 @@ func s3Error(code int, s3Code string) http.HandlerFunc {
 		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>`+s3Code+`</Code><Message>`+s3Code+`</Message></Error>`)
 	}
 }
+
+// TestHandlerBoundsWhatADecodeReturns: a reference is about 150 bytes and
+// may name a blob of megabytes, as often as a request repeats it; a
+// request of 4 MiB could make the server hold gigabytes. An answer over
+// MaxAnswerBytes is refused (413) before it is built, and the endpoint
+// answers the next request.
+func TestHandlerBoundsWhatADecodeReturns(t *testing.T) {
+	c, _ := newCodec(t)
+	url, _ := codecServer(t, c)
+	big := jsonPayload(strings.Repeat("z", 2<<20))
+	ref := post(t, url+"/encode", payloadsJSON(t, big), nil).payloads(t)[0]
+	refs := make([]*commonpb.Payload, MaxAnswerBytes/(2<<20)+1)
+	for i := range refs {
+		refs[i] = ref
+	}
+	got := post(t, url+"/decode", payloadsJSON(t, refs...), nil)
+	require.Equal(t, http.StatusRequestEntityTooLarge, got.code)
+	require.Contains(t, got.error(t), "decoded payloads over 64 MiB")
+
+	got = post(t, url+"/decode", payloadsJSON(t, refs[:len(refs)/2]...), nil)
+	require.Len(t, got.payloads(t), len(refs)/2)
+}

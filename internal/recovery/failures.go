@@ -106,9 +106,19 @@ type Failure struct {
 // event's latest run, when it did not complete, with its cause read from
 // its close event. A run of the selection that was run again since (its
 // latest run running or completed) is left out. It fails when Temporal
-// refuses the query (a malformed s.Query: *serviceerror.InvalidArgument)
+// refuses the query (a malformed s.Query, or one that is well-formed only
+// inside the selection's parentheses: *serviceerror.InvalidArgument)
 // or cannot be reached.
 func (o *Operator) Failures(ctx context.Context, s Selection) ([]Failure, error) {
+	if s.Query != "" {
+		// Temporal parses it alone first: one that parses only inside the
+		// parentheses query puts around it (`a") OR ("b`) would widen
+		// the selection past the task queue, Since and JobID.
+		req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: o.Namespace, Query: s.Query, PageSize: 1}
+		if _, err := o.Client.ListWorkflow(ctx, req); err != nil {
+			return nil, fmt.Errorf("listing workflows (%s): %w", s.Query, err)
+		}
+	}
 	q := s.query(o.TaskQueue, time.Now())
 	ids, err := o.listIDs(ctx, q)
 	if err != nil {
