@@ -48,6 +48,28 @@ func WatchSummary(jobID string) string { return "Watch for Animus job " + jobID 
 // WatchID returns the workflow ID of jobID's watch: "animus-job-<job ID>".
 func WatchID(jobID string) string { return "animus-job-" + jobID }
 
+// MaxIDLength bounds an event ID, a job ID and a job status, in bytes:
+// the event ID is a workflow ID, the job ID and the status are Keyword
+// search attributes, and Temporal's SQL stores (PostgreSQL, MySQL,
+// SQLite) hold each in 255 characters.
+const MaxIDLength = 255
+
+// CheckID fails for an ID that Temporal cannot take as a workflow ID or a
+// Keyword value: longer than MaxIDLength, or with a byte that is not
+// printable ASCII (0x20 to 0x7E), which the Temporal client refuses in
+// the gRPC header that carries a workflow ID (temporal-resource-id).
+func CheckID(id string) error {
+	if len(id) > MaxIDLength {
+		return fmt.Errorf("longer than %d bytes", MaxIDLength)
+	}
+	for i := range len(id) {
+		if c := id[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("byte %d is 0x%02x: only printable ASCII can name a Temporal workflow", i, c)
+		}
+	}
+	return nil
+}
+
 // WatchState is where a watch stands.
 type WatchState string
 

@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -12,9 +14,13 @@ import (
 )
 
 // ErrTypeInvalidWatch is the application error type of a watch started
-// without a job ID or with a deadline or grace that is not a positive Go
-// duration.
+// without a job ID, with one no Animus event can carry (blank, or not a
+// mediaflow.CheckID), or with a deadline or grace that is not a positive
+// Go duration.
 const ErrTypeInvalidWatch = "InvalidWatch"
+
+// versionWatchJobID is the change ID of the watch's job ID check.
+const versionWatchJobID = "watch-job-id-checked"
 
 // MetricWatchOverdue is the counter the watch increments when its deadline
 // passes without an event, exported as mediaflow_job_watch_overdue_total.
@@ -49,6 +55,19 @@ func (wf Workflow) JobWatch(ctx workflow.Context, in mediaflow.WatchInput) (medi
 	}
 	if in.JobID == "" {
 		return res, temporal.NewNonRetryableApplicationError("job_id is missing", ErrTypeInvalidWatch, nil)
+	}
+	// A job ID no event can carry (blank, too long, not printable ASCII:
+	// the server refuses it) would only wait, alert and expire. Versioned:
+	// a watch that started waiting before this check keeps waiting.
+	if workflow.GetVersion(ctx, versionWatchJobID, workflow.DefaultVersion, 1) == 1 {
+		err := mediaflow.CheckID(in.JobID)
+		if err == nil && strings.TrimSpace(in.JobID) == "" {
+			err = errors.New("blank")
+		}
+		if err != nil {
+			return res, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("job_id %q: %v; no Animus event carries it", in.JobID, err), ErrTypeInvalidWatch, nil)
+		}
 	}
 	if err := workflow.SetQueryHandler(ctx, mediaflow.QueryStatus, func() (mediaflow.WatchResult, error) {
 		return res, nil

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,8 +160,13 @@ func TestWatchNewestOfTwoEvents(t *testing.T) {
 	require.Equal(t, &failedAt1005, watchResult(t, env).Outcome)
 }
 
+// TestWatchInvalidInput: a watch fails at once, InvalidWatch, for no job
+// ID or one that no event the server accepts can carry (blank, over 255
+// bytes, not printable ASCII), and for a bad deadline or grace; it does
+// not wait, alert and expire.
 func TestWatchInvalidInput(t *testing.T) {
-	for _, in := range []mediaflow.WatchInput{{}, {JobID: "j1", Deadline: "soon"}, {JobID: "j1", Grace: "-1h"}} {
+	for _, in := range []mediaflow.WatchInput{{}, {JobID: "  "}, {JobID: strings.Repeat("j", 256)}, {JobID: "job\n1"}, {JobID: "jöb"},
+		{JobID: "j1", Deadline: "soon"}, {JobID: "j1", Grace: "-1h"}} {
 		env, _ := newWatchEnv(t)
 		env.ExecuteWorkflow(mediaflow.WatchWorkflowType, in)
 		var appErr *temporal.ApplicationError

@@ -25,10 +25,8 @@ import (
 const EventMediaCompleted = "media.completed"
 
 // MaxIDLength bounds the event ID, data.job_id and data.status, in
-// bytes: the event ID is the workflow ID, the job ID and the status are
-// Keyword search attributes, and Temporal's SQL stores (PostgreSQL,
-// MySQL, SQLite) hold each in 255 characters.
-const MaxIDLength = 255
+// bytes (mediaflow.MaxIDLength).
+const MaxIDLength = mediaflow.MaxIDLength
 
 // ErrInvalidEventID is returned by ReadEvent for an event ID (svix-id)
 // that Temporal can never take as a workflow ID.
@@ -199,21 +197,8 @@ func ParseJob(data json.RawMessage) (mediaflow.Job, error) {
 	return job, nil
 }
 
-// checkID fails for an ID that Temporal cannot take as a workflow ID or a
-// Keyword value: longer than MaxIDLength, or with a byte that is not
-// printable ASCII (0x20 to 0x7E), which the Temporal client refuses in
-// the gRPC header that carries a workflow ID (temporal-resource-id).
-func checkID(id string) error {
-	if len(id) > MaxIDLength {
-		return fmt.Errorf("longer than %d bytes", MaxIDLength)
-	}
-	for i := range len(id) {
-		if c := id[i]; c < 0x20 || c > 0x7e {
-			return fmt.Errorf("byte %d is 0x%02x: only printable ASCII can name a Temporal workflow", i, c)
-		}
-	}
-	return nil
-}
+// checkID is mediaflow.CheckID.
+var checkID = mediaflow.CheckID
 
 // members calls fn with the name and value of each member of the JSON
 // object b, in order; each value is a subslice of b, not a copy (offsets
