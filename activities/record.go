@@ -2,11 +2,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mediaflow/mediaflow"
+	"github.com/mediaflow/mediaflow/internal/store"
 )
 
 // RecordEvent writes the event as its job's row (one row per job ID),
@@ -18,13 +20,21 @@ import (
 // RecordMedia. Idempotent: a rerun writes the same row. Short, so the
 // workflow runs it as a local activity. Database errors are retryable; an
 // event without job data is a non-retryable InvalidData error. A written
-// job is counted in Jobs.
+// job is counted in Jobs once per event: not again when the row already
+// held the event (a re-run, a retried attempt).
 func (a *Activities) RecordEvent(ctx context.Context, ev mediaflow.MediaCompletedInput) (Recorded, error) {
 	if ev.Job.JobID == "" || len(ev.Job.Raw) == 0 {
 		return Recorded{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("event %s has no job data", ev.EventID), ErrTypeInvalidData, nil)
 	}
 	row := jobRow(ev)
+	// The row already holding this event: a re-run of the event (its
+	// workflow failed, or this attempt's earlier success was lost), not a
+	// job to count again. One run of an event at a time (its workflow ID).
+	prior, err := a.Store.CurrentEvent(ctx, row.JobID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Recorded{}, err
+	}
 	stored, current, err := a.Store.RecordEvent(ctx, row)
 	if err != nil {
 		return Recorded{}, err
@@ -32,7 +42,9 @@ func (a *Activities) RecordEvent(ctx context.Context, ev mediaflow.MediaComplete
 	if !stored {
 		return Recorded{Stale: true, NewerEventID: current}, nil
 	}
-	a.countJob(row.Status)
+	if prior != ev.EventID {
+		a.countJob(row.Status)
+	}
 	return Recorded{}, nil
 }
 

@@ -255,3 +255,29 @@ func promtoolTest(t *testing.T, promtool string, jobs map[string][]*dto.MetricFa
 	require.NoError(t, err, "%s", out)
 	return string(out)
 }
+
+// TestRerunCountsNoNewJob: an event whose workflow failed after its job
+// was recorded (the notice refused with a 400) is resent and runs again
+// (answered started). It is the same event of the same job:
+// mediaflow_jobs_total counts it once, so a re-run of failed workflows
+// does not look like new jobs (nor, for failed jobs, fire
+// MediaflowAnimusJobsFailed again).
+func TestRerunCountsNoNewJob(t *testing.T) {
+	var refuse sync.Once
+	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		status := http.StatusOK
+		refuse.Do(func() { status = http.StatusBadRequest }) // non-retryable: the first run fails
+		w.WriteHeader(status)
+	}))
+	defer notify.Close()
+	a := newApp(t, func(c *appConfig) { c.env["NOTIFY_URL"] = notify.URL })
+	id := newEventID()
+	body := sample(t, "success")
+	require.Equal(t, "started", deliver(t, a.url, id, body, secret).body["status"])
+	_, err := a.result(t, id)
+	require.Error(t, err, "the notice refused for good")
+	require.Equal(t, "started", deliver(t, a.url, id, body, secret).body["status"], "a failed event runs again")
+	_, err = a.result(t, id)
+	require.NoError(t, err)
+	require.Equal(t, 1.0, sum(t, a.workerReg, "mediaflow_jobs_total", map[string]string{"status": "completed"}))
+}

@@ -21,8 +21,8 @@ const (
 // only statuses, activity names and outcomes.
 type WorkerMetrics struct {
 	// Jobs is mediaflow_jobs_total{status}: jobs recorded, by classified
-	// status. activities.RecordEvent counts it on success; see there why a
-	// job can (rarely) count twice.
+	// status. activities.RecordEvent counts each event once, when it first
+	// writes it.
 	Jobs *prometheus.CounterVec
 	// ActivityDuration and ActivityAttempts are
 	// mediaflow_activity_duration_seconds{activity,outcome} and
@@ -43,7 +43,7 @@ func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
 	m := &WorkerMetrics{
 		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mediaflow_jobs_total",
-			Help: "Animus jobs recorded by the worker, by status (completed, failed). Counted when RecordEvent succeeds: an attempt retried after it succeeded counts twice (rare).",
+			Help: "Animus jobs recorded by the worker, by status (completed, failed). Counted once per event, when RecordEvent first writes it.",
 		}, []string{"status"}),
 		ActivityDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mediaflow_activity_duration_seconds",
