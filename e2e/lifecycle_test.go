@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -99,4 +103,100 @@ func TestWorkerRoutesItselfAfterATemporalOutage(t *testing.T) {
 	defer cancel()
 	require.NoError(t, w.Client.GetWorkflow(wctx, id, "").Get(wctx, nil),
 		"an acknowledged event is handled once Temporal is back; worker log:\n%s", workerLog)
+}
+
+// TestStoppingWorkerTakesNoNewNotice: a worker told to stop (SIGTERM)
+// while a download runs lets that download finish (up to 30 s) but takes
+// no new work meanwhile, on either of its task queues. A notice that was
+// waiting (deliveries paused) and is released just after the stop goes
+// to the next worker, not to the stopping one, which would otherwise
+// start a POST that the end of its grace period can cut (docs:
+// production.md, "Stopping is graceful"). Before, the delivery task
+// queue's worker was stopped only after the event task queue's had
+// drained: it took the notice, and a stop could last 30 s + a notice's.
+func TestStoppingWorkerTakesNoNewNotice(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var slowAsked atomic.Bool
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow.mp4" {
+			slowAsked.Store(true)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Write([]byte("clip"))
+	}))
+	defer media.Close()
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	var posts atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+
+	env := config.Environ{
+		"ANIMUS_WEBHOOK_SECRET": secret, "HTTP_ADDR": "127.0.0.1:0", "WORKER_METRICS_ADDR": "off",
+		"TEMPORAL_ADDRESS": temporalAddress, "TEMPORAL_NAMESPACE": namespace,
+		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "none.toml"), "TEMPORAL_TASK_QUEUE": "e2e-" + rand.Text(),
+		"DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"), "BLOB_URL": "file://" + t.TempDir(),
+		"WORKER_DEPLOYMENT_NAME": deployment, "MEDIA_DIR": t.TempDir(), "MEDIA_ALLOWED_HOSTS": "127.0.0.1",
+		"NOTIFY_URL": receiver.URL,
+	}
+	wcfg, err := config.LoadWorker(env)
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := app.NewWorker(ctx, wcfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer w.Close()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer stop()
+	url := "http://" + serveOnly(t, env, slog.New(slog.DiscardHandler)).Addr() + httpapi.WebhookPath
+	ccfg, err := config.LoadControl(env)
+	require.NoError(t, err)
+	ctl, err := app.NewControl(context.Background(), ccfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer ctl.Close()
+
+	require.NoError(t, ctl.PauseDeliveries(context.Background(), "held for the test"))
+	waiting, downloading := newEventID(), newEventID()
+	got := deliver(t, url, waiting, eventFor("job-"+rand.Text(), "completed", media.URL+"/clip.mp4"), secret)
+	require.Equal(t, "started", got.body["status"], "%v", got.body)
+	got = deliver(t, url, downloading, eventFor("job-"+rand.Text(), "completed", media.URL+"/slow.mp4"), secret)
+	require.Equal(t, "started", got.body["status"], "%v", got.body)
+	require.Eventually(t, func() bool {
+		st, err := ctl.DeliveryStatus(context.Background())
+		require.NoError(t, err)
+		return st.Backlog == 1 && slowAsked.Load()
+	}, 2*time.Minute, 200*time.Millisecond, "a notice waits and a download runs")
+
+	stop() // SIGTERM
+	require.NoError(t, ctl.ResumeDeliveries(context.Background(), ""))
+	require.NoError(t, <-done)
+	require.Zero(t, posts.Load(), "the stopping worker took a notice after it was told to stop")
+
+	// The next worker delivers it, and finishes the download.
+	free()
+	next, err := app.NewWorker(context.Background(), wcfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer next.Close()
+	nctx, nstop := context.WithCancel(context.Background())
+	ndone := make(chan error, 1)
+	go func() { ndone <- next.Run(nctx) }()
+	defer func() {
+		nstop()
+		require.NoError(t, <-ndone)
+	}()
+	for _, id := range []string{waiting, downloading} {
+		wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		require.NoError(t, next.Client.GetWorkflow(wctx, id, "").Get(wctx, nil), "event %s", id)
+		cancel()
+	}
+	require.EqualValues(t, 2, posts.Load(), "each notice once")
 }
