@@ -93,32 +93,63 @@ const versionPoll = 250 * time.Millisecond
 // build is current (make dev and make cluster: the working copy's build
 // takes the new workflows). It waits until Temporal knows the version (its
 // first poll), and tolerates another replica doing the same at once (the
-// conflict token). It returns when routing is settled or ctx is done;
-// "manual" and "off" return at once.
+// conflict token), and Temporal not answering for a while (it tries
+// again). It returns when routing is settled, Temporal refuses it, or ctx
+// is done; "manual" and "off" return at once.
 func routeToSelf(ctx context.Context, c client.Client, cfg config.Worker, build string, logger *slog.Logger) error {
 	if cfg.Versioning != config.VersioningAuto && cfg.Versioning != config.VersioningLatest {
 		return nil
 	}
 	h := c.WorkerDeploymentClient().GetHandle(cfg.DeploymentName)
 	for {
+		wait := versionPoll
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		var notFound *serviceerror.NotFound
 		switch {
 		case errors.As(err, &notFound): // created by the worker's first poll
+			err = nil
 		case err != nil:
-			return fmt.Errorf("describing worker deployment %s: %w", cfg.DeploymentName, err)
+			err = fmt.Errorf("describing worker deployment %s: %w", cfg.DeploymentName, err)
 		default:
-			done, err := routeIfNeeded(ctx, h, d, cfg, build, logger)
-			if done || err != nil {
+			var done bool
+			if done, err = routeIfNeeded(ctx, h, d, cfg, build, logger); done {
 				return err
 			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !transient(err) {
+				return err
+			}
+			// Given up, the worker would poll a version no event is
+			// routed to: try again once Temporal answers.
+			logger.Warn("worker versioning: Temporal did not answer, trying again", "error", err)
+			wait = versionRetry
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(versionPoll):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// versionRetry is how long routeToSelf waits after Temporal did not
+// answer (each call already waits up to the client's 10 s).
+const versionRetry = 5 * time.Second
+
+// transient reports whether err is Temporal not answering (down,
+// unreachable, slow or overloaded), which passes, rather than a refusal.
+func transient(err error) bool {
+	var (
+		unavailable *serviceerror.Unavailable
+		deadline    *serviceerror.DeadlineExceeded
+		exhausted   *serviceerror.ResourceExhausted
+	)
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &unavailable) || errors.As(err, &deadline) ||
+		errors.As(err, &exhausted)
 }
 
 // routeIfNeeded is one try of routeToSelf on the deployment as described

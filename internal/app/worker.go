@@ -164,6 +164,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() {
 		<-ctx.Done()
 		close(stop)
+		// Both task queues at once: each stops polling now and drains
+		// within workerStopTimeout, rather than the deliveries taking new
+		// notices while the events' activities drain.
+		w.deliveries.Stop()
 	}()
 	return w.worker.Run(stop)
 }
