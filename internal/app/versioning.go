@@ -165,8 +165,12 @@ func routeIfNeeded(ctx context.Context, h client.WorkerDeploymentHandle, d clien
 	case current == build:
 		return true, nil
 	case cfg.Versioning == config.VersioningAuto && (current != "" || routing.RampingVersion != nil):
-		logger.Info("worker deployment routed by its operators", "deployment", cfg.DeploymentName, "build_id", build,
-			"current_build_id", current)
+		// Loud: a build started in place of the current one (its workers
+		// gone) leaves every new event waiting for them.
+		logger.Warn("worker versioning: this build takes no new events; they go to the deployment's current build, "+
+			"which needs workers of its own, until you promote this one (docs/production.md#rolling-out-a-change)",
+			"deployment", cfg.DeploymentName, "build_id", build, "current_build_id", current,
+			"promote", fmt.Sprintf("temporal worker deployment set-current-version --deployment-name %s --build-id %s", cfg.DeploymentName, build))
 		return true, nil
 	}
 	known := false
