@@ -65,6 +65,6 @@ func TestDeliveriesPauseAndResume(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, st.Paused)
 	require.Equal(t, enumspb.RATE_LIMIT_SOURCE_WORKER, st.RateSource)
-	require.Equal(t, 5.0, st.RateLimit, "half of NOTIFY_MAX_PER_SECOND, as the workers set it")
+	require.InDelta(t, 4.0, st.RateLimit, 1e-6, "40% of NOTIFY_MAX_PER_SECOND, as the workers set it")
 	require.Equal(t, recovery.DefaultResumeReason, st.Reason)
 }

@@ -63,7 +63,7 @@ func status(ctx context.Context, c *app.Control, stdout io.Writer) error {
 	case enumspb.RATE_LIMIT_SOURCE_API:
 		fmt.Fprintf(stdout, "Rate limit:   %g/s, set through Temporal's API\n", d.RateLimit)
 	case enumspb.RATE_LIMIT_SOURCE_WORKER:
-		fmt.Fprintf(stdout, "Rate limit:   %g/s, the workers' (half of NOTIFY_MAX_PER_SECOND)\n", d.RateLimit)
+		fmt.Fprintf(stdout, "Rate limit:   %g/s, the workers' (40%% of NOTIFY_MAX_PER_SECOND)\n", d.RateLimit)
 	default:
 		fmt.Fprintf(stdout, "Rate limit:   none from the workers (NOTIFY_MAX_PER_SECOND=off, or no worker polls)\n")
 	}
