@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,6 +181,31 @@ func sample(t *testing.T, name string) []byte {
 }
 
 func newEventID() string { return "msg_" + rand.Text() }
+
+// heldMedia is a media host whose /slow.mp4 is held until release is
+// called (or its request ends) and whose other paths answer "clip" at
+// once; asked reports whether /slow.mp4 was requested. It is released and
+// closed at the test's end.
+func heldMedia(t *testing.T) (url string, asked func() bool, release func()) {
+	held := make(chan struct{})
+	var slowAsked atomic.Bool
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow.mp4" {
+			slowAsked.Store(true)
+			select {
+			case <-held:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Write([]byte("clip"))
+	}))
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(media.Close)
+	t.Cleanup(release) // first: Close waits for the held request
+	return media.URL, slowAsked.Load, release
+}
 
 // result waits for the workflow of event id to close (at most 30 s) and
 // returns its result.

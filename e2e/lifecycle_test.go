@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -116,23 +115,7 @@ func TestWorkerRoutesItselfAfterATemporalOutage(t *testing.T) {
 // drained: it took the notice, and a stop could last 30 s + a notice's.
 func TestStoppingWorkerTakesNoNewNotice(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	var slowAsked atomic.Bool
-	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow.mp4" {
-			slowAsked.Store(true)
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		w.Write([]byte("clip"))
-	}))
-	defer media.Close()
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	defer free()
+	mediaURL, slowAsked, free := heldMedia(t)
 	var posts atomic.Int32
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		posts.Add(1)
@@ -166,14 +149,14 @@ func TestStoppingWorkerTakesNoNewNotice(t *testing.T) {
 
 	require.NoError(t, ctl.PauseDeliveries(context.Background(), "held for the test"))
 	waiting, downloading := newEventID(), newEventID()
-	got := deliver(t, url, waiting, eventFor("job-"+rand.Text(), "completed", media.URL+"/clip.mp4"), secret)
+	got := deliver(t, url, waiting, eventFor("job-"+rand.Text(), "completed", mediaURL+"/clip.mp4"), secret)
 	require.Equal(t, "started", got.body["status"], "%v", got.body)
-	got = deliver(t, url, downloading, eventFor("job-"+rand.Text(), "completed", media.URL+"/slow.mp4"), secret)
+	got = deliver(t, url, downloading, eventFor("job-"+rand.Text(), "completed", mediaURL+"/slow.mp4"), secret)
 	require.Equal(t, "started", got.body["status"], "%v", got.body)
 	require.Eventually(t, func() bool {
 		st, err := ctl.DeliveryStatus(context.Background())
 		require.NoError(t, err)
-		return st.Backlog == 1 && slowAsked.Load()
+		return st.Backlog == 1 && slowAsked()
 	}, 2*time.Minute, 200*time.Millisecond, "a notice waits and a download runs")
 
 	stop() // SIGTERM

@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,23 +38,7 @@ func stamp(config.Environ) (workflows.Step, error) {
 // between both; the rollback (v1 current, no ramp) sends them all to v1.
 func TestTwoBuildsUnderRunningTraffic(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	var slowAsked atomic.Bool
-	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow.mp4" {
-			slowAsked.Store(true)
-			<-release
-		}
-		w.Write([]byte("clip"))
-	}))
-	defer media.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	mediaURL, slowAsked, release := heldMedia(t)
 	dep := "e2e-builds-" + rand.Text()
 	a := newApp(t, func(c *appConfig) {
 		c.env["WORKER_DEPLOYMENT_NAME"] = dep
@@ -69,8 +50,8 @@ func TestTwoBuildsUnderRunningTraffic(t *testing.T) {
 	waitRouting(t, a, dep, "v1", "", 0)
 
 	held := newEventID()
-	require.Equal(t, "started", deliver(t, a.url, held, eventFor("job-held-"+held, "completed", media.URL+"/slow.mp4"), secret).body["status"])
-	require.Eventually(t, slowAsked.Load, 20*time.Second, 50*time.Millisecond, "the held event's download started")
+	require.Equal(t, "started", deliver(t, a.url, held, eventFor("job-held-"+held, "completed", mediaURL+"/slow.mp4"), secret).body["status"])
+	require.Eventually(t, slowAsked, 20*time.Second, 50*time.Millisecond, "the held event's download started")
 
 	a.addWorker(t, config.Environ{"WORKER_BUILD_ID": "v2", "WORKER_VERSIONING": "manual"}, stamp)
 	route(t, h, func(d client.WorkerDeploymentDescribeResponse) error {
@@ -79,7 +60,7 @@ func TestTwoBuildsUnderRunningTraffic(t *testing.T) {
 	})
 	waitRouting(t, a, dep, "v2", "", 0)
 	for range 3 {
-		require.Equal(t, "v2", a.buildOf(t, a.send(t, media.URL)), "new events run on the current build, v2")
+		require.Equal(t, "v2", a.buildOf(t, a.send(t, mediaURL)), "new events run on the current build, v2")
 	}
 
 	// Findable by build, as docs/production.md's "watch" step lists them.
@@ -91,7 +72,7 @@ func TestTwoBuildsUnderRunningTraffic(t *testing.T) {
 		}
 	}, 10*time.Second, 200*time.Millisecond)
 
-	close(release)
+	release()
 	res, err := a.resultWithin(t, held, time.Minute)
 	require.NoError(t, err, "the held event finishes")
 	require.NotContains(t, stepNames(res), "stamp", "on the build it started on")
@@ -110,7 +91,7 @@ func TestTwoBuildsUnderRunningTraffic(t *testing.T) {
 	waitRouting(t, a, dep, "v1", "v2", 50)
 	builds := map[string]int{}
 	for range 20 {
-		builds[a.buildOf(t, a.send(t, media.URL))]++
+		builds[a.buildOf(t, a.send(t, mediaURL))]++
 	}
 	t.Logf("20 events at a 50%% ramp: %v", builds)
 	require.Positive(t, builds["v1"])
@@ -123,7 +104,7 @@ func TestTwoBuildsUnderRunningTraffic(t *testing.T) {
 	})
 	waitRouting(t, a, dep, "v1", "", 0)
 	for range 5 {
-		require.Equal(t, "v1", a.buildOf(t, a.send(t, media.URL)), "after the rollback")
+		require.Equal(t, "v1", a.buildOf(t, a.send(t, mediaURL)), "after the rollback")
 	}
 }
 
