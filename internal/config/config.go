@@ -464,8 +464,8 @@ func LoadWorker(e Environ) (Worker, error) {
 
 // DatabaseURL checks a DATABASE_URL value v and returns the job store's
 // URL: DefaultDatabaseURL when v is empty; a URL whose scheme (any case)
-// is postgres, postgresql, sqlite or file, the scheme lowercased; or a
-// bare path. Any other scheme (a typo, quotes a .env file kept) is an
+// is postgres, postgresql, sqlite or file (file:///absolute/path), the
+// scheme lowercased; or a bare path. Any other scheme (a typo, quotes a .env file kept) is an
 // error rather than a SQLite file of that name. The error does not quote
 // v: it may hold a password.
 func DatabaseURL(v string) (string, error) {
@@ -477,7 +477,14 @@ func DatabaseURL(v string) (string, error) {
 		return v, nil
 	}
 	switch s := strings.ToLower(scheme); s {
-	case "postgres", "postgresql", "sqlite", "file":
+	case "file":
+		// A file URI's authority is empty or localhost: file://data/x.db
+		// would be read as /data/x.db.
+		if !strings.HasPrefix(rest, "/") && !strings.HasPrefix(rest, "localhost/") {
+			return "", errors.New(`config: environment variable "DATABASE_URL": a file:// URL is file:///absolute/path (a relative path: sqlite://path or file:path)`)
+		}
+		return s + "://" + rest, nil
+	case "postgres", "postgresql", "sqlite":
 		return s + "://" + rest, nil
 	}
 	return "", errors.New(`config: environment variable "DATABASE_URL" must be postgres://…, postgresql://…, sqlite://path or a file's path`)

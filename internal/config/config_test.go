@@ -233,6 +233,8 @@ func TestDatabaseURL(t *testing.T) {
 		"sqlite://data/x.db":          "sqlite://data/x.db",
 		"data/x.db":                   "data/x.db",
 		"file:data/x.db":              "file:data/x.db",
+		"file:///srv/x.db":            "file:///srv/x.db",
+		"FILE://localhost/srv/x.db":   "file://localhost/srv/x.db",
 		"postgres://u@db/m":           "postgres://u@db/m",
 		"postgresql://u@[::1]:5432/m": "postgresql://u@[::1]:5432/m",
 		" postgres://u@db/m\n":        "postgres://u@db/m",
@@ -246,7 +248,7 @@ func TestDatabaseURL(t *testing.T) {
 		require.NoError(t, err, "DATABASE_URL=%q", value)
 		require.Equal(t, want, c.DatabaseURL, "DATABASE_URL=%q", value)
 	}
-	for _, value := range []string{`"postgres://u:pw1@db/m"`, "'postgres://u:pw1@db/m'", "mysql://u:pw1@db/m", "postgress://u:pw1@db/m", "pg://u:pw1@db/m"} {
+	for _, value := range []string{`"postgres://u:pw1@db/m"`, "'postgres://u:pw1@db/m'", "mysql://u:pw1@db/m", "postgress://u:pw1@db/m", "pg://u:pw1@db/m", "file://data/x.db"} {
 		_, err := LoadWorker(Environ{"DATABASE_URL": value})
 		require.ErrorContains(t, err, `"DATABASE_URL"`, value)
 		require.NotContains(t, err.Error(), "pw1", "the URL may hold a password")

@@ -119,10 +119,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &s, nil
 }
 
-// SQLitePath is the file a SQLite url names: "sqlite://path", "file:path"
-// or a bare path, any "?query" dropped.
+// SQLitePath is the file a SQLite url names: "sqlite://path", "file:path",
+// "file:///absolute/path" (or "file://localhost/…": a file URI's only
+// authority) or a bare path, any "?query" dropped.
 func SQLitePath(url string) string {
-	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
+	path := strings.TrimPrefix(url, "sqlite://")
+	if rest, ok := strings.CutPrefix(path, "file://"); ok {
+		path = strings.TrimPrefix(rest, "localhost")
+	} else {
+		path = strings.TrimPrefix(path, "file:")
+	}
 	path, _, _ = strings.Cut(path, "?")
 	return path
 }

@@ -165,7 +165,7 @@ func TestOpenPostgresHidesPassword(t *testing.T) {
 // same file, a query (pragmas) apart, and Open writes where they say.
 func TestSQLitePath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "jobs.db")
-	for _, u := range []string{"sqlite://" + path, "file:" + path + "?mode=rwc", path} {
+	for _, u := range []string{"sqlite://" + path, "file:" + path + "?mode=rwc", "file://" + path, "file://localhost" + path, path} {
 		require.Equal(t, path, SQLitePath(u), u)
 	}
 	s, err := Open(context.Background(), "file:"+path+"?_pragma=foo")
