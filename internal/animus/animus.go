@@ -108,7 +108,7 @@ type Event struct {
 // MaxIDLength or with a byte that is not printable ASCII: the Temporal
 // client puts the workflow ID in a gRPC header, which takes nothing else.
 func ReadEvent(eventID string, body []byte, receivedAt time.Time) (Event, error) {
-	if err := checkID(eventID); err != nil {
+	if err := mediaflow.CheckID(eventID); err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrInvalidEventID, err)
 	}
 	env, err := ParseEnvelope(body)
@@ -183,7 +183,7 @@ func ParseJob(data json.RawMessage) (mediaflow.Job, error) {
 	if strings.TrimSpace(job.JobID) == "" {
 		return mediaflow.Job{}, ErrMissingJobID
 	}
-	if err := checkID(job.JobID); err != nil {
+	if err := mediaflow.CheckID(job.JobID); err != nil {
 		return mediaflow.Job{}, fmt.Errorf("%w: data.job_id (its watch is the workflow animus-job-<job_id>): %w", ErrInvalidField, err)
 	}
 	if len(job.Status) > MaxIDLength {
@@ -196,9 +196,6 @@ func ParseJob(data json.RawMessage) (mediaflow.Job, error) {
 	}
 	return job, nil
 }
-
-// checkID is mediaflow.CheckID.
-var checkID = mediaflow.CheckID
 
 // members calls fn with the name and value of each member of the JSON
 // object b, in order; each value is a subslice of b, not a copy (offsets

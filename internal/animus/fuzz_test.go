@@ -41,7 +41,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if job.JobID == "" || checkID(job.JobID) != nil {
+		if job.JobID == "" || mediaflow.CheckID(job.JobID) != nil {
 			t.Fatalf("accepted job ID %q", job.JobID)
 		}
 		b, err := json.Marshal(job)
