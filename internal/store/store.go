@@ -86,7 +86,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		kind string // for errors: "postgres" or "sqlite <path>"
 	)
 	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+	case IsPostgres(url):
 		s.dialect, kind = goose.DialectPostgres, "postgres"
 		s.db, err = openPostgres(url)
 	default:
@@ -117,6 +117,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// opened read-only): the store starts from none.
 	s.resetIdle()
 	return &s, nil
+}
+
+// IsPostgres reports whether url names PostgreSQL ("postgres://…",
+// "postgresql://…"); Open takes any other as SQLite.
+func IsPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
 // SQLitePath is the file a SQLite url names: "sqlite://path", "file:path",

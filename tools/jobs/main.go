@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		if store.IsPostgres(url) {
 			return errors.New("DATABASE_URL names PostgreSQL: read it with psql (select job_id, status, event_id, media_path from jobs)")
 		}
 		path = store.SQLitePath(url)
